@@ -1,0 +1,123 @@
+"""Training in a background thread whose progress any UI can poll.
+
+The Train page keeps one :class:`TrainingJob` per browser session; the thread never calls
+Streamlit — it only appends to this object — so the page can be left and revisited while the
+curves keep growing, and two sessions training at once share nothing but the CPU.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from core.training import TrainConfig, TrainOutcome, save_outcome, train
+
+log = logging.getLogger(__name__)
+
+# One training at a time per process keeps two sessions from each grabbing both cores for
+# TensorFlow's thread pools; the second waits its turn instead of both crawling.
+_TRAIN_LOCK = threading.Lock()
+
+
+@dataclass
+class JobState:
+    """What a page renders: plain data, safe to read from another thread."""
+
+    status: str = "queued"          # queued, preparing, training, finished, stopped, failed, saved
+    message: str = ""
+    epochs: list[dict] = field(default_factory=list)
+    total_epochs: int = 0
+    batch: int = 0
+    batches: int = 0
+    prepared: tuple[int, int] = (0, 0)
+    info: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""
+    bundle_path: str = ""
+    started: float = field(default_factory=time.time)
+    finished: float = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("queued", "preparing", "training")
+
+    def history_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.epochs)
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left, from the mean epoch time so far."""
+        if not self.epochs or not self.total_epochs:
+            return None
+        mean = sum(e["seconds"] for e in self.epochs) / len(self.epochs)
+        return mean * (self.total_epochs - len(self.epochs))
+
+
+class TrainingJob:
+    """Runs :func:`core.training.train` in a daemon thread and saves the bundle when it ends."""
+
+    def __init__(self, index: pd.DataFrame, config: TrainConfig, *, bundle_name: str,
+                 dataset_info: dict | None = None, overwrite: bool = False):
+        self.index, self.config = index, config
+        self.bundle_name, self.dataset_info, self.overwrite = bundle_name, dataset_info or {}, overwrite
+        self.state = JobState(total_epochs=config.epochs)
+        self.outcome: TrainOutcome | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"train-{bundle_name}", daemon=True)
+
+    def start(self) -> "TrainingJob":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask training to end after the current batch; the best weights so far are kept."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _on_event(self, event: dict) -> None:
+        kind, state = event["event"], self.state
+        if kind == "prepare":
+            state.status, state.prepared = "preparing", (event["done"], event["total"])
+        elif kind == "start":
+            state.status, state.info, state.batches = "training", event, event["batches"]
+        elif kind == "batch":
+            state.batch, state.batches = event["batch"], event["batches"]
+        elif kind == "epoch":
+            state.epochs = [*state.epochs, event]
+            state.batch = 0
+        elif kind == "status":
+            state.message = event["message"]
+        elif kind == "warning":
+            state.warnings = [*state.warnings, event["message"]]
+
+    def _run(self) -> None:
+        state = self.state
+        try:
+            state.message = "Waiting for another training on this server to finish"
+            with _TRAIN_LOCK:
+                state.status = "preparing"
+                self.outcome = train(self.index, self.config, listener=self._on_event, stop=self._stop)
+            if self.outcome.stopped:
+                state.status, state.message = "stopped", "Stopped: the best weights so far are kept in memory."
+            else:
+                self.save(self.bundle_name, overwrite=self.overwrite)
+        except Exception as exc:  # any failure must reach the page as a message, not kill the thread silently
+            log.error("training job %s failed:\n%s", self.bundle_name, traceback.format_exc())
+            state.status, state.error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            state.finished = time.time()
+
+    def save(self, name: str, *, overwrite: bool = False) -> Path:
+        """Save the outcome (also a stopped one) as a bundle named ``name``."""
+        if self.outcome is None:
+            raise RuntimeError("there is no trained model to save yet")
+        path = save_outcome(self.outcome, name, dataset_info=self.dataset_info, overwrite=overwrite)
+        self.state.bundle_path, self.state.status = str(path), "saved"
+        self.state.message = f"Saved to {path}"
+        return path

@@ -1,0 +1,255 @@
+"""Model builders. Every model is a functional Keras model with a named ``last_conv`` target for
+Grad-CAM (tf-keras-vis cannot rewrite Keras 3 ``Sequential`` models).
+
+Models take raw ``uint8`` pixels (0–255); scaling lives inside the model so that training,
+prediction and exported models can never disagree about it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+from keras import layers
+
+from core.errors import WeightsUnavailable
+
+LAST_CONV = "last_conv"
+LEAD_ROWS, LEAD_COLS = 4, 4  # 3×4 leads plus the rhythm strip on a standard page
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What the Train page and the CLI offer, and what each model needs."""
+
+    key: str
+    label: str
+    description: str
+    needs_rgb: bool = False
+    transfer: bool = False
+    weights_file: str = ""  # ImageNet "no top" weights file that Keras would download
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    a.key: a
+    for a in (
+        Architecture(
+            "compact",
+            "Compact lead-grid CNN (default)",
+            "Five small conv blocks, then max-pooling inside each lead panel of the 3×4 + rhythm "
+            "layout, so the classifier knows which lead a feature came from. Built for 2 CPU cores.",
+        ),
+        Architecture(
+            "seed_cnn",
+            "Original notebook CNN",
+            "The reference CNN of the original notebooks: three conv/pool blocks, Flatten, Dense 256. "
+            "About 22 M parameters, almost all in the first Dense layer.",
+            needs_rgb=True,
+        ),
+        Architecture("vgg16", "VGG16 (transfer)", "ImageNet VGG16 base, as in the original notebook.",
+                     needs_rgb=True, transfer=True,
+                     weights_file="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+        Architecture("resnet50", "ResNet50 (transfer)", "ImageNet ResNet50 base.",
+                     needs_rgb=True, transfer=True,
+                     weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+        Architecture("mobilenetv2", "MobileNetV2 (transfer)", "ImageNet MobileNetV2 base (fast).",
+                     needs_rgb=True, transfer=True,
+                     weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"),
+        Architecture("efficientnetb0", "EfficientNetB0 (transfer)", "ImageNet EfficientNetB0 base.",
+                     needs_rgb=True, transfer=True, weights_file="efficientnetb0_notop.h5"),
+    )
+}
+
+
+def keras_weights_dir() -> Path:
+    """Where Keras caches downloaded weights (``$KERAS_HOME/models`` or ``~/.keras/models``)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def expected_weights_path(arch: str, input_rows: int = 224) -> Path:
+    """The file Keras would have downloaded for ``arch``; placing it there enables transfer learning."""
+    spec = ARCHITECTURES[arch]
+    rows = input_rows if input_rows in (96, 128, 160, 192, 224) else 224
+    return keras_weights_dir() / spec.weights_file.format(rows=rows)
+
+
+def find_imagenet_weights(arch: str, input_rows: int = 224, weights_path: str | Path | None = None) -> Path:
+    """Return a local ImageNet weights file for ``arch`` or raise :class:`WeightsUnavailable`
+    naming exactly which file to place where."""
+    candidate = Path(weights_path) if weights_path else expected_weights_path(arch, input_rows)
+    if candidate.is_file():
+        return candidate
+    raise WeightsUnavailable(
+        f"No ImageNet weights for {ARCHITECTURES[arch].label} on this machine, and they cannot be "
+        f"downloaded here. Place the file '{candidate.name}' in '{candidate.parent}' (or name a "
+        "weights file), or train the compact CNN from scratch instead."
+    )
+
+
+def _conv_block(x, filters: int, *, name: str, pool: bool = True, activation_name: str | None = None):
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.Activation("relu", name=activation_name or f"{name}_relu")(x)
+    return layers.MaxPooling2D(2, name=f"{name}_pool")(x) if pool else x
+
+
+def build_compact(input_shape: tuple[int, int, int], n_classes: int, *, width: float = 1.0,
+                  dropout: float = 0.3) -> keras.Model:
+    """The default lead-grid CNN.
+
+    Convolutions share their weights across the whole page, so every lead panel is read by the
+    same encoder; pooling inside each cell of the 4×4 lead grid (instead of over the whole page)
+    keeps *where* a feature was found — ST elevation in V2 means something else than in aVR.
+    """
+    height, width_px, _ = input_shape
+    if height % (16 * LEAD_ROWS) or width_px % (16 * LEAD_COLS):
+        raise ValueError(
+            f"the compact CNN needs a height divisible by {16 * LEAD_ROWS} and a width divisible by "
+            f"{16 * LEAD_COLS}; got {height}×{width_px}"
+        )
+    filters = [max(4, round(f * width)) for f in (8, 16, 32, 48, 64)]
+    inputs = keras.Input(shape=input_shape, name="image")
+    # Invert so ink is 1 and paper 0: the network's zero padding then matches blank paper.
+    x = layers.Rescaling(-1.0 / 255, offset=1.0, name="ink_scale")(inputs)
+    for i, f in enumerate(filters[:-1], start=1):
+        x = _conv_block(x, f, name=f"block{i}")
+    x = _conv_block(x, filters[-1], name="block5", pool=False, activation_name=LAST_CONV)
+    cell = (x.shape[1] // LEAD_ROWS, x.shape[2] // LEAD_COLS)
+    x = layers.MaxPooling2D(cell, name="lead_grid_pool")(x)
+    x = layers.Flatten(name="lead_features")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="compact_lead_grid_cnn")
+
+
+def build_seed_cnn(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
+    """The original notebooks' CNN, layer for layer (the /255 is inside the model here)."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    x = layers.Conv2D(32, 3, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Conv2D(128, 3, activation="relu", name=LAST_CONV)(x)
+    x = layers.MaxPooling2D(2, name="pool3")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(256, activation="relu", name="dense")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="seed_cnn")
+
+
+def _imagenet_input(arch: str, x):
+    """Each ImageNet base expects its own pixel scaling; built from plain layers (no Lambda,
+    which safe-mode loading refuses)."""
+    if x.shape[-1] == 1:
+        x = layers.Concatenate(name="gray_to_rgb")([x, x, x])
+    if arch == "mobilenetv2":
+        return layers.Rescaling(1.0 / 127.5, offset=-1.0, name="imagenet_scale")(x)
+    if arch == "efficientnetb0":
+        return x  # EfficientNet rescales and normalises inside the base
+    # VGG16/ResNet50 ("caffe"): RGB→BGR and subtract the ImageNet channel means. A fixed 1×1
+    # convolution does both exactly.
+    conv = layers.Conv2D(3, 1, name="imagenet_caffe", trainable=False)
+    y = conv(x)
+    rgb_to_bgr = np.eye(3, dtype="float32")[::-1].reshape(1, 1, 3, 3)
+    conv.set_weights([rgb_to_bgr, -np.array([103.939, 116.779, 123.68], dtype="float32")])
+    return y
+
+
+_BASES = {
+    "vgg16": ("VGG16", "block5_conv3"),
+    "resnet50": ("ResNet50", "conv5_block3_out"),
+    "mobilenetv2": ("MobileNetV2", "out_relu"),
+    "efficientnetb0": ("EfficientNetB0", "top_activation"),
+}
+
+
+def build_transfer_base(arch: str, input_shape: tuple[int, int, int], *, weights: str | Path | None):
+    """Inputs and the base's last feature map as one flat functional graph (so Grad-CAM can reach
+    the conv layers), with ``weights`` a local weights file or ``None`` for random initialisation."""
+    app_name, last_conv = _BASES[arch]
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = _imagenet_input(arch, inputs)
+    base_fn = getattr(keras.applications, app_name)
+    base = base_fn(include_top=False, weights=None, input_tensor=x)
+    if weights is not None:
+        base.load_weights(str(weights))
+    return inputs, base.get_layer(last_conv).output, base
+
+
+def build_head(features, n_classes: int, *, dropout: float = 0.3):
+    """The classifier on top of a transfer base: global average pooling, dropout, softmax."""
+    x = layers.GlobalAveragePooling2D(name="head_pool")(features)
+    x = layers.Dropout(dropout, name="head_dropout")(x)
+    return layers.Dense(n_classes, activation="softmax", name="predictions")(x)
+
+
+def build_transfer(arch: str, input_shape, n_classes: int, *, weights=None) -> keras.Model:
+    """A transfer model whose base's last activation is renamed target for Grad-CAM in metadata."""
+    inputs, features, _ = build_transfer_base(arch, input_shape, weights=weights)
+    return keras.Model(inputs, build_head(features, n_classes), name=f"{arch}_transfer")
+
+
+def gradcam_layer(model: keras.Model) -> str:
+    """Name of the conv layer whose activations Grad-CAM should weight."""
+    names = {layer.name for layer in model.layers}
+    if LAST_CONV in names:
+        return LAST_CONV
+    for _, last_conv in _BASES.values():
+        if last_conv in names:
+            return last_conv
+    conv_like = [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    if not conv_like:
+        raise ValueError(f"model {model.name!r} has no convolutional feature map for Grad-CAM")
+    return conv_like[-1]
+
+
+def build_model(arch: str, input_shape: tuple[int, int, int], n_classes: int, *, width: float = 1.0,
+                weights: str | Path | None = None) -> keras.Model:
+    """Build any of :data:`ARCHITECTURES` for ``input_shape`` (H, W, C) and ``n_classes``."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    if arch == "compact":
+        return build_compact(input_shape, n_classes, width=width)
+    if arch == "seed_cnn":
+        return build_seed_cnn(input_shape, n_classes)
+    return build_transfer(arch, input_shape, n_classes, weights=weights)
+
+
+def count_flops(model: keras.Model) -> int:
+    """Multiply–adds ×2 of one forward pass, counted from conv and dense layer shapes."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += count_flops(layer)
+            continue
+        out = layer.output.shape
+        if isinstance(layer, layers.DepthwiseConv2D):
+            kh, kw = layer.kernel_size
+            total += 2 * kh * kw * out[1] * out[2] * out[3]
+        elif isinstance(layer, layers.Conv2D):
+            kh, kw = layer.kernel_size
+            c_in = layer.input.shape[-1] // layer.groups
+            total += 2 * kh * kw * c_in * out[1] * out[2] * out[3]
+        elif isinstance(layer, layers.Dense):
+            total += 2 * layer.input.shape[-1] * out[-1]
+    return int(total)
+
+
+def summary_table(model: keras.Model) -> list[dict]:
+    """Layers as rows students can read: name, type, output shape, parameters."""
+    rows = []
+    for layer in model.layers:
+        shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
+        rows.append({
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output shape": " × ".join(str(d) for d in shape),
+            "parameters": int(layer.count_params()),
+        })
+    return rows

@@ -1,0 +1,127 @@
+"""Input pipeline: decode each page once, cache it at the network's size, then feed tf.data.
+
+Decoding a 2213×1572 JPEG costs far more than a training step of the compact CNN, so pages are
+decoded in JPEG draft mode, cropped and resized once, kept as ``uint8`` arrays on disk (keyed by
+content hash and preprocessing), and every epoch reshuffles and augments those small arrays.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.imageio import ImageLoadError
+from core.paths import cache_dir
+from core.preprocess import Preprocessing, load_and_prepare
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class PreparedImages:
+    """Network-ready arrays of the files that could be read, and why the others could not."""
+
+    images: np.ndarray          # (N, H, W, C) uint8
+    kept: np.ndarray            # indices into the requested paths that made it into ``images``
+    errors: dict[str, str]      # path -> message for files that could not be read
+
+
+def _cache_file(spec: Preprocessing, content_hash: str) -> Path:
+    return cache_dir() / "prepared" / spec.key() / f"{content_hash}.npy"
+
+
+def _prepare_one(path: str, content_hash: str | None, spec: Preprocessing) -> np.ndarray:
+    cached = _cache_file(spec, content_hash) if content_hash else None
+    if cached is not None and cached.exists():
+        try:
+            array = np.load(cached)
+            if array.shape == spec.input_shape:
+                return array
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is simply rebuilt
+    array = load_and_prepare(path, spec)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{np.random.randint(1 << 30)}.tmp")
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+        tmp.replace(cached)
+    return array
+
+
+def prepare_images(paths: Sequence[str], spec: Preprocessing, *, hashes: Sequence[str] | None = None,
+                   workers: int = 2, progress: Progress | None = None) -> PreparedImages:
+    """Decode, crop and resize ``paths`` in ``workers`` threads (PIL decodes without the GIL),
+    reusing cached arrays for content hashes seen before."""
+    hashes = list(hashes) if hashes is not None else [None] * len(paths)
+    arrays: list[np.ndarray | None] = [None] * len(paths)
+    errors: dict[str, str] = {}
+
+    def work(i: int) -> tuple[int, np.ndarray | None, str | None]:
+        try:
+            return i, _prepare_one(paths[i], hashes[i], spec), None
+        except ImageLoadError as exc:
+            return i, None, str(exc)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for done, (i, array, error) in enumerate(pool.map(work, range(len(paths))), start=1):
+            arrays[i] = array
+            if error:
+                errors[paths[i]] = error
+            if progress:
+                progress(done, len(paths))
+    kept = np.array([i for i, a in enumerate(arrays) if a is not None], dtype=int)
+    images = (np.stack([arrays[i] for i in kept]) if len(kept)
+              else np.zeros((0, *spec.input_shape), np.uint8))
+    return PreparedImages(images, kept, errors)
+
+
+def make_augmenter(strength: float, seed: int):
+    """Augmentation for ECG pages and phone photos of them: small rotation, shift, zoom,
+    perspective, lighting and blur. Never flips: a mirrored ECG is a different ECG.
+
+    ``strength`` 0 disables it; 1 is the default used for real pages. Works on uint8-range floats,
+    filling new borders with white paper.
+    """
+    if strength <= 0:
+        return None
+    import keras
+    from keras import layers
+
+    s = float(strength)
+    paper = 255.0
+    return keras.Sequential(
+        [
+            layers.RandomRotation(0.006 * s, fill_mode="constant", fill_value=paper, seed=seed),
+            layers.RandomTranslation(0.03 * s, 0.03 * s, fill_mode="constant", fill_value=paper, seed=seed + 1),
+            layers.RandomZoom(0.06 * s, fill_mode="constant", fill_value=paper, seed=seed + 2),
+            layers.RandomPerspective(factor=0.3, scale=0.15 * s, fill_value=paper, seed=seed + 3),
+            layers.RandomBrightness(0.15 * s, value_range=(0, 255), seed=seed + 4),
+            layers.RandomContrast(0.3 * s, value_range=(0, 255), seed=seed + 5),
+            layers.RandomGaussianBlur(factor=0.3, sigma=0.8 * s, value_range=(0, 255), seed=seed + 6),
+        ],
+        name="augmentation",
+    )
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, n_classes: int, *, batch_size: int,
+                 shuffle: bool = False, seed: int = 0, augment=None):
+    """A tf.data pipeline over prepared arrays: reshuffled every epoch, augmented per batch after
+    the (in-memory) cache, prefetched."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype("int32")))
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def to_model_input(x, y):
+        x = tf.cast(x, tf.float32)
+        if augment is not None:
+            x = tf.clip_by_value(augment(x, training=True), 0.0, 255.0)
+        return x, tf.one_hot(y, n_classes)
+
+    return ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
