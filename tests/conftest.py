@@ -1,0 +1,95 @@
+"""Session-wide test setup: private data folders, quiet TensorFlow, Streamlit helpers.
+
+The environment is set in ``pytest_configure`` (before any test module is imported), so every
+subprocess, ``streamlit run`` server and AppTest started by a test inherits it and nothing
+touches the user's ``.cache/`` or ``models/``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_FILE = REPO_ROOT / "streamlit_app.py"
+
+_session_dirs: list[Path] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for var, label in (("ECG_LAB_CACHE", "cache"), ("ECG_LAB_MODELS", "models")):
+        path = Path(tempfile.mkdtemp(prefix=f"ecg-lab-test-{label}-"))
+        _session_dirs.append(path)
+        os.environ[var] = str(path)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Must be in place before TensorFlow is first imported; 2 cores on every machine we run on.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "2")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for path in _session_dirs:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Lets `-m "not mendeley"` deselect every test that needs the shared dataset.
+    for item in items:
+        if "mendeley_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mendeley)
+
+
+@pytest.fixture
+def mendeley_dir() -> Path:
+    """The shared Mendeley ECG image folder; the test is skipped when it is absent."""
+    from core.paths import SHARED_MENDELEY_DIR
+
+    if not SHARED_MENDELEY_DIR.is_dir():
+        pytest.skip(f"shared dataset not found at {SHARED_MENDELEY_DIR}")
+    return SHARED_MENDELEY_DIR
+
+
+@pytest.fixture(autouse=True)
+def _clear_streamlit_caches() -> None:
+    # st.cache_* outlive an AppTest within one process; importing streamlit just to clear
+    # them would slow down every core test, so only clear when someone already imported it.
+    streamlit = sys.modules.get("streamlit")
+    if streamlit is not None:
+        streamlit.cache_data.clear()
+        streamlit.cache_resource.clear()
+
+
+@pytest.fixture
+def app_test() -> Callable[..., AppTest]:
+    """Factory ``make(page=None)``: an AppTest of ``streamlit_app.py`` after its first run.
+
+    With ``page`` (e.g. ``"pages/explore.py"``) it then switches to that page and runs it.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    def make(page: str | None = None) -> AppTest:
+        app = AppTest.from_file(str(APP_FILE), default_timeout=120)
+        app.run()
+        if page is not None:
+            app.switch_page(page).run()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def models_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty models folder of this test only (``ECG_LAB_MODELS`` points at it)."""
+    root = tmp_path / "models"
+    root.mkdir()
+    monkeypatch.setenv("ECG_LAB_MODELS", str(root))
+    return root
