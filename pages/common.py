@@ -1,0 +1,109 @@
+"""UI pieces every page shares: the dataset chooser, cached loaders, sidebar status, disclaimer.
+
+Pages stay thin: everything here either draws widgets or caches a call into ``core``.
+"""
+from __future__ import annotations
+
+import html
+import os
+
+import streamlit as st
+
+from core import sources
+from core.errors import USER_ERRORS
+from core.paths import SHARED_MENDELEY_DIR
+
+DISCLAIMER = (
+    "**Educational use only.** ECG Image Lab is a teaching tool, not a medical device. Its outputs "
+    "are not a diagnosis; an ECG must be read by a qualified clinician. If you have chest pain or "
+    "other symptoms, call your local emergency number."
+)
+SYNTHETIC_PER_CLASS = int(os.environ.get("ECG_LAB_SYNTH_PER_CLASS", "100"))
+
+
+def disclaimer() -> None:
+    st.warning(DISCLAIMER, icon=":material/info:")
+
+
+def escape(text: str) -> str:
+    """File names and folder names are user data: never let them render as HTML or Markdown."""
+    return html.escape(str(text)).replace("*", "&#42;").replace("_", "&#95;").replace("[", "&#91;")
+
+
+@st.cache_resource(show_spinner="Generating the built-in synthetic ECG pages (first run only)…")
+def _synthetic_source(per_class: int) -> sources.DatasetSource:
+    return sources.synthetic_source(per_class=per_class)
+
+
+@st.cache_data(show_spinner="Scanning the dataset and looking for duplicates…", max_entries=8)
+def _prepared(kind: str, path: str, label: str, seed: int) -> sources.PreparedDataset:
+    return sources.prepare_dataset(sources.DatasetSource(kind, path, label), seed=seed)
+
+
+def current_source() -> sources.DatasetSource:
+    """The dataset chosen in this session (the built-in synthetic set until the user picks one)."""
+    if "dataset_source" not in st.session_state:
+        st.session_state["dataset_source"] = _synthetic_source(SYNTHETIC_PER_CLASS)
+    return st.session_state["dataset_source"]
+
+
+def load_current(seed: int = 0) -> sources.PreparedDataset | None:
+    """The chosen dataset, scanned and split; shows the error and returns None when unusable."""
+    source = current_source()
+    try:
+        return _prepared(source.kind, source.path, source.label, seed)
+    except USER_ERRORS as exc:
+        st.error(f"This dataset cannot be used: {escape(exc)}")
+        return None
+
+
+def dataset_picker(key: str) -> None:
+    """Let the user choose the dataset; the choice is shared by every page of the session."""
+    options = ["Built-in synthetic pages"]
+    if SHARED_MENDELEY_DIR.is_dir():
+        options.append("Shared Mendeley pages")
+    options += ["A folder on this computer", "Upload a .zip"]
+    choice = st.radio("Dataset", options, horizontal=True, key=f"{key}_dataset_kind")
+    try:
+        if choice == "Built-in synthetic pages":
+            _set_source(_synthetic_source(SYNTHETIC_PER_CLASS))
+        elif choice == "Shared Mendeley pages":
+            _set_source(sources.folder_source(SHARED_MENDELEY_DIR))
+        elif choice == "A folder on this computer":
+            path = st.text_input("Folder path", key=f"{key}_folder",
+                                 placeholder="/data/ECG_DATA  (class sub-folders, or train/test/<class>)")
+            if path:
+                _set_source(sources.folder_source(path))
+        else:
+            upload = st.file_uploader("Zip of class folders", type=["zip"], key=f"{key}_zip")
+            if upload is not None:
+                with st.spinner("Extracting the zip safely…"):
+                    _set_source(sources.zip_source(upload.getvalue(), upload.name))
+    except USER_ERRORS as exc:
+        st.error(escape(exc))
+    st.caption(f"Using: **{escape(current_source().label)}**")
+
+
+def _set_source(source: sources.DatasetSource) -> None:
+    st.session_state["dataset_source"] = source
+
+
+def current_model_name() -> str | None:
+    """The model bundle chosen in this session, else the default bundle."""
+    from core.bundles import default_bundle
+
+    if st.session_state.get("model_name"):
+        return st.session_state["model_name"]
+    default = default_bundle()
+    return default.name if default else None
+
+
+def sidebar_status() -> None:
+    """The current dataset and model, always visible."""
+    with st.sidebar:
+        source = st.session_state.get("dataset_source")
+        st.caption("Dataset")
+        st.markdown(escape(source.label) if source else "Built-in synthetic pages")
+        st.caption("Model")
+        name = current_model_name()
+        st.markdown(escape(name) if name else "none yet — train one")

@@ -1,0 +1,139 @@
+"""Explore: what is in the dataset, what each class looks like, and which copies would leak."""
+import pandas as pd
+import streamlit as st
+
+from core.charts import class_counts_chart
+from core.errors import USER_ERRORS
+from core.gallery import outline_grid_box, page_count, sample_page, thumbnail
+from core.guide import explain_class
+from core.preprocess import crop_page, Preprocessing
+from core.imageio import load_image
+from pages.common import dataset_picker, escape, load_current
+
+PER_PAGE = 8
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _thumb(path: str):
+    return thumbnail(path)
+
+
+def show_overview(data) -> None:
+    index, report = data.index, data.report
+    cols = st.columns(5)
+    cols[0].metric("Images", len(index))
+    cols[1].metric("Classes", len(data.classes))
+    cols[2].metric("Distinct pages", index["dup_group"].nunique(),
+                   help="Images left after merging exact and near duplicates into one.")
+    cols[3].metric("Duplicate groups", len(report.exact_groups) + len(report.near_groups))
+    cols[4].metric("Skipped files", len(data.skipped))
+    st.altair_chart(class_counts_chart(data.split_counts()), width="stretch")
+    st.caption(
+        "The split is **duplicate-safe**: every copy of a page lands on the same side, so the test "
+        "set only holds pages the model has never seen. A random split of raw files would leak copies "
+        "into the test set and inflate the score."
+    )
+
+
+def show_gallery(data) -> None:
+    cls = st.selectbox("Class", data.classes, key="explore_class")
+    guide = explain_class(cls)
+    st.markdown(f"**What it looks like.** {guide['looks_like']}  \n**Where to look.** {guide['where_to_look']}")
+    rows_of_class = int((data.index["class"] == cls).sum())
+    pages = page_count(rows_of_class, PER_PAGE)
+    left, mid, right = st.columns([2, 1, 4])
+    page = left.number_input(f"Page (of {pages})", 1, pages, 1, key="explore_page") - 1
+    if mid.button("Shuffle", icon=":material/shuffle:", key="explore_shuffle"):
+        st.session_state["explore_seed"] = st.session_state.get("explore_seed", 0) + 1
+    right.caption(f"{rows_of_class} images of {escape(cls)}")
+    shown = sample_page(data.index, cls, page=page, per_page=PER_PAGE,
+                        seed=st.session_state.get("explore_seed", 0))
+    columns = st.columns(4)
+    for i, row in enumerate(shown.itertuples()):
+        with columns[i % 4]:
+            try:
+                st.image(_thumb(row.path), caption=f"{row.relpath} · {row.split}", width="stretch")
+            except USER_ERRORS as exc:
+                st.error(escape(exc))
+
+
+def show_crop(data) -> None:
+    st.markdown(
+        "Report pages print a **patient ID, date, time and heart rate** around the ECG grid. A model "
+        "can learn to read those instead of the waveforms, so the lab crops every page to its grid "
+        "first. The blue box is what the model is shown."
+    )
+    options = data.index["relpath"].tolist()
+    choice = st.selectbox("Page", options, key="explore_crop_page")
+    path = data.index.loc[data.index["relpath"] == choice, "path"].iloc[0]
+    try:
+        page = load_image(path, max_side=1400)
+    except USER_ERRORS as exc:
+        st.error(escape(exc))
+        return
+    before, after = st.columns(2)
+    before.image(outline_grid_box(page), caption="Before: the whole page, grid outlined", width="stretch")
+    after.image(crop_page(page, Preprocessing()), caption="After: only the ECG grid", width="stretch")
+
+
+def show_duplicates(data) -> None:
+    report = data.report
+    st.markdown(
+        f"**{len(report.exact_groups)}** groups of byte-identical copies and **{len(report.near_groups)}** "
+        "groups of near-identical pages (re-saved, resized or re-scanned). Each group is kept on one side "
+        "of the split."
+    )
+    groups = [("exact", g) for g in report.exact_groups] + [("near", g) for g in report.near_groups]
+    if not groups:
+        st.success("No duplicates found.")
+    else:
+        table = pd.DataFrame({
+            "kind": [kind for kind, _ in groups],
+            "copies": [len(g) for _, g in groups],
+            "first file": [g[0] for _, g in groups],
+        })
+        st.dataframe(table, hide_index=True, width="stretch", height=220)
+        which = st.number_input(f"Show group (1–{len(groups)})", 1, len(groups), 1, key="explore_group")
+        kind, group = groups[which - 1]
+        columns = st.columns(min(4, len(group)))
+        for i, path in enumerate(group[:4]):
+            columns[i].image(_thumb(path), caption=f"{kind} copy {i + 1}", width="stretch")
+    if len(report.label_conflicts):
+        st.error("Some duplicate groups carry **different class labels** — the same page filed "
+                 "under two diagnoses:")
+        st.dataframe(report.label_conflicts, hide_index=True, width="stretch")
+    if len(report.split_leakage):
+        st.warning("The dataset's own train/test folders **share copies** of these pages — its test "
+                   "score would be inflated:")
+        st.dataframe(report.split_leakage, hide_index=True, width="stretch")
+
+
+def show_files(data) -> None:
+    index = data.index
+    sizes = (index.assign(size=index["width"].astype(str) + "×" + index["height"].astype(str))
+             .groupby(["size", "format", "mode"]).size().rename("images").reset_index()
+             .sort_values("images", ascending=False))
+    st.dataframe(sizes, hide_index=True, width="stretch")
+    if len(data.skipped):
+        st.markdown("**Skipped files** and why:")
+        st.dataframe(data.skipped[["path", "reason"]], hide_index=True, width="stretch")
+
+
+st.title("Explore the data")
+st.markdown("Look at the pages before training on them: how many of each class, what they look "
+            "like, and which are copies of each other.")
+dataset_picker("explore")
+data = load_current()
+if data is None:
+    st.stop()
+
+show_overview(data)
+gallery, crop, duplicates, files = st.tabs(["Gallery", "Header crop", "Duplicates & leakage", "Sizes & files"])
+with gallery:
+    show_gallery(data)
+with crop:
+    show_crop(data)
+with duplicates:
+    show_duplicates(data)
+with files:
+    show_files(data)

@@ -1,0 +1,275 @@
+"""Train: pick a dataset and a model, press Train, and watch the curves grow epoch by epoch.
+
+Training runs in a background job owned by this browser session, so the instructor can open
+Explore mid-run and come back to curves that kept growing.
+"""
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from core import bundles
+from core.charts import training_curves_chart
+from core.errors import USER_ERRORS
+from core.models import ARCHITECTURES, expected_weights_path
+from core.preprocess import COLOR_MODES, CROPS, Preprocessing
+from core.training import PRESETS, TrainConfig, default_preprocessing
+from pages.common import dataset_picker, escape, load_current
+
+JOB_KEY = "train_job"
+PRESET_LABELS = {"live-demo": "Live demo (about a minute)", "custom": "Custom",
+                 "original-notebook": "Original notebook recipe"}
+
+
+def choose_config() -> TrainConfig:
+    """The settings form; returns the configuration the Train button would run."""
+    preset = st.radio("Preset", list(PRESET_LABELS), format_func=PRESET_LABELS.get, horizontal=True,
+                      key="train_preset")
+    base = PRESETS.get(preset, TrainConfig())
+    arch_keys = list(ARCHITECTURES)
+    arch = st.selectbox("Model", arch_keys, index=arch_keys.index(base.arch),
+                        format_func=lambda k: ARCHITECTURES[k].label, key=f"train_arch_{preset}",
+                        disabled=preset != "custom")
+    st.caption(ARCHITECTURES[arch].description)
+    weights_path = _weights_choice(arch) if ARCHITECTURES[arch].transfer else None
+    spec = base.preprocessing if arch == base.arch else default_preprocessing(arch)
+
+    with st.expander("Settings", expanded=preset == "custom"):
+        c1, c2, c3, c4 = st.columns(4)
+        epochs = c1.number_input("Epochs", 1, 200, base.epochs, key=f"train_epochs_{preset}")
+        batch = c2.number_input("Batch size", 1, 256, base.batch_size, key=f"train_batch_{preset}")
+        lr = c3.number_input("Learning rate", 1e-5, 1.0, base.learning_rate, format="%.4f",
+                             key=f"train_lr_{preset}")
+        seed = c4.number_input("Seed", 0, 10_000, base.seed, key=f"train_seed_{preset}")
+        c1, c2, c3, c4 = st.columns(4)
+        height = c1.number_input("Image height", 32, 1024, spec.height, step=32, key=f"train_h_{preset}_{arch}")
+        width = c2.number_input("Image width", 32, 1024, spec.width, step=32, key=f"train_w_{preset}_{arch}")
+        color = c3.selectbox("Colour mode", COLOR_MODES, index=COLOR_MODES.index(spec.color_mode),
+                             key=f"train_color_{preset}_{arch}",
+                             help="'ink' keeps the dark traces and makes any coloured grid almost white.")
+        crop = c4.selectbox("Crop", CROPS, index=CROPS.index(spec.crop), key=f"train_crop_{preset}_{arch}",
+                            help="'grid' removes the printed header and footer (patient ID, date, "
+                                 "heart rate) that a model could cheat with.")
+        c1, c2, c3 = st.columns(3)
+        augment = c1.slider("Augmentation strength", 0.0, 2.0, float(base.augment), 0.25,
+                            key=f"train_aug_{preset}",
+                            help="Small rotations, shifts, perspective, lighting and blur, as in phone "
+                                 "photos of printouts. Never flips.")
+        class_weights = c2.toggle("Class weights", base.class_weights, key=f"train_cw_{preset}",
+                                  help="Weigh rare classes up so the model cannot ignore them.")
+        patience = c3.number_input("Early-stopping patience (0 = off)", 0, 50, base.patience,
+                                   key=f"train_patience_{preset}")
+    try:
+        spec = Preprocessing(int(height), int(width), color, crop, spec.resize)
+    except ValueError as exc:
+        st.error(escape(exc))
+        st.stop()
+    return TrainConfig(arch=arch, epochs=int(epochs), batch_size=int(batch), learning_rate=float(lr),
+                       preprocessing=spec, augment=float(augment), class_weights=class_weights,
+                       patience=int(patience), weights_path=weights_path, seed=int(seed))
+
+
+def _weights_choice(arch: str) -> str | None:
+    """Transfer models need ImageNet weights on disk; say exactly where, or train from scratch."""
+    expected = expected_weights_path(arch)
+    if expected.is_file():
+        st.success(f"ImageNet weights found: `{expected}`")
+        return str(expected)
+    st.warning(
+        f"No ImageNet weights for {ARCHITECTURES[arch].label} on this machine, and this app never "
+        f"downloads. To use transfer learning, place **{expected.name}** in `{expected.parent}` "
+        "(or name a weights file below). Otherwise the base trains from random weights — slow and "
+        "usually worse than the compact CNN."
+    )
+    named = st.text_input("Weights file (optional)", key=f"train_weights_{arch}")
+    return named or None
+
+
+def model_summary(config: TrainConfig, n_classes: int) -> None:
+    """Layers, output shapes and parameters of the model the settings describe."""
+    from core.models import build_model, count_flops, summary_table
+
+    try:
+        model = build_model(config.arch, config.preprocessing.input_shape, n_classes,
+                            weights=None)
+    except USER_ERRORS as exc:
+        st.error(escape(exc))
+        return
+    c1, c2 = st.columns(2)
+    c1.metric("Parameters", f"{model.count_params():,}")
+    c2.metric("FLOPs per image", f"{count_flops(model) / 1e6:,.0f} M")
+    st.dataframe(pd.DataFrame(summary_table(model)), hide_index=True, width="stretch")
+
+
+def augmentation_preview(data, config: TrainConfig) -> None:
+    """Eight augmented versions of one training page, as the model will see them."""
+    import numpy as np
+
+    from core.pipeline import make_augmenter, prepare_images
+
+    row = data.index[data.index["split"] == "train"].iloc[0]
+    prepared = prepare_images([row["path"]], config.preprocessing, hashes=[row["sha1"]])
+    augment = make_augmenter(max(config.augment, 0.0), config.seed)
+    batch = np.repeat(prepared.images.astype("float32"), 8, axis=0)
+    shown = batch if augment is None else np.clip(augment(batch, training=True), 0, 255)
+    columns = st.columns(4)
+    for i, image in enumerate(np.asarray(shown).astype("uint8")):
+        columns[i % 4].image(image.squeeze(), width="stretch", clamp=True)
+
+
+def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> None:
+    from core.jobs import TrainingJob
+
+    job = TrainingJob(data.index, config, bundle_name=name, overwrite=overwrite,
+                      dataset_info={"name": data.source.label, "path": data.source.path})
+    st.session_state[JOB_KEY] = job.start()
+
+
+def live_panel() -> None:
+    """Progress, curves and controls of this session's training job."""
+    job = st.session_state.get(JOB_KEY)
+    if job is None:
+        return
+    state = job.state
+    history = state.history_frame()
+    if state.status == "queued" or (state.status == "preparing" and not state.info):
+        done, total = state.prepared
+        st.progress(done / total if total else 0.0, text=state.message or "Preparing images…")
+    if state.info:
+        info = state.info
+        st.caption(f"{info['params']:,} parameters · {info['flops'] / 1e6:,.0f} MFLOPs per image · "
+                   f"train/val/test images: {info['counts']['train']}/{info['counts']['val']}/"
+                   f"{info['counts']['test']}")
+    if state.running and state.batches:
+        epoch_now = len(state.epochs) + 1
+        st.progress(state.batch / state.batches,
+                    text=f"Epoch {min(epoch_now, state.total_epochs)}/{state.total_epochs} · "
+                         f"batch {state.batch}/{state.batches}")
+    if not history.empty:
+        last = history.iloc[-1]
+        cols = st.columns(5)
+        cols[0].metric("Epoch", f"{int(last['epoch'])}/{state.total_epochs}")
+        cols[1].metric("Val accuracy", f"{last.get('val_accuracy', float('nan')):.3f}")
+        cols[2].metric("Epoch time", f"{last['seconds']:.1f} s")
+        eta = state.eta_seconds()
+        cols[3].metric("ETA", f"{eta:.0f} s" if state.running and eta is not None else "—")
+        cols[4].metric("Learning rate", f"{last['learning_rate']:.1e}")
+        left, right = st.columns(2)
+        left.altair_chart(training_curves_chart(history, "loss", total_epochs=state.total_epochs),
+                          width="stretch")
+        right.altair_chart(training_curves_chart(history, "accuracy", total_epochs=state.total_epochs),
+                           width="stretch")
+    if state.running:
+        if st.button("Stop", icon=":material/stop_circle:", key="train_stop"):
+            job.stop()
+            st.toast("Stopping after the current batch…")
+    elif st.session_state.get("train_was_running"):
+        st.session_state["train_was_running"] = False
+        st.rerun()  # refresh the whole page (results, Train button) once the job ends
+    st.session_state["train_was_running"] = state.running
+
+
+def show_result() -> None:
+    job = st.session_state.get(JOB_KEY)
+    if job is None or job.state.running:
+        return
+    state = job.state
+    for warning in state.warnings[:5]:
+        st.warning(escape(warning))
+    if state.status == "failed":
+        st.error(f"Training failed: {escape(state.error)}")
+    elif state.status == "stopped":
+        st.info("Training was stopped. The best weights seen so far are still in memory.")
+        if st.button("Keep the best model so far", key="train_keep"):
+            try:
+                job.save(job.bundle_name, overwrite=job.overwrite)
+                st.rerun()
+            except USER_ERRORS as exc:
+                st.error(escape(exc))
+    if state.status == "saved" and job.outcome is not None:
+        metrics = job.outcome.metrics
+        st.success(f"Saved the model to `{escape(state.bundle_path)}` in {job.outcome.seconds:.0f} s.")
+        cols = st.columns(3)
+        cols[0].metric("Test accuracy", f"{metrics.get('test_accuracy', float('nan')):.3f}")
+        cols[1].metric("Test macro-F1", f"{metrics.get('test_macro_f1', float('nan')):.3f}")
+        cols[2].metric("Test images", metrics.get("test_images", 0))
+        st.session_state["model_name"] = job.bundle_name
+        links = st.columns(2)
+        links[0].page_link("pages/evaluate.py", label="Evaluate this model", icon=":material/analytics:")
+        links[1].page_link("pages/predict.py", label="Predict with it", icon=":material/stethoscope:")
+
+
+def manage_bundles() -> None:
+    """List, rename, delete (with confirmation), download and upload model bundles."""
+    table = bundles.list_bundles()
+    if table.empty:
+        st.caption("No saved models yet.")
+    else:
+        st.dataframe(table.drop(columns=[c for c in ("path", "error") if c in table.columns]),
+                     hide_index=True, width="stretch")
+        name = st.selectbox("Model", table["name"], key="bundle_pick")
+        c1, c2, c3 = st.columns(3)
+        new_name = c1.text_input("Rename to", key="bundle_new_name")
+        if c1.button("Rename", key="bundle_rename", disabled=not new_name):
+            _try(lambda: bundles.rename_bundle(name, new_name), f"Renamed {name} to {new_name}.")
+        c2.download_button("Download .zip", data=lambda: bundles.bundle_to_zip_bytes(name),
+                           file_name=f"{name}.zip", mime="application/zip", on_click="ignore",
+                           key="bundle_download")
+        confirm = c3.checkbox(f"Yes, delete {name}", key="bundle_confirm_delete")
+        if c3.button("Delete", key="bundle_delete", disabled=not confirm, type="primary"):
+            _try(lambda: bundles.delete_bundle(name), f"Deleted {name}.")
+    upload = st.file_uploader("Upload a model bundle (.zip)", type=["zip"], key="bundle_upload")
+    if upload is not None and st.button("Import", key="bundle_import"):
+        _try(lambda: bundles.import_bundle_zip(upload.getvalue()), f"Imported {upload.name}.")
+
+
+def _try(action, success: str) -> None:
+    try:
+        action()
+        st.success(escape(success))
+    except USER_ERRORS as exc:
+        st.error(escape(exc))
+
+
+st.title("Train a model")
+st.markdown("Choose a dataset and a model, press **Train**, and watch accuracy and loss grow. "
+            "You can open other pages while it trains.")
+job = st.session_state.get(JOB_KEY)
+running = job is not None and job.state.running
+
+dataset_picker("train")
+data = load_current()
+if data is None:
+    st.stop()
+config = choose_config()
+
+with st.expander("Model summary: layers, shapes, parameters"):
+    if st.toggle("Build and show the summary", key="train_show_summary"):
+        model_summary(config, len(data.classes))
+with st.expander("Augmentation preview: what the model sees"):
+    if st.button("Show eight augmented copies of a training page", key="train_aug_preview"):
+        augmentation_preview(data, config)
+
+default_name = f"{config.arch}-{datetime.now():%Y%m%d-%H%M}"
+name = st.text_input("Save the model as", value=default_name, key="train_bundle_name")
+exists = bool(name) and name in set(bundles.list_bundles()["name"])
+overwrite = st.checkbox(f"Replace the existing model '{escape(name)}'", key="train_overwrite") if exists else False
+try:
+    bundles.validate_name(name)
+    name_ok = not exists or overwrite
+except USER_ERRORS as exc:
+    st.error(escape(exc))
+    name_ok = False
+if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running or not name_ok,
+             key="train_start"):
+    start_training(data, config, name, overwrite)
+    running = True
+
+if running:
+    st.fragment(run_every=1.0)(live_panel)()
+else:
+    live_panel()
+show_result()
+
+with st.expander("Saved models"):
+    manage_bundles()

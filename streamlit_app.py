@@ -1,0 +1,27 @@
+"""ECG Image Lab: the Streamlit entry point. It only registers the pages and the sidebar status;
+each page in ``pages/`` is thin UI over the ``core`` package."""
+import streamlit as st
+
+from pages.common import sidebar_status
+
+
+def main() -> None:
+    st.set_page_config(page_title="ECG Image Lab", page_icon=":material/ecg_heart:", layout="wide")
+    navigation = st.navigation(
+        {
+            "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+            "Learn": [
+                st.Page("pages/explore.py", title="Explore", icon=":material/image_search:"),
+                st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+            ],
+            "Use": [
+                st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+                st.Page("pages/predict.py", title="Predict", icon=":material/stethoscope:"),
+            ],
+        }
+    )
+    sidebar_status()
+    navigation.run()
+
+
+main()
