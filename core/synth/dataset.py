@@ -1,0 +1,151 @@
+"""The embedded default dataset: synthetic ECG report pages plus non-ECG images, with findings.
+
+Each page has its own seed, derived from (dataset seed, class index, page index), so the output
+is byte-identical whatever the number of workers, and page k of a small set equals page k of a
+large one. ``render_example(cls, row["seed"])`` redraws any page of a written dataset.
+"""
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from core.classes import CANONICAL_CLASSES, NON_ECG, class_slug
+from core.paths import cache_dir
+from core.synth.effects import capture, map_box
+from core.synth.layout import render_page, sample_style
+from core.synth.nonecg import render_non_ecg
+from core.synth.waveforms import synthesize_ecg
+
+GENERATOR_VERSION = 1
+DEFAULT_PAGE_SIZE = (1106, 786)
+COLUMNS = ("path", "class", "finding", "territory", "leads", "rhythm", "heart_rate", "layout",
+           "photo", "grid_box", "lead_boxes", "seed")
+
+
+def page_seed(seed: int, cls: str, index: int) -> int:
+    """The seed of page ``index`` of class ``cls`` in the dataset drawn with ``seed``."""
+    state = np.random.SeedSequence([seed, CANONICAL_CLASSES.index(cls), index]).generate_state(1)
+    return int(state[0])
+
+
+def _rounded(box) -> list[float]:
+    return [round(float(v), 4) for v in box]
+
+
+def render_example(cls: str, seed: int, *, page_size: tuple[int, int] = DEFAULT_PAGE_SIZE) -> tuple[Image.Image, dict]:
+    """One synthetic page of class ``cls`` and its findings row (without ``path``).
+
+    The same ``(cls, seed, page_size)`` always gives the same image.
+    """
+    if cls not in CANONICAL_CLASSES:
+        raise ValueError(f"The 'cls' parameter of render_example must be a str among {CANONICAL_CLASSES}. Got {cls!r} instead.")
+    signal_rng, page_rng, capture_rng = np.random.default_rng(seed).spawn(3)
+    row = {"class": cls, "finding": "", "territory": "", "leads": "", "rhythm": "", "heart_rate": None,
+           "grid_box": [], "lead_boxes": {}, "seed": seed}
+    if cls == NON_ECG:
+        page, row["layout"] = render_non_ecg(page_rng, page_size)
+        image, shot = capture(page, capture_rng)
+    else:
+        ecg = synthesize_ecg(cls, signal_rng)
+        style = sample_style(page_rng)
+        page, boxes = render_page(ecg, style, page_rng, page_size)
+        image, shot = capture(page, capture_rng, paper_fill=tuple(int(v) for v in np.asarray(page)[2, 2]))
+        row.update(finding=ecg.finding, territory=ecg.territory, leads=";".join(ecg.finding_leads),
+                   rhythm=ecg.rhythm, heart_rate=ecg.heart_rate, layout=style.name,
+                   grid_box=_rounded(map_box(boxes.grid_box, shot.homography)),
+                   lead_boxes={k: _rounded(map_box(b, shot.homography)) for k, b in boxes.lead_boxes.items()})
+    row["photo"] = shot.photo
+    row["jpeg_quality"] = shot.jpeg_quality
+    return image, row
+
+
+def _write_page(job: tuple[str, int, int, tuple[int, int], str, str]) -> dict:
+    cls, index, seed, page_size, relative, root = job
+    image, row = render_example(cls, page_seed(seed, cls, index), page_size=page_size)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=row.pop("jpeg_quality"))
+    (Path(root) / relative).write_bytes(buffer.getvalue())
+    return {"path": relative, **row}
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["heart_rate"] = frame["heart_rate"].astype("Int64")
+    frame["photo"] = frame["photo"].astype(bool)
+    return frame
+
+
+def _write_tables(rows: list[dict], root: Path) -> pd.DataFrame:
+    (root / "findings.json").write_text(json.dumps(rows, indent=1) + "\n")
+    flat = [{**r, "grid_box": json.dumps(r["grid_box"]), "lead_boxes": json.dumps(r["lead_boxes"])} for r in rows]
+    frame = _frame(flat)
+    frame.to_csv(root / "findings.csv", index=False, lineterminator="\n")
+    return frame
+
+
+def _replace_dir(source: Path, target: Path) -> None:
+    """Move the finished ``source`` to ``target``, replacing an older dataset there."""
+    if target.exists():
+        trash = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        target.rename(trash)
+        source.rename(target)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        source.rename(target)
+
+
+def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANONICAL_CLASSES,
+                     page_size: tuple[int, int] = DEFAULT_PAGE_SIZE, workers: int | None = None) -> pd.DataFrame:
+    """Write ``per_class`` JPEG pages per class to ``out_dir/<class>/`` plus ``findings.csv``/``.json``.
+
+    Pages are drawn in a temporary folder beside ``out_dir`` and moved in place at the end, so a
+    killed run leaves no half dataset. An existing ``out_dir`` is replaced only if it holds a
+    previous dataset (a ``findings.csv``). ``workers=None`` uses every CPU; 1 runs in-process.
+    In ``findings.json`` the boxes are JSON values; in the CSV they are JSON strings.
+    Returns the findings table (one row per page, in class then page order).
+    """
+    out_dir = Path(out_dir)
+    unknown = [c for c in classes if c not in CANONICAL_CLASSES]
+    if unknown:
+        raise ValueError(f"The 'classes' parameter of generate_dataset must contain only {CANONICAL_CLASSES}. Got {unknown!r}.")
+    if per_class < 1:
+        raise ValueError(f"The 'per_class' parameter of generate_dataset must be an int >= 1. Got {per_class!r} instead.")
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "findings.csv").exists():
+        raise FileExistsError(f"{out_dir} exists and is not a synthetic dataset; refusing to replace it.")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    temp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
+    jobs = []
+    for cls in classes:
+        (temp / cls).mkdir(parents=True)
+        jobs += [(cls, i, seed, tuple(page_size), f"{cls}/{class_slug(cls)}_{i:04d}.jpg", str(temp))
+                 for i in range(per_class)]
+    try:
+        workers = min(workers or os.cpu_count() or 1, len(jobs))
+        if workers == 1:
+            rows = [_write_page(job) for job in jobs]
+        else:
+            # spawn, not fork: the app process may hold TensorFlow and Streamlit threads.
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                rows = pool.map(_write_page, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+        frame = _write_tables(rows, temp)
+        _replace_dir(temp, out_dir)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return frame
+
+
+def builtin_dataset(per_class: int = 100, seed: int = 0) -> Path:
+    """The cached default dataset, generated on first use; returns its folder."""
+    path = cache_dir() / "synthetic" / f"v{GENERATOR_VERSION}-seed{seed}-n{per_class}"
+    if not (path / "findings.csv").exists():
+        generate_dataset(path, per_class=per_class, seed=seed)
+    return path
