@@ -38,8 +38,11 @@ METADATA_FILE = "metadata.json"
 DEFAULT_FILE = "DEFAULT"
 BUNDLE_FILES = (MODEL_FILE, METADATA_FILE)
 
-COLOR_MODES = {"grayscale": 1, "rgb": 3}
-PREPROCESSING_OPTIONS = {"crop": ("grid", "none"), "resize": ("stretch", "pad"), "scale": ("0-1",)}
+# Must accept what core.preprocess / core.training write ("ink" is a one-channel mode; "in-model"
+# means the network rescales its own input).
+COLOR_MODES = {"grayscale": 1, "ink": 1, "rgb": 3}
+PREPROCESSING_OPTIONS = {"crop": ("grid", "none"), "resize": ("stretch", "pad"),
+                         "scale": ("0-1", "in-model")}
 DEFAULT_PREPROCESSING = {"crop": "none", "resize": "stretch", "scale": "0-1"}
 KEY_METRICS = ("test_accuracy", "test_macro_f1")
 LIST_COLUMNS = ("name", "path", "classes", "architecture", "created", *KEY_METRICS, "default", "error")
@@ -107,7 +110,8 @@ class BundleMetadata:
             raise BundleError(f"metadata 'input_size' must be [height, width] in pixels; got {size!r}")
         self.input_size = list(size)
         if self.color_mode not in COLOR_MODES:
-            raise BundleError(f"metadata 'color_mode' must be 'grayscale' or 'rgb'; got {self.color_mode!r}")
+            raise BundleError(f"metadata 'color_mode' must be one of {', '.join(map(repr, COLOR_MODES))}; "
+                              f"got {self.color_mode!r}")
         for key in ("preprocessing", "hyperparameters", "history", "split", "dataset",
                     "metrics", "calibration", "versions"):
             if not isinstance(getattr(self, key), Mapping):

@@ -66,11 +66,12 @@ def test_metadata_round_trip_keeps_unknown_keys():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"color_mode": "cmyk"}, "'color_mode' must be 'grayscale' or 'rgb'; got 'cmyk'"),
+    ({"color_mode": "cmyk"}, "'color_mode' must be one of 'grayscale', 'ink', 'rgb'; got 'cmyk'"),
     ({"input_size": [16]}, "'input_size' must be [height, width]"),
     ({"classes": []}, "'classes' must be unique and non-empty"),
     ({"classes": ["a", "a"]}, "'classes' must be unique and non-empty"),
     ({"preprocessing": {"crop": "random"}}, "preprocessing 'crop' must be one of 'grid', 'none'; got 'random'"),
+    ({"preprocessing": {"scale": "0-255"}}, "preprocessing 'scale' must be one of '0-1', 'in-model'"),
     ({"metrics": [1, 2]}, "'metrics' must be an object"),
 ])
 def test_metadata_rejects_invalid_fields(change, message):
