@@ -6,9 +6,10 @@ fractions, applied in a single resampling; the same matrix maps the recorded box
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageChops, ImageFilter
 
 PHOTO_FRACTION = 0.25
 
@@ -50,34 +51,50 @@ def map_box(box, homography: np.ndarray) -> tuple[float, float, float, float]:
     return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
 
 
-def _warp(image: Image.Image, homography: np.ndarray, fill) -> tuple[Image.Image, Image.Image]:
-    """Resample through ``homography``; also returns the mask of where the page landed."""
+def _warp(image: Image.Image, homography: np.ndarray, fill, with_mask: bool):
+    """Resample through ``homography``; optionally also the mask of where the page landed."""
     w, h = image.size
     to_frac = np.diag([1 / w, 1 / h, 1.0])
-    pixel_h = np.linalg.inv(to_frac) @ homography @ to_frac
-    inverse = np.linalg.inv(pixel_h)
+    inverse = np.linalg.inv(np.linalg.inv(to_frac) @ homography @ to_frac)
     inverse /= inverse[2, 2]
-    coeffs = tuple(inverse.reshape(-1)[:8])
-    warped = image.transform(image.size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR, fillcolor=fill)
-    mask = Image.new("L", image.size, 255).transform(image.size, Image.Transform.PERSPECTIVE, coeffs,
-                                                     Image.Resampling.BILINEAR, fillcolor=0)
-    return warped, mask
+    # An affine map (scans) resamples faster than a full perspective one (photos).
+    affine = np.allclose(inverse[2, :2], 0)
+    method = Image.Transform.AFFINE if affine else Image.Transform.PERSPECTIVE
+    coeffs = tuple(inverse.reshape(-1)[:6 if affine else 8])
+    warp = lambda im, colour: im.transform(image.size, method, coeffs, Image.Resampling.BILINEAR, fillcolor=colour)
+    return warp(image, fill), (warp(Image.new("L", image.size, 255), 0) if with_mask else None)
 
 
-def _low_frequency_field(rng, size, strength: float) -> np.ndarray:
-    """A smooth random brightness field around 1 (uneven lighting, paper curl)."""
-    w, h = size
-    coarse = rng.uniform(1 - strength, 1.0, (3, 4)).astype(np.float32)
-    return np.asarray(Image.fromarray(coarse, "F").resize((w, h), Image.Resampling.BICUBIC), np.float32)
+def _smooth_field(rng, size, low: float, high: float, tint=(1.0, 1.0, 1.0)) -> Image.Image:
+    """A smooth random RGB multiplier image (uneven lighting, shadow, colour cast); 255 = unchanged."""
+    coarse = rng.uniform(low, high, (3, 4, 1)) * np.asarray(tint)
+    small = Image.fromarray(np.clip(coarse * 255, 0, 255).astype(np.uint8), "RGB")
+    return small.resize(size, Image.Resampling.BICUBIC)
 
 
-def _table_surface(rng, size) -> np.ndarray:
+@lru_cache(maxsize=1)
+def _noise_tile() -> np.ndarray:
+    # One fixed tile per process, sampled at random offsets: drawing fresh Gaussian noise for
+    # every page costs more than the rest of the capture.
+    return np.random.default_rng(20240806).normal(0, 1, (1021, 1031)).astype(np.float32)
+
+
+def _add_noise(image: Image.Image, rng, strength: float) -> Image.Image:
+    w, h = image.size
+    tile = _noise_tile()
+    rows = (np.arange(h) + int(rng.integers(tile.shape[0]))) % tile.shape[0]
+    cols = (np.arange(w) + int(rng.integers(tile.shape[1]))) % tile.shape[1]
+    grain = np.clip(128 + tile[rows][:, cols] * strength, 0, 255).astype(np.uint8)
+    return ImageChops.add(image, Image.fromarray(grain, "L").convert("RGB"), 1.0, -128)
+
+
+def _table_surface(rng, size) -> Image.Image:
     """A desk under the paper: wood grain, grey laminate or a dark cloth."""
     w, h = size
     base = np.array(((150, 105, 70), (120, 120, 125), (60, 58, 62), (190, 180, 165))[int(rng.integers(4))], np.float32)
-    grain = rng.normal(0, 1, (max(2, h // 24), 8)).astype(np.float32)
-    streaks = np.asarray(Image.fromarray(grain, "F").resize((w, h), Image.Resampling.BICUBIC), np.float32)
-    return np.clip(base * (1 + 0.08 * streaks[..., None]), 0, 255)
+    grain = rng.normal(0, 1, (max(2, h // 24), 8, 1)).astype(np.float32)
+    small = np.clip(base * (1 + 0.08 * grain), 0, 255).astype(np.uint8)
+    return Image.fromarray(small, "RGB").resize((w, h), Image.Resampling.BICUBIC)
 
 
 def _scan_geometry(rng, aspect) -> np.ndarray:
@@ -103,25 +120,17 @@ def capture(page: Image.Image, rng: np.random.Generator, *, photo: bool | None =
     if photo is None:
         photo = bool(rng.random() < PHOTO_FRACTION)
     w, h = page.size
-    aspect = w / h
-    homography = _photo_geometry(rng, aspect) if photo else _scan_geometry(rng, aspect)
-    warped, mask = _warp(page, homography, paper_fill)
-    pixels = np.asarray(warped, np.float32)
+    homography = _photo_geometry(rng, w / h) if photo else _scan_geometry(rng, w / h)
+    image, mask = _warp(page, homography, paper_fill, with_mask=photo)
     if photo:
-        alpha = np.asarray(mask, np.float32)[..., None] / 255.0
-        pixels = pixels * alpha + _table_surface(rng, (w, h)) * (1 - alpha)
-        cast = np.array((1.04, 1.0, 0.9) if rng.random() < 0.5 else (0.93, 0.98, 1.05), np.float32)
-        pixels *= cast * rng.uniform(0.85, 1.0)
-        light = _low_frequency_field(rng, (w, h), rng.uniform(0.2, 0.45))
-        pixels *= light[..., None]
-        blur = rng.uniform(0.4, 1.3)
-        noise = rng.uniform(3, 7)
+        image = Image.composite(image, _table_surface(rng, (w, h)), mask)
+        tint = (1.04, 1.0, 0.9) if rng.random() < 0.5 else (0.93, 0.98, 1.05)
+        image = ImageChops.multiply(image, _smooth_field(rng, (w, h), rng.uniform(0.5, 0.8), 1.0, tint))
+        image = _add_noise(image, rng, rng.uniform(3, 7))
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.3)))
     else:
-        pixels *= _low_frequency_field(rng, (w, h), rng.uniform(0.0, 0.08))[..., None]
-        blur = rng.uniform(0.0, 0.6)
-        noise = rng.uniform(1, 4)
-    pixels += rng.standard_normal((h, w, 1), dtype=np.float32) * noise
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    if blur > 0.25:
-        image = image.filter(ImageFilter.GaussianBlur(blur))
+        image = ImageChops.multiply(image, _smooth_field(rng, (w, h), rng.uniform(0.9, 1.0), 1.0))
+        image = _add_noise(image, rng, rng.uniform(1, 4))
+        if rng.random() < 0.3:
+            image = image.filter(ImageFilter.BoxBlur(1))
     return image, Capture(homography, photo, int(rng.integers(70, 96)))

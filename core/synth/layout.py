@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from core.synth.waveforms import Ecg
 
@@ -26,7 +26,7 @@ _RHYTHM_LEADS = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
 
 # Grid colours: paper, 1 mm lines, 5 mm lines, border. The SE-3 entry copies the Mendeley scans.
 PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
-    "se3": ((255, 255, 255), (226, 212, 215), (208, 186, 191), (232, 168, 172)),
+    "se3": ((255, 255, 255), (236, 228, 230), (218, 200, 204), (222, 160, 166)),
     "pink": ((255, 251, 251), (247, 214, 220), (236, 160, 174), (226, 130, 146)),
     "red": ((255, 246, 242), (246, 190, 186), (228, 100, 96), (210, 70, 70)),
     "orange": ((255, 250, 240), (250, 220, 190), (240, 160, 95), (225, 130, 70)),
@@ -219,7 +219,7 @@ def render_page(ecg: Ecg, style: Style, rng: np.random.Generator,
     segments, n_rows = _row_layout(style)
     row_h = (gy1 - gy0) / n_rows
     origin = gx0 + _CALIBRATION_MM * mm
-    line_w = max(1, int(round(style.trace_width * w / 1106 * s)))
+    line_w = max(s, int(round(style.trace_width * w / 1106 * s)))    # never fainter than 1 page px
     baselines = [gy0 + (r + 0.6) * row_h for r in range(n_rows)]
     label_font = load_font(style.font, max(6, int(0.018 * h * s)))
 
@@ -258,8 +258,8 @@ def render_page(ecg: Ecg, style: Style, rng: np.random.Generator,
     for x0, y0, x1, y1, width in rules:
         draw.line([(x0 * w * s, y0 * h * s), (x1 * w * s, y1 * h * s)], fill=0, width=max(1, int(width * h * s)))
 
-    alpha = 1.0 - np.asarray(ink.reduce(s), np.float32)[..., None] / 255.0
-    page = paper.astype(np.float32) * (1 - alpha) + np.asarray(style.ink, np.float32) * alpha
+    coverage = ImageOps.invert(ink.reduce(s))
+    page = Image.composite(Image.new("RGB", (w, h), style.ink), Image.fromarray(paper), coverage)
     grid_box = (gx0 / w, gy0 / h, gx1 / w, gy1 / h)
-    return Image.fromarray(page.round().astype(np.uint8)), PageBoxes(grid_box, lead_boxes)
+    return page, PageBoxes(grid_box, lead_boxes)
 

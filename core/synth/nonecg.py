@@ -38,7 +38,12 @@ def _photo(rng, size) -> Image.Image:
     h, w = photo.shape[:2]
     cw, ch = int(w * rng.uniform(0.35, 1.0)), int(h * rng.uniform(0.35, 1.0))
     x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-    image = Image.fromarray(photo[y:y + ch, x:x + cw]).rotate(float(rng.uniform(-15, 15)), Image.Resampling.BILINEAR, expand=False)
+    angle = float(rng.uniform(-15, 15))
+    image = Image.fromarray(photo[y:y + ch, x:x + cw]).rotate(angle, Image.Resampling.BILINEAR)
+    a = np.deg2rad(abs(angle))
+    zoom = np.cos(a) + np.sin(a) * max(cw / ch, ch / cw)      # enough to cut the empty corners
+    kw, kh = cw / zoom / 2, ch / zoom / 2
+    image = image.crop((int(cw / 2 - kw), int(ch / 2 - kh), int(np.ceil(cw / 2 + kw)), int(np.ceil(ch / 2 + kh))))
     mix = np.eye(3) * rng.uniform(0.6, 1.1) + rng.uniform(-0.25, 0.25, (3, 3))
     pixels = np.asarray(image, np.float32) @ mix.T.astype(np.float32)
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
