@@ -110,6 +110,8 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
     Pages are drawn in a temporary folder beside ``out_dir`` and moved in place at the end, so a
     killed run leaves no half dataset. An existing ``out_dir`` is replaced only if it holds a
     previous dataset (a ``findings.csv``). ``workers=None`` uses every CPU; 1 runs in-process.
+    Workers are spawned, so a script calling this with several workers needs the usual
+    ``if __name__ == "__main__":`` guard.
     In ``findings.json`` the boxes are JSON values; in the CSV they are JSON strings.
     Returns the findings table (one row per page, in class then page order).
     """
