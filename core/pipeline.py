@@ -108,20 +108,26 @@ def make_augmenter(strength: float, seed: int):
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, n_classes: int, *, batch_size: int,
-                 shuffle: bool = False, seed: int = 0, augment=None):
+                 shuffle: bool = False, seed: int = 0, augment=None,
+                 class_weights: dict[int, float] | None = None):
     """A tf.data pipeline over prepared arrays: reshuffled every epoch, augmented per batch after
-    the (in-memory) cache, prefetched."""
+    the (in-memory) cache, prefetched. With ``class_weights`` it also yields per-sample weights
+    (Keras's own ``class_weight`` argument does not accept this pipeline's one-hot targets)."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype("int32")))
+    labels = labels.astype("int32")
+    weights = np.ones(len(labels), "float32")
+    if class_weights:
+        weights = np.array([class_weights[int(c)] for c in labels], "float32")
+    ds = tf.data.Dataset.from_tensor_slices((images, labels, weights))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
 
-    def to_model_input(x, y):
+    def to_model_input(x, y, w):
         x = tf.cast(x, tf.float32)
         if augment is not None:
             x = tf.clip_by_value(augment(x, training=True), 0.0, 255.0)
-        return x, tf.one_hot(y, n_classes)
+        return x, tf.one_hot(y, n_classes), w
 
     return ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -163,14 +163,14 @@ def train(index: pd.DataFrame, config: TrainConfig, *, listener: Listener | None
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
 
+    weights = class_weight_map(y_train, len(classes)) if config.class_weights else None
     train_ds = make_dataset(x_train, y_train, len(classes), batch_size=config.batch_size,
                             shuffle=True, seed=config.seed,
-                            augment=make_augmenter(config.augment, config.seed))
+                            augment=make_augmenter(config.augment, config.seed), class_weights=weights)
     val_ds = (make_dataset(x_val, y_val, len(classes), batch_size=64) if has_val else None)
-    weights = class_weight_map(y_train, len(classes)) if config.class_weights else None
     listener({"event": "status", "message": "Training"})
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks,
-                        class_weight=weights, verbose=0)
+                        verbose=0)
     if events.best_weights is not None:
         model.set_weights(events.best_weights)
 
