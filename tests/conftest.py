@@ -30,6 +30,8 @@ def pytest_configure(config: pytest.Config) -> None:
         path = Path(tempfile.mkdtemp(prefix=f"ecg-lab-test-{label}-"))
         _session_dirs.append(path)
         os.environ[var] = str(path)
+    # The built-in synthetic set at a size that keeps page tests quick (the app's default is 100).
+    os.environ.setdefault("ECG_LAB_SYNTH_PER_CLASS", "12")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Must be in place before TensorFlow is first imported; 2 cores on every machine we run on.
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "2")
@@ -93,3 +95,30 @@ def models_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     monkeypatch.setenv("ECG_LAB_MODELS", str(root))
     return root
+
+
+TINY_PAGE = (553, 393)  # quarter-size pages: every step of the pipeline, a fraction of the pixels
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six synthetic pages per class (all five classes), generated once per test session."""
+    from core.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("tiny-dataset")
+    generate_dataset(root, per_class=6, seed=7, page_size=TINY_PAGE, workers=1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A compact CNN trained for two epochs on ``tiny_dataset`` at 64×128, saved as a bundle."""
+    from core.preprocess import Preprocessing
+    from core.sources import folder_source, prepare_dataset
+    from core.training import TrainConfig, save_outcome, train
+
+    data = prepare_dataset(folder_source(tiny_dataset), seed=0)
+    config = TrainConfig(epochs=2, batch_size=8, preprocessing=Preprocessing(64, 128), patience=0)
+    outcome = train(data.index, config)
+    return save_outcome(outcome, tmp_path_factory.mktemp("bundles") / "tiny",
+                        dataset_info={"name": "tiny", "path": str(tiny_dataset)})
