@@ -50,3 +50,130 @@ def training_curves_chart(history: pd.DataFrame, metric: str, *, total_epochs: i
         )
         .properties(height=260)
     )
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+CELL_SELECTION = "cell"  # name of the click selection on the confusion heatmap (for st.altair_chart)
+
+
+def confusion_heatmap_chart(cells: pd.DataFrame, *, value: str = "count", selectable: bool = True) -> alt.LayerChart:
+    """Confusion-matrix heatmap with the value written in every cell.
+
+    ``cells`` has ``true``, ``predicted``, ``count`` and the row-normalised ``rate`` (see
+    :func:`core.evaluation.confusion_cells`); ``value`` picks which one colours and labels the cells.
+    With ``selectable`` a click selects a cell (selection ``CELL_SELECTION`` over true/predicted).
+    """
+    if value not in ("count", "rate"):
+        raise ValueError(f"value must be 'count' or 'rate', got {value!r}")
+    labels = list(dict.fromkeys([*cells["true"], *cells["predicted"]]))
+    top = float(cells[value].max()) if len(cells) else 1.0
+    axis = dict(labelLimit=160, labelFontSize=12, titleFontSize=13)
+    base = alt.Chart(cells).encode(
+        x=alt.X("predicted:N", sort=labels, title="Predicted class", axis=alt.Axis(labelAngle=-25, **axis)),
+        y=alt.Y("true:N", sort=labels, title="True class", axis=alt.Axis(**axis)),
+    )
+    rect = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="blues", domain=[0, max(top, 1e-9)]),
+                        legend=None),
+        tooltip=["true", "predicted", alt.Tooltip("count:Q", title="images"),
+                 alt.Tooltip("rate:Q", title="share of true class", format=".0%")],
+    )
+    if selectable:
+        selection = alt.selection_point(name=CELL_SELECTION, fields=["true", "predicted"], on="click")
+        rect = rect.add_params(selection).encode(
+            opacity=alt.condition(selection, alt.value(1.0), alt.value(0.45)))
+    text = base.mark_text(fontSize=15, fontWeight="bold").encode(
+        text=alt.Text(f"{value}:Q", format="d" if value == "count" else ".0%"),
+        color=alt.condition(alt.datum[value] > top * 0.55, alt.value("white"), alt.value("#1f2d3d")),
+    )
+    title = "Confusion matrix: images" if value == "count" else "Confusion matrix: share of each true class"
+    size = max(240, 70 * len(labels))
+    return alt.layer(rect, text, title=title).properties(width=size, height=size)
+
+
+def _with_auc_labels(curves: pd.DataFrame, areas: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    labels = {row["class"]: f"{row['class']} ({name} {row['auc']:.2f})" for _, row in areas.iterrows()}
+    order = [labels[c] for c in areas["class"]]
+    return curves.assign(series=curves["class"].map(labels), step=range(len(curves))), order
+
+
+def roc_chart(curves: pd.DataFrame, aucs: pd.DataFrame) -> alt.LayerChart:
+    """One-vs-rest ROC curves, one per class, the AUC in the legend, chance as a dashed diagonal."""
+    data, order = _with_auc_labels(curves, aucs, "AUC")
+    chance = alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]})).mark_line(
+        strokeDash=[4, 4], color="#999999").encode(x="fpr:Q", y="tpr:Q")
+    lines = alt.Chart(data).mark_line().encode(
+        x=alt.X("fpr:Q", title="False-positive rate (1 − specificity)", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("tpr:Q", title="True-positive rate (sensitivity)", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("series:N", sort=order, title=None, legend=alt.Legend(orient="bottom", columns=2,
+                                                                             labelLimit=260)),
+        order="step:Q",
+        tooltip=["class", alt.Tooltip("fpr:Q", format=".2f"), alt.Tooltip("tpr:Q", format=".2f"),
+                 alt.Tooltip("threshold:Q", format=".2f")],
+    )
+    return alt.layer(chance, lines, title="ROC, one class vs the rest").properties(height=340)
+
+
+def pr_chart(curves: pd.DataFrame, aps: pd.DataFrame) -> alt.Chart:
+    """One-vs-rest precision–recall curves with the area under each (average precision) in the legend."""
+    data, order = _with_auc_labels(curves, aps, "AP")
+    return (
+        alt.Chart(data, title="Precision–recall, one class vs the rest")
+        .mark_line(interpolate="step-after")  # as scikit-learn draws it: no optimistic interpolation
+        .encode(
+            x=alt.X("recall:Q", title="Recall (sensitivity)", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("precision:Q", title="Precision (positive predictive value)",
+                    scale=alt.Scale(domain=[0, 1.02])),
+            color=alt.Color("series:N", sort=order, title=None,
+                            legend=alt.Legend(orient="bottom", columns=2, labelLimit=260)),
+            order="step:Q",
+            tooltip=["class", alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f")],
+        )
+        .properties(height=340)
+    )
+
+
+def reliability_chart(bins: pd.DataFrame) -> alt.LayerChart:
+    """Reliability diagram: accuracy against mean confidence per confidence bin, before and after
+    temperature scaling (``bins`` from :func:`core.evaluation.calibration_frame`). A calibrated
+    model sits on the dashed diagonal; dot size is the number of predictions in the bin."""
+    names = {k: f"{k} scaling (ECE {e:.3f})" for k, e in bins.groupby("calibration", sort=False)["ece"].first().items()}
+    data = bins.assign(series=bins["calibration"].map(names))
+    order = list(names.values())
+    ideal = alt.Chart(pd.DataFrame({"confidence": [0, 1], "accuracy": [0, 1]})).mark_line(
+        strokeDash=[4, 4], color="#999999").encode(x="confidence:Q", y="accuracy:Q")
+    base = alt.Chart(data).encode(
+        x=alt.X("confidence:Q", title="Mean confidence in bin", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("accuracy:Q", title="Accuracy in bin", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("series:N", sort=order, title=None,
+                        scale=alt.Scale(range=["#e45756", "#4c78a8"]),
+                        legend=alt.Legend(orient="bottom", labelLimit=260)),
+    )
+    lines = base.mark_line(opacity=0.7)
+    dots = base.mark_circle(opacity=0.9).encode(
+        size=alt.Size("count:Q", title="predictions", scale=alt.Scale(range=[30, 400]), legend=None),
+        tooltip=["series", alt.Tooltip("lower:Q", title="from", format=".1f"),
+                 alt.Tooltip("upper:Q", title="to", format=".1f"),
+                 alt.Tooltip("confidence:Q", format=".2f"), alt.Tooltip("accuracy:Q", format=".2f"),
+                 alt.Tooltip("count:Q", title="predictions")],
+    )
+    return alt.layer(ideal, lines, dots, title="Reliability diagram").properties(height=340)
+
+
+def comparison_chart(table: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macro_f1", "ece")) -> alt.Chart:
+    """Grouped bars of a few metrics per model (``table`` from :func:`core.evaluation.comparison_table`)."""
+    long = table.melt("model", value_vars=[m for m in metrics if m in table.columns],
+                      var_name="metric", value_name="value")
+    models = list(table["model"])
+    bars = alt.Chart(long).encode(
+        x=alt.X("metric:N", sort=list(metrics), title=None, axis=alt.Axis(labelAngle=0, labelFontSize=12)),
+        xOffset=alt.XOffset("model:N", sort=models),
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
+        color=alt.Color("model:N", sort=models, legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["model", "metric", alt.Tooltip("value:Q", format=".3f")],
+    )
+    labels = bars.mark_text(dy=-7, fontSize=11).encode(text=alt.Text("value:Q", format=".2f"),
+                                                       color=alt.value("#333333"))
+    return alt.layer(bars.mark_bar(), labels, title="Same images, different models (ECE: lower is better)"
+                     ).properties(height=300)
