@@ -194,18 +194,18 @@ def _timed_predict(model, images: np.ndarray, predict) -> tuple[np.ndarray, floa
 
 # --- leakage ------------------------------------------------------------------------------------
 
-NEAR_DISTANCE = 6   # phash bits; the duplicate finder's threshold for "the same page re-saved"
-
-
 def leakage_check(index: pd.DataFrame, fingerprint: Sequence[str], *,
                   reference: pd.DataFrame | None = None, max_distance: int | None = None) -> pd.DataFrame:
     """Evaluation images that the model saw during training: one row per leaked image with
     ``path``, ``match`` (``exact`` or ``near``) and the training image it matches.
 
     Exact: the image's SHA-1 is in the bundle's training fingerprint. Near: its perceptual hash
-    is within ``max_distance`` bits of a training image's — those are looked up in ``reference``
-    (the dataset the images come from), the only place their perceptual hashes are known.
+    (``phash``) is within ``max_distance`` bits (default: the duplicate finder's threshold) of a
+    training image's. The fingerprint holds only SHA-1s, so training images' perceptual hashes are
+    looked up in ``reference``, the dataset the images come from.
     """
+    from core.hashing import NEAR_DUPLICATE_THRESHOLD
+
     columns = ["path", "match", "training_image"]
     if not len(fingerprint) or index.empty or "sha1" not in index.columns:
         return pd.DataFrame(columns=columns)
@@ -213,42 +213,34 @@ def leakage_check(index: pd.DataFrame, fingerprint: Sequence[str], *,
     is_exact = index["sha1"].isin(trained)
     rows = [{"path": p, "match": "exact", "training_image": p} for p in index.loc[is_exact, "path"]]
 
-    candidates = index[~is_exact]
-    if reference is not None and "phash" in index.columns and "phash" in reference.columns \
-            and len(candidates):
-        training_rows = reference[reference["sha1"].isin(trained)].dropna(subset=["phash"])
-        if len(training_rows):
-            limit = NEAR_DISTANCE if max_distance is None else max_distance
-            nearest, distance = _nearest_phash(candidates["phash"].tolist(), training_rows["phash"].tolist())
+    if reference is not None and "phash" in index.columns and "phash" in reference.columns:
+        candidates = index[~is_exact & index["phash"].map(_usable_hash)]
+        training = reference[reference["sha1"].isin(trained) & reference["phash"].map(_usable_hash)]
+        if len(candidates) and len(training):
+            limit = NEAR_DUPLICATE_THRESHOLD if max_distance is None else max_distance
+            nearest, distance = _nearest_hash(candidates["phash"].tolist(), training["phash"].tolist())
             for path, j, d in zip(candidates["path"], nearest, distance):
-                if j >= 0 and d <= limit:
-                    rows.append({"path": path, "match": "near",
-                                 "training_image": training_rows["path"].iloc[j]})
+                if d <= limit:
+                    rows.append({"path": path, "match": "near", "training_image": training["path"].iloc[j]})
     return pd.DataFrame(rows, columns=columns)
 
 
-def _phash_bits(hashes: Sequence) -> np.ndarray:
-    """Perceptual hashes (hex strings or ints, 64 bits) as a (N, 64) bit matrix; missing → -1 row."""
-    out = np.full((len(hashes), 64), -1, dtype=np.int8)
-    for i, h in enumerate(hashes):
-        if h is None or (isinstance(h, float) and np.isnan(h)) or h == "":
-            continue
-        value = int(h, 16) if isinstance(h, str) else int(h)
-        out[i] = [(value >> (63 - b)) & 1 for b in range(64)]
-    return out
+def _usable_hash(value) -> bool:
+    return isinstance(value, str) and len(value) > 0
 
 
-def _nearest_phash(queries: Sequence, targets: Sequence) -> tuple[np.ndarray, np.ndarray]:
-    """For each query hash, the index of the nearest target hash and its Hamming distance."""
-    q, t = _phash_bits(queries), _phash_bits(targets)
-    valid_t = t[:, 0] >= 0
-    distance = (q[:, None, :] != t[None, :, :]).sum(axis=2).astype(float)
-    distance[:, ~valid_t] = np.inf
-    distance[q[:, 0] < 0, :] = np.inf
-    nearest = distance.argmin(axis=1) if distance.shape[1] else np.full(len(q), -1)
-    best = distance[np.arange(len(q)), nearest] if distance.shape[1] else np.full(len(q), np.inf)
-    nearest = np.where(np.isfinite(best), nearest, -1)
-    return nearest, best
+def _nearest_hash(queries: Sequence[str], targets: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """For each query hash, the index of the nearest target hash and its Hamming distance
+    (one matrix product: bits that are 1 in one hash and 0 in the other)."""
+    from core.hashing import hash_bits
+
+    q = hash_bits(queries).astype(np.float32)
+    t = hash_bits(targets).astype(np.float32)
+    if q.shape[1] != t.shape[1]:
+        return np.zeros(len(q), int), np.full(len(q), np.inf)
+    distance = q @ (1 - t).T + (1 - q) @ t.T
+    nearest = distance.argmin(axis=1)
+    return nearest, distance[np.arange(len(q)), nearest]
 
 
 # --- confusion matrix ---------------------------------------------------------------------------
