@@ -53,20 +53,23 @@ WHOLE_IMAGE = GridBox(0.0, 0.0, 1.0, 1.0, found=False)
 
 
 def _working_copy(img: Image.Image) -> np.ndarray:
-    """RGB int16 array of the image shrunk so its longest side is at most WORK_SIDE."""
+    """RGB uint8 array of the image shrunk so its longest side is at most WORK_SIDE."""
     small = img.convert("RGB")
     scale = WORK_SIDE / max(small.size)
     if scale < 1:
         size = (max(1, round(small.width * scale)), max(1, round(small.height * scale)))
         # BOX averages thin lines into lighter lines instead of dropping them between samples.
         small = small.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
-    return np.asarray(small, dtype=np.int16)
+    return np.asarray(small)
 
 
 def _grid_masks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks of coloured grid pixels and of light-grey grid pixels."""
-    high, low = rgb.max(axis=2), rgb.min(axis=2)
-    luminance = rgb.mean(axis=2)
+    # Element-wise over channel planes: numpy reductions along a length-3 axis are ~10x slower.
+    red, green, blue = (rgb[..., channel].astype(np.int16) for channel in range(3))
+    high = np.maximum(np.maximum(red, green), blue)
+    low = np.minimum(np.minimum(red, green), blue)
+    luminance = (red + green + blue) // 3
     paper = np.percentile(luminance, 90)
     darkness = paper - luminance
     ink = darkness > _INK_DARKNESS

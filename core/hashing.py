@@ -46,7 +46,8 @@ def _ink_map(img: Image.Image) -> np.ndarray:
     """64×32 float map of dark ink inside the grid box, with the light grid removed."""
     small = img.convert("RGB")
     small.thumbnail((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX, reducing_gap=2.0)
-    grid = np.asarray(crop_to_grid(small, margin=0.0), dtype=np.float32).max(axis=2)
+    rgb = np.asarray(crop_to_grid(small, margin=0.0))
+    grid = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float32)
     paper = np.percentile(grid, 75)
     sigma = _BLUR_AT_HASH_SIDE * max(small.size) / HASH_SIDE
     darkness = ndimage.gaussian_filter(np.clip(paper - grid, 0, None), sigma)
