@@ -33,6 +33,12 @@ INDEX_COLUMNS = [
 SKIPPED_COLUMNS = ["path", "reason"]
 SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 _CACHE_VERSION = 1  # bump when a cached column (e.g. the perceptual hash) changes meaning
+# Linux file names are bytes; ones that are not UTF-8 arrive as surrogates and must round-trip.
+# pandas' Arrow-backed strings refuse surrogates, so columns holding names stay Python objects.
+_FILE_NAME_ERRORS = "surrogateescape"
+_NAME_COLUMNS = {"path": object, "relpath": object, "folder": object}
+_DTYPES = {**_NAME_COLUMNS, "width": "int64", "height": "int64", "bytes": "int64", "mtime": "int64",
+           "class": "str", "given_split": "str", "mode": "str", "format": "str", "sha1": "str", "phash": "str"}
 _SYSTEM_NAMES = {"__macosx", "thumbs.db", "desktop.ini"}
 
 Progress = Callable[[int, int], None]
@@ -118,14 +124,14 @@ def _describe(record: dict, stat: os.stat_result) -> dict:
 
 
 def _cache_path(root: Path) -> Path:
-    key = hashlib.sha1(str(root).encode("utf-8")).hexdigest()
+    key = hashlib.sha1(os.fsencode(root)).hexdigest()
     return cache_dir() / "index" / f"{key}-v{_CACHE_VERSION}.csv"
 
 
 def _read_cache(path: Path) -> dict[str, dict]:
     """Cached rows by relpath; an unreadable cache is treated as empty (it is only a speed-up)."""
     try:
-        frame = pd.read_csv(path, dtype={"phash": str, "sha1": str, "given_split": str}, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=_DTYPES, keep_default_na=False, encoding_errors=_FILE_NAME_ERRORS)
     except (OSError, ValueError, pd.errors.ParserError):
         return {}
     if list(frame.columns) != INDEX_COLUMNS:
@@ -136,7 +142,7 @@ def _read_cache(path: Path) -> dict[str, dict]:
 def _write_cache(path: Path, index: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
-    index.to_csv(partial, index=False)
+    index.to_csv(partial, index=False, errors=_FILE_NAME_ERRORS)
     partial.replace(path)  # atomic, so a crash never leaves half a cache behind
 
 
@@ -215,8 +221,7 @@ def scan(
     failed = [row for row in rows if isinstance(row["phash"], ImageLoadError)]
     skipped += [{"path": row["path"], "reason": str(row["phash"])} for row in failed]
     rows = [row for row in rows if not isinstance(row["phash"], ImageLoadError)]
-    index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
-    index = index.astype({"width": "int64", "height": "int64", "bytes": "int64", "mtime": "int64"})
+    index = pd.DataFrame(rows, columns=INDEX_COLUMNS, dtype=object).astype(_DTYPES)
     if use_cache:
         _write_cache(cache_file, index)
-    return ScanResult(root, index, pd.DataFrame(skipped, columns=SKIPPED_COLUMNS))
+    return ScanResult(root, index, pd.DataFrame(skipped, columns=SKIPPED_COLUMNS, dtype=object))

@@ -93,6 +93,8 @@ def _open(data: bytes, name: str) -> Image.Image:
         kind = _looks_like(data[:2048])
         what = f"it looks like {kind}" if kind else "its content is not a format we can read"
         raise ImageLoadError(f"'{name}' is not an image ({what}); {_SAVE_AS}.") from error
+    except Exception as error:  # a header cut short: OSError, SyntaxError, struct.error, EOFError...
+        raise _truncated(name, error) from error
     width, height = img.size
     if width * height > MAX_PIXELS:
         raise ImageLoadError(
