@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Union
 
@@ -103,8 +104,11 @@ def safe_extract_zip(
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 created.append(target)
-                with archive.open(info) as src, open(target, "wb") as dst:
-                    budget -= _copy_limited(src, dst, budget, info.filename)
+                try:
+                    with archive.open(info) as src, open(target, "wb") as dst:
+                        budget -= _copy_limited(src, dst, budget, info.filename)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                    raise ArchiveError(f"The zip entry '{info.filename}' is corrupt ({error}).") from error
         except BaseException:
             _remove_partial(dest, existed, created)
             raise
