@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -200,24 +199,23 @@ def scan(
         except ImageLoadError as error:
             return error
 
-    # Decoding and hashing release the GIL for most of their time, so threads use every core.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        described = list(pool.map(describe, records))
-        skipped += [row for row in described if "reason" in row]
-        rows = [row for row in described if "reason" not in row]
-        # Byte-identical copies share one perceptual hash: decode each distinct file once.
-        todo: dict[str, list[dict]] = {}
-        for row in rows:
-            if with_perceptual and not row["phash"]:
-                todo.setdefault(row["sha1"], []).append(row)
-        done = len(rows) - sum(len(group) for group in todo.values())
-        first_paths = [group[0]["path"] for group in todo.values()]
-        for group, phash in zip(todo.values(), pool.map(hash_one, first_paths)):
-            for row in group:
-                row["phash"] = phash
-            done += len(group)
-            if progress is not None:
-                progress(done, len(rows))
+    # Serial on purpose: a thread pool measured no faster, as the numpy/scipy steps hold the GIL.
+    described = [describe(record) for record in records]
+    skipped += [row for row in described if "reason" in row]
+    rows = [row for row in described if "reason" not in row]
+    # Byte-identical copies share one perceptual hash: decode each distinct file once.
+    todo: dict[str, list[dict]] = {}
+    for row in rows:
+        if with_perceptual and not row["phash"]:
+            todo.setdefault(row["sha1"], []).append(row)
+    done = len(rows) - sum(len(group) for group in todo.values())
+    for group in todo.values():
+        phash = hash_one(group[0]["path"])
+        for row in group:
+            row["phash"] = phash
+        done += len(group)
+        if progress is not None:
+            progress(done, len(rows))
     failed = [row for row in rows if isinstance(row["phash"], ImageLoadError)]
     skipped += [{"path": row["path"], "reason": str(row["phash"])} for row in failed]
     rows = [row for row in rows if not isinstance(row["phash"], ImageLoadError)]
