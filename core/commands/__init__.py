@@ -1,7 +1,7 @@
 """Sub-commands of ``python -m core``, one module per topic; each exposes ``register(subparsers)``."""
 import json
 
-MODULES = ("core.commands.data", "core.commands.train")
+MODULES = ("core.commands.data", "core.commands.train", "core.commands.evaluate")
 
 
 def print_json(obj) -> None:

@@ -1,0 +1,99 @@
+"""``evaluate``: score a saved model on a dataset's test split, a whole folder or a zip."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.commands import print_json
+
+
+def _bundle_path(value: str) -> Path:
+    """``--model`` as given (a name or a path), or by its name in the models folder; the bundle
+    loader then gives the one clear message when it is missing or broken."""
+    from core.bundles import validate_name
+    from core.paths import models_dir
+
+    given = Path(value).expanduser()
+    if "/" not in value:
+        return models_dir() / validate_name(value)
+    if given.is_dir():
+        return given
+    by_name = models_dir() / given.name
+    return by_name if by_name.is_dir() else given
+
+
+def _source(value: str):
+    """``--data``: ``synthetic``, a dataset folder, or a ``.zip`` of class folders."""
+    from core.sources import resolve_data_argument, zip_source
+
+    path = Path(value).expanduser()
+    if value.lower().endswith(".zip") and path.is_file():
+        return zip_source(path.read_bytes(), path.name)
+    return resolve_data_argument(value)
+
+
+def _cmd_evaluate(args) -> int:
+    from core.bundles import load_bundle, read_metadata
+    from core.evaluation import evaluate_bundle, evaluation_index, summary
+    from core.sources import prepare_dataset
+
+    bundle_path = _bundle_path(args.model)
+    metadata = read_metadata(bundle_path)        # a missing model fails before TensorFlow loads
+    source = _source(args.data)
+    seed = args.seed if args.seed is not None else int(metadata.split.get("seed", 0) or 0)
+    data = prepare_dataset(source, seed=seed)
+    index = evaluation_index(data.index, args.split)
+    if not args.json:
+        print(f"evaluating {metadata.name or bundle_path.name} on {len(index)} images "
+              f"({args.split} split, seed {seed}) of {source.label}", file=sys.stderr, flush=True)
+    bundle = load_bundle(bundle_path)
+    result = evaluate_bundle(bundle, index, reference=data.index, skipped=data.skipped)
+    report = {"model": str(bundle.path), "data": source.path, "split": args.split, "seed": seed,
+              **summary(result)}
+    if args.json:
+        print_json(report)
+    else:
+        _print_report(report)
+    return 0
+
+
+def _print_report(report: dict) -> None:
+    def fmt(value) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    print(f"{report['n_images']} images: accuracy {fmt(report['accuracy'])}, macro-F1 "
+          f"{fmt(report['macro_f1'])}, ECE {fmt(report['ece'])} "
+          f"(before temperature scaling {fmt(report['ece_uncalibrated'])})")
+    width = max([len(c) for c in report["per_class"]] + [5])
+    print(f"{'class':<{width}}  precision  recall     f1  support")
+    for name, row in report["per_class"].items():
+        print(f"{name:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  "
+              f"{row['support']:7d}")
+    print("confusion matrix (rows: true, columns: predicted):")
+    labels = report["labels"]
+    short = [label[:12] for label in labels]
+    print(" " * (width + 2) + "  ".join(f"{s:>12}" for s in short))
+    for label, row in zip(labels, report["confusion_matrix"]):
+        print(f"{label:<{width}}  " + "  ".join(f"{v:>12d}" for v in row))
+    if report["leakage"]:
+        print(f"warning: {report['leakage']} of these images were in the model's training set; "
+              "the scores above are inflated")
+    for name, count in report["unknown_classes"].items():
+        print(f"note: {count} images of class {name!r} left out: the model does not know this class")
+    for row in report["skipped"]:
+        print(f"skipped {row['path']}: {row['reason']}")
+
+
+def register(sub) -> None:
+    from core.evaluation import SPLITS
+
+    p = sub.add_parser("evaluate", help="score a model bundle on labelled images")
+    p.add_argument("--model", required=True, help="bundle name or folder, e.g. models/live-demo")
+    p.add_argument("--data", required=True,
+                   help="dataset folder, a .zip of class folders, or 'synthetic' for the built-in set")
+    p.add_argument("--split", choices=SPLITS, default="test",
+                   help="'test': the duplicate-safe test split made with the model's split seed; "
+                        "'all': every image (a dataset the model never saw)")
+    p.add_argument("--seed", type=int, help="split seed (default: the one the model was trained with)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_evaluate)
