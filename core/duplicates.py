@@ -78,6 +78,12 @@ class DuplicateReport:
     leakage: pd.DataFrame     # dup_group, given_split, path: groups in two or more given splits
 
     @property
+    def groups_with_near_copies(self) -> list[list[str]]:
+        """Duplicate groups that are more than one set of byte-identical files."""
+        exact = {frozenset(group) for group in self.exact_groups}
+        return [group for group in self.near_groups if frozenset(group) not in exact]
+
+    @property
     def n_duplicate_files(self) -> int:
         """Files that are a copy of an earlier file in their group (how many a clean-up would remove)."""
         return sum(len(group) - 1 for group in self.near_groups)

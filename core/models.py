@@ -7,7 +7,6 @@ prediction and exported models can never disagree about it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -16,83 +15,17 @@ import keras
 import numpy as np
 from keras import layers
 
-from core.errors import WeightsUnavailable
+from core.architectures import ARCHITECTURES
 
 LAST_CONV = "last_conv"
 LEAD_ROWS, LEAD_COLS = 4, 4  # 3×4 leads plus the rhythm strip on a standard page
 
 
-@dataclass(frozen=True)
-class Architecture:
-    """What the Train page and the CLI offer, and what each model needs."""
-
-    key: str
-    label: str
-    description: str
-    needs_rgb: bool = False
-    transfer: bool = False
-    weights_file: str = ""  # ImageNet "no top" weights file that Keras would download
-
-
-ARCHITECTURES: dict[str, Architecture] = {
-    a.key: a
-    for a in (
-        Architecture(
-            "compact",
-            "Compact lead-grid CNN (default)",
-            "Five small conv blocks, then max-pooling inside each lead panel of the 3×4 + rhythm "
-            "layout, so the classifier knows which lead a feature came from. Built for 2 CPU cores.",
-        ),
-        Architecture(
-            "seed_cnn",
-            "Original notebook CNN",
-            "The reference CNN of the original notebooks: three conv/pool blocks, Flatten, Dense 256. "
-            "About 22 M parameters, almost all in the first Dense layer.",
-            needs_rgb=True,
-        ),
-        Architecture("vgg16", "VGG16 (transfer)", "ImageNet VGG16 base, as in the original notebook.",
-                     needs_rgb=True, transfer=True,
-                     weights_file="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
-        Architecture("resnet50", "ResNet50 (transfer)", "ImageNet ResNet50 base.",
-                     needs_rgb=True, transfer=True,
-                     weights_file="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
-        Architecture("mobilenetv2", "MobileNetV2 (transfer)", "ImageNet MobileNetV2 base (fast).",
-                     needs_rgb=True, transfer=True,
-                     weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"),
-        Architecture("efficientnetb0", "EfficientNetB0 (transfer)", "ImageNet EfficientNetB0 base.",
-                     needs_rgb=True, transfer=True, weights_file="efficientnetb0_notop.h5"),
-    )
-}
-
-
-def keras_weights_dir() -> Path:
-    """Where Keras caches downloaded weights (``$KERAS_HOME/models`` or ``~/.keras/models``)."""
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
-
-
-def expected_weights_path(arch: str, input_rows: int = 224) -> Path:
-    """The file Keras would have downloaded for ``arch``; placing it there enables transfer learning."""
-    spec = ARCHITECTURES[arch]
-    rows = input_rows if input_rows in (96, 128, 160, 192, 224) else 224
-    return keras_weights_dir() / spec.weights_file.format(rows=rows)
-
-
-def find_imagenet_weights(arch: str, input_rows: int = 224, weights_path: str | Path | None = None) -> Path:
-    """Return a local ImageNet weights file for ``arch`` or raise :class:`WeightsUnavailable`
-    naming exactly which file to place where."""
-    candidate = Path(weights_path) if weights_path else expected_weights_path(arch, input_rows)
-    if candidate.is_file():
-        return candidate
-    raise WeightsUnavailable(
-        f"No ImageNet weights for {ARCHITECTURES[arch].label} on this machine, and they cannot be "
-        f"downloaded here. Place the file '{candidate.name}' in '{candidate.parent}' (or name a "
-        "weights file), or train the compact CNN from scratch instead."
-    )
-
-
 def _conv_block(x, filters: int, *, name: str, pool: bool = True, activation_name: str | None = None):
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    # momentum 0.9, not Keras' 0.99: a live demo takes a few hundred steps, too few for the
+    # slower moving averages to settle, and inference would then use wrong statistics.
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     x = layers.Activation("relu", name=activation_name or f"{name}_relu")(x)
     return layers.MaxPooling2D(2, name=f"{name}_pool")(x) if pool else x
 
@@ -173,12 +106,17 @@ def build_transfer_base(arch: str, input_shape: tuple[int, int, int], *, weights
     """Inputs and the base's last feature map as one flat functional graph (so Grad-CAM can reach
     the conv layers), with ``weights`` a local weights file or ``None`` for random initialisation."""
     app_name, last_conv = _BASES[arch]
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = _imagenet_input(arch, inputs)
     base_fn = getattr(keras.applications, app_name)
-    base = base_fn(include_top=False, weights=None, input_tensor=x)
+    inputs = keras.Input(shape=input_shape, name="image")
+    base = base_fn(include_top=False, weights=None, input_tensor=_imagenet_input(arch, inputs))
     if weights is not None:
-        base.load_weights(str(weights))
+        # The weights file matches the plain base; load it there and copy layer by layer, because
+        # the flat graph above also holds our scaling layers.
+        plain = base_fn(include_top=False, weights=None, input_shape=(*input_shape[:2], 3))
+        plain.load_weights(str(weights))
+        for layer in plain.layers:
+            if layer.weights:
+                base.get_layer(layer.name).set_weights(layer.get_weights())
     return inputs, base.get_layer(last_conv).output, base
 
 

@@ -36,7 +36,9 @@ class TrainConfig:
     class_weights: bool = True
     width: float = 1.0
     patience: int = 6          # early stopping on val_loss; 0 switches it off
+    pretrained: bool = True    # transfer models: start from local ImageNet weights
     fine_tune_layers: int = 0  # transfer models: top base layers unfrozen after the frozen stage
+    fine_tune_epochs: int = 0
     weights_path: str | None = None
     seed: int = 0
 
@@ -113,82 +115,151 @@ def _prepare_split(index: pd.DataFrame, spec: Preprocessing, classes: list[str],
     return kept, prepared.images, labels
 
 
+def _fit(model, data: dict, config: TrainConfig, *, epochs: int, learning_rate: float, augment: float,
+         n_classes: int, listener: Listener, stop: threading.Event, first_epoch: int = 0):
+    """Compile and fit ``model`` on ``data`` (``x_train``/``y_train``/``x_val``/``y_val`` arrays) with
+    progress events, LR reduction, optional early stopping and best-weights restore."""
+    import keras
+
+    from core.callbacks import ProgressCallback
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    has_val = len(data["x_val"]) > 0
+    monitor = "val_loss" if has_val else "loss"
+    batches = math.ceil(len(data["x_train"]) / config.batch_size)
+    progress = ProgressCallback(listener, stop, batches, monitor)
+    callbacks = [progress, keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
+                                                             patience=max(2, config.patience // 2),
+                                                             min_lr=1e-5)]
+    if config.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
+    weights = class_weight_map(data["y_train"], n_classes) if config.class_weights else None
+    train_ds = make_dataset(data["x_train"], data["y_train"], n_classes, batch_size=config.batch_size,
+                            shuffle=True, seed=config.seed, augment=make_augmenter(augment, config.seed),
+                            class_weights=weights)
+    val_ds = make_dataset(data["x_val"], data["y_val"], n_classes, batch_size=64) if has_val else None
+    history = model.fit(train_ds, validation_data=val_ds, initial_epoch=first_epoch,
+                        epochs=first_epoch + epochs, callbacks=callbacks, verbose=0)
+    if progress.best_weights is not None:
+        model.set_weights(progress.best_weights)
+    return history.history, progress.stopped
+
+
+def _frozen_transfer(data: dict, config: TrainConfig, weights_file, n_classes: int, listener: Listener,
+                     stop: threading.Event):
+    """Train only a new head on a frozen ImageNet base. The base's features are computed once per
+    image, so each epoch costs a few dense layers instead of a full forward pass."""
+    import keras
+
+    from core.models import build_head, build_transfer_base
+
+    inputs, features, _ = build_transfer_base(config.arch, config.preprocessing.input_shape,
+                                              weights=weights_file)
+    extractor = keras.Model(inputs, features)
+    extractor.trainable = False
+    listener({"event": "status", "message": "Computing the frozen base's features once per image"})
+    cached = {key: (_predict(extractor, data[key]) if len(data[key]) else
+                    np.zeros((0, *features.shape[1:]), "float32"))
+              for key in ("x_train", "x_val")}
+    head_input = keras.Input(shape=features.shape[1:], name="base_features")
+    head_output = build_head(head_input, n_classes)
+    head = keras.Model(head_input, head_output, name="head")
+    history, stopped = _fit(head, {**data, **cached}, config, epochs=config.epochs,
+                            learning_rate=config.learning_rate, augment=0.0, n_classes=n_classes,
+                            listener=listener, stop=stop)
+    # Re-apply the trained head's layers to the base's tensor: one flat graph, so Grad-CAM reaches
+    # the base's conv layers and tf-keras-vis can swap the final softmax.
+    x = features
+    for layer in head.layers[1:]:
+        x = layer(x)
+    return keras.Model(inputs, x, name=f"{config.arch}_transfer"), history, stopped
+
+
+def _fine_tune(model, data: dict, config: TrainConfig, n_classes: int, listener: Listener,
+               stop: threading.Event, first_epoch: int):
+    """Unfreeze the top ``config.fine_tune_layers`` base layers and train end to end at a tenth of
+    the learning rate (batch-norm layers stay frozen, as Keras' transfer-learning guide advises)."""
+    from keras import layers
+
+    base_layers = [layer for layer in model.layers if layer.name not in
+                   {"head_pool", "head_dropout", "predictions"} and layer.weights]
+    for layer in base_layers[-config.fine_tune_layers:]:
+        layer.trainable = not isinstance(layer, layers.BatchNormalization)
+    listener({"event": "status", "message": f"Fine-tuning the top {config.fine_tune_layers} layers"})
+    return _fit(model, data, config, epochs=config.fine_tune_epochs,
+                learning_rate=config.learning_rate / 10, augment=config.augment, n_classes=n_classes,
+                listener=listener, stop=stop, first_epoch=first_epoch)
+
+
 def train(index: pd.DataFrame, config: TrainConfig, *, listener: Listener | None = None,
           stop: threading.Event | None = None) -> TrainOutcome:
     """Train ``config`` on an index with ``path``, ``class``, ``split`` (train/val/test) and,
     ideally, ``sha1`` columns; return the best-weights model and its test metrics.
 
     A set ``stop`` event ends training after the current batch; the outcome then has
-    ``stopped=True`` and still carries the best weights seen so far.
+    ``stopped=True`` and still carries the best weights seen so far. Transfer models with
+    ``pretrained`` need local ImageNet weights (:class:`core.errors.WeightsUnavailable` otherwise).
     """
     import keras
 
-    from core.callbacks import ProgressCallback
+    from core.architectures import ARCHITECTURES, find_imagenet_weights
     from core.models import build_model, count_flops
 
     listener = listener or (lambda event: None)
     stop = stop or threading.Event()
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
-
     if "split" not in index.columns:
         raise ValueError("the index has no 'split' column: make a duplicate-safe split first")
-    train_index = index[index["split"] == "train"]
-    if train_index.empty:
+    if not (index["split"] == "train").any():
         raise ValueError("the training split is empty")
-    classes = order_classes(index["class"].unique())
+    transfer = ARCHITECTURES[config.arch].transfer and config.pretrained
     spec = config.preprocessing
+    weights_file = (find_imagenet_weights(config.arch, spec.height, config.weights_path)
+                    if transfer else None)
+    classes = order_classes(index["class"].unique())
 
-    parts = {}
+    data, rows = {}, {}
     for split in ("train", "val", "test"):
-        parts[split] = _prepare_split(index[index["split"] == split], spec, classes, listener)
-    (train_rows, x_train, y_train), (_, x_val, y_val), (test_rows, x_test, y_test) = (
-        parts["train"], parts["val"], parts["test"])
-
-    model = build_model(config.arch, spec.input_shape, len(classes), width=config.width,
-                        weights=config.weights_path)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
-    batches = math.ceil(len(x_train) / config.batch_size)
-    listener({"event": "start", "epochs": config.epochs, "batches": batches, "classes": classes,
-              "params": int(model.count_params()), "flops": count_flops(model),
-              "counts": {s: int(len(parts[s][1])) for s in parts}})
-
-    has_val = len(x_val) > 0
-    monitor = "val_loss" if has_val else "loss"
-    events = ProgressCallback(listener, stop, batches, monitor)
-    callbacks = [events, keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
-                                                           patience=max(2, config.patience // 2),
-                                                           min_lr=1e-5)]
-    if config.patience:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
-
-    weights = class_weight_map(y_train, len(classes)) if config.class_weights else None
-    train_ds = make_dataset(x_train, y_train, len(classes), batch_size=config.batch_size,
-                            shuffle=True, seed=config.seed,
-                            augment=make_augmenter(config.augment, config.seed), class_weights=weights)
-    val_ds = (make_dataset(x_val, y_val, len(classes), batch_size=64) if has_val else None)
+        rows[split], data[f"x_{split}"], data[f"y_{split}"] = _prepare_split(
+            index[index["split"] == split], spec, classes, listener)
+    total_epochs = config.epochs + (config.fine_tune_epochs if transfer and config.fine_tune_layers else 0)
+    preview = build_model(config.arch, spec.input_shape, len(classes), width=config.width)
+    listener({"event": "start", "epochs": total_epochs, "classes": classes,
+              "batches": math.ceil(len(data["x_train"]) / config.batch_size),
+              "params": int(preview.count_params()), "flops": count_flops(preview),
+              "counts": {s: int(len(rows[s])) for s in rows}})
     listener({"event": "status", "message": "Training"})
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks,
-                        verbose=0)
-    if events.best_weights is not None:
-        model.set_weights(events.best_weights)
+    if transfer:
+        model, history, stopped = _frozen_transfer(data, config, weights_file, len(classes), listener, stop)
+        if config.fine_tune_layers and config.fine_tune_epochs and not stopped:
+            more, stopped = _fine_tune(model, data, config, len(classes), listener, stop,
+                                       first_epoch=config.epochs)
+            history = {k: history.get(k, []) + v for k, v in more.items()}
+    else:
+        model = preview
+        history, stopped = _fit(model, data, config, epochs=config.epochs,
+                                learning_rate=config.learning_rate, augment=config.augment,
+                                n_classes=len(classes), listener=listener, stop=stop)
 
     listener({"event": "status", "message": "Evaluating on the test split"})
-    temperature = fit_temperature(_predict(model, x_val), y_val) if has_val else 1.0
-    test_probs = apply_temperature(_predict(model, x_test), temperature)
-    metrics = test_metrics(y_test, test_probs, len(classes))
+    has_val = len(data["x_val"]) > 0
+    temperature = fit_temperature(_predict(model, data["x_val"]), data["y_val"]) if has_val else 1.0
+    test_probs = apply_temperature(_predict(model, data["x_test"]), temperature)
+    y_test = data["y_test"]
     predictions = pd.DataFrame({
-        "path": test_rows["path"],
+        "path": rows["test"]["path"],
         "true": [classes[i] for i in y_test],
-        "predicted": [classes[i] for i in test_probs.argmax(axis=1)] if len(y_test) else [],
-        "confidence": test_probs.max(axis=1) if len(y_test) else [],
+        "predicted": [classes[i] for i in test_probs.argmax(axis=1)],
+        "confidence": test_probs.max(axis=1),
     })
+    train_rows = rows["train"]
     return TrainOutcome(
         model=model, classes=classes, config=config,
-        history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-        metrics=metrics, temperature=temperature, stopped=events.stopped,
-        seconds=time.perf_counter() - started,
+        history={k: [float(v) for v in vals] for k, vals in history.items()},
+        metrics=test_metrics(y_test, test_probs, len(classes)), temperature=temperature,
+        stopped=stopped, seconds=time.perf_counter() - started,
         fingerprint=sorted(set(train_rows["sha1"])) if "sha1" in train_rows else [],
         split_counts={s: index[index["split"] == s]["class"].value_counts().to_dict()
                       for s in ("train", "val", "test")},

@@ -25,7 +25,8 @@ def show_overview(data) -> None:
     cols[1].metric("Classes", len(data.classes))
     cols[2].metric("Distinct pages", index["dup_group"].nunique(),
                    help="Images left after merging exact and near duplicates into one.")
-    cols[3].metric("Duplicate groups", len(report.exact_groups) + len(report.near_groups))
+    cols[3].metric("Duplicate groups", len(report.near_groups),
+                   help="Groups of files that show the same page (byte-identical or near-identical).")
     cols[4].metric("Skipped files", len(data.skipped))
     st.altair_chart(class_counts_chart(data.split_counts()), width="stretch")
     st.caption(
@@ -77,20 +78,24 @@ def show_crop(data) -> None:
 
 
 def show_duplicates(data) -> None:
-    report = data.report
+    report, index = data.report, data.index
+    near = {frozenset(g) for g in report.groups_with_near_copies}
+    groups = [("near" if frozenset(g) in near else "exact", g) for g in report.near_groups]
+    n_near = sum(kind == "near" for kind, _ in groups)
     st.markdown(
-        f"**{len(report.exact_groups)}** groups of byte-identical copies and **{len(report.near_groups)}** "
-        "groups of near-identical pages (re-saved, resized or re-scanned). Each group is kept on one side "
-        "of the split."
+        f"**{len(groups)}** pages are present more than once: **{len(groups) - n_near}** as byte-identical "
+        f"copies only, **{n_near}** with near-identical copies (re-saved, resized or re-scanned). "
+        f"That is **{report.n_duplicate_files}** redundant files. Each group is kept on one side of the split."
     )
-    groups = [("exact", g) for g in report.exact_groups] + [("near", g) for g in report.near_groups]
     if not groups:
         st.success("No duplicates found.")
     else:
         table = pd.DataFrame({
             "kind": [kind for kind, _ in groups],
             "copies": [len(g) for _, g in groups],
-            "first file": [g[0] for _, g in groups],
+            "class": [index.loc[index["path"] == g[0], "class"].iloc[0] for _, g in groups],
+            "split": [index.loc[index["path"] == g[0], "split"].iloc[0] for _, g in groups],
+            "first file": [index.loc[index["path"] == g[0], "relpath"].iloc[0] for _, g in groups],
         })
         st.dataframe(table, hide_index=True, width="stretch", height=220)
         which = st.number_input(f"Show group (1–{len(groups)})", 1, len(groups), 1, key="explore_group")
@@ -98,14 +103,14 @@ def show_duplicates(data) -> None:
         columns = st.columns(min(4, len(group)))
         for i, path in enumerate(group[:4]):
             columns[i].image(_thumb(path), caption=f"{kind} copy {i + 1}", width="stretch")
-    if len(report.label_conflicts):
+    if len(report.conflicts):
         st.error("Some duplicate groups carry **different class labels** — the same page filed "
                  "under two diagnoses:")
-        st.dataframe(report.label_conflicts, hide_index=True, width="stretch")
-    if len(report.split_leakage):
+        st.dataframe(report.conflicts, hide_index=True, width="stretch")
+    if len(report.leakage):
         st.warning("The dataset's own train/test folders **share copies** of these pages — its test "
                    "score would be inflated:")
-        st.dataframe(report.split_leakage, hide_index=True, width="stretch")
+        st.dataframe(report.leakage, hide_index=True, width="stretch")
 
 
 def show_files(data) -> None:

@@ -11,7 +11,7 @@ import streamlit as st
 from core import bundles
 from core.charts import training_curves_chart
 from core.errors import USER_ERRORS
-from core.models import ARCHITECTURES, expected_weights_path
+from core.architectures import ARCHITECTURES, expected_weights_path
 from core.preprocess import COLOR_MODES, CROPS, Preprocessing
 from core.training import PRESETS, TrainConfig, default_preprocessing
 from pages.common import dataset_picker, escape, load_current

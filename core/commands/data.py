@@ -30,9 +30,9 @@ def _cmd_scan(args) -> int:
         "counts": counts,
         "skipped": result.skipped[["path", "reason"]].to_dict("records"),
         "exact_duplicates": report.exact_groups,
-        "near_duplicates": report.near_groups,
-        "label_conflicts": report.label_conflicts.to_dict("records"),
-        "split_leakage": report.split_leakage.to_dict("records"),
+        "near_duplicates": report.groups_with_near_copies,
+        "label_conflicts": report.conflicts.to_dict("records"),
+        "split_leakage": report.leakage.to_dict("records"),
     }
     if args.json:
         print_json(summary)
@@ -40,7 +40,8 @@ def _cmd_scan(args) -> int:
     print(f"{summary['n_images']} images in {len(summary['classes'])} classes under {summary['root']}")
     for split, per_class in counts.items():
         print(f"  {split}: " + ", ".join(f"{c} {n}" for c, n in per_class.items()))
-    print(f"{len(report.exact_groups)} exact-duplicate groups, {len(report.near_groups)} near-duplicate groups")
+    print(f"{len(report.exact_groups)} exact-duplicate groups, "
+          f"{len(report.groups_with_near_copies)} groups with near-identical copies")
     for row in summary["skipped"]:
         print(f"  skipped {row['path']}: {row['reason']}")
     return 0

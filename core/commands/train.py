@@ -88,7 +88,7 @@ def _cmd_models(args) -> int:
 
 
 def register(sub) -> None:
-    from core.models import ARCHITECTURES
+    from core.architectures import ARCHITECTURES
     from core.preprocess import COLOR_MODES, CROPS
 
     p = sub.add_parser("train", help="train a model and save it as a bundle")

@@ -1,0 +1,94 @@
+"""``predict``: classify ECG images with a saved model, one result per image.
+
+    python -m core predict --model models/NAME IMAGE... [--cam OUT_DIR] [--method gradcam] [--json]
+
+Each image gives one line (one JSON object with ``--json``): ``file``, ``predicted``,
+``confidence``, ``probabilities``, ``status``, ``risk`` and, with ``--cam``, the path of the
+saliency overlay PNG written to ``OUT_DIR``. A file that cannot be read gives
+``{"file": ..., "error": ...}`` and the others still run. Exit code: 0 when every file was
+predicted, 1 when any failed, 2 when the model itself cannot be used.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from core.commands import print_json
+
+EXIT_SOME_FAILED = 1
+
+
+def _cam_path(out_dir: Path, image: str, used: set[str]) -> Path:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(image).stem) or "image"
+    name, n = f"{stem}_cam.png", 1
+    while name in used:
+        n += 1
+        name = f"{stem}_cam{n}.png"
+    used.add(name)
+    return out_dir / name
+
+
+def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
+    from core.explain import overlay
+    from core.guidance import risk_of
+    from core.prediction import analyse_image, explain_image, page_heat
+
+    result = analyse_image(bundle, image, name=image)
+    d = result.diagnosis
+    row = {"file": image, "predicted": d.predicted, "confidence": round(d.confidence, 4),
+           "probabilities": {c: round(p, 4) for c, p in d.probabilities.items()},
+           "status": d.status, "risk": risk_of(d)}
+    if d.reasons:
+        row["reasons"] = list(d.reasons)
+    if args.cam:
+        saliency = explain_image(bundle, result, args.method)
+        picture = overlay(result.view.image, page_heat(result, saliency), opacity=args.opacity,
+                          cmap=args.cmap, box=result.view.box)
+        path = _cam_path(Path(args.cam), image, used)
+        picture.save(path)
+        row["cam"] = str(path)
+        if saliency.note:
+            row["cam_note"] = saliency.note
+    return row
+
+
+def _cmd_predict(args) -> int:
+    from core.bundles import load_bundle
+    from core.errors import USER_ERRORS
+
+    bundle = load_bundle(args.model)          # a bad model is a fatal user error (exit 2, via core.cli)
+    if args.cam:
+        Path(args.cam).mkdir(parents=True, exist_ok=True)
+    failed = 0
+    used: set[str] = set()
+    for image in args.images:
+        try:
+            row = _predict_one(bundle, image, args, used)
+        except USER_ERRORS as exc:
+            failed += 1
+            row = {"file": image, "error": str(exc)}
+        if args.json:
+            print_json(row)
+        elif "error" in row:
+            print(f"{image}: error: {row['error']}", file=sys.stderr, flush=True)
+        else:
+            probs = ", ".join(f"{c} {p:.1%}" for c, p in row["probabilities"].items())
+            cam = f"  cam: {row['cam']}" if "cam" in row else ""
+            print(f"{image}: {row['predicted']} ({row['confidence']:.1%}) {row['status']}"
+                  f"{', risk ' + row['risk'] if row['risk'] else ''}  [{probs}]{cam}", flush=True)
+    return EXIT_SOME_FAILED if failed else 0
+
+
+def register(sub) -> None:
+    from core.explain import COLORMAPS, METHODS
+
+    p = sub.add_parser("predict", help="classify ECG images with a saved model bundle")
+    p.add_argument("--model", required=True, help="bundle name in models/ or a bundle folder")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (png, jpg, bmp, webp, ...)")
+    p.add_argument("--cam", metavar="OUT_DIR", help="write a saliency overlay PNG per image into OUT_DIR")
+    p.add_argument("--method", choices=list(METHODS), default="gradcam", help="saliency method for --cam")
+    p.add_argument("--cmap", choices=list(COLORMAPS), default="jet", help="colour map for --cam")
+    p.add_argument("--opacity", type=float, default=0.45, help="overlay opacity for --cam (0-1)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image")
+    p.set_defaults(func=_cmd_predict)
