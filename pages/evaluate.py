@@ -1,5 +1,344 @@
-"""Evaluate: coming in its own issue."""
+"""Evaluate: how good is a saved model really, on pages it never saw, and how does it go wrong?
+
+Every number comes from ``core.evaluation`` and every chart from ``core.charts``; this page only
+chooses the model and the images, caches the predictions, and lays the results out.
+"""
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-st.title("Evaluate")
-st.info("Coming soon: this page is being built.")
+from core import bundles, evaluation
+from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_chart, pr_chart,
+                         reliability_chart, roc_chart, training_curves_chart)
+from core.errors import USER_ERRORS
+from core.gallery import thumbnail
+from pages.common import current_model_name, dataset_picker, escape, load_current
+
+SPLIT_LABELS = {"test": "Test split: pages kept out of training",
+                "all": "All images: a dataset the model never saw"}
+GALLERY_COLUMNS = 4
+
+
+# --- cached steps (model by path + modification time; predictions by model, data and split) -----
+
+def _stamp(path: str) -> float:
+    """Changes whenever the bundle is saved again (a retrain under the same name)."""
+    folder = Path(path)
+    return max((folder / f).stat().st_mtime for f in bundles.BUNDLE_FILES if (folder / f).exists())
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=6)
+def _bundle(path: str, stamp: float) -> bundles.Bundle:
+    return bundles.load_bundle(Path(path))
+
+
+@st.cache_data(show_spinner="Predicting every evaluation image…", max_entries=24)
+def _evaluate(path: str, stamp: float, data_key: tuple, split: str, _data) -> evaluation.Evaluation:
+    index = evaluation.evaluation_index(_data.index, split)
+    return evaluation.evaluate_bundle(_bundle(path, stamp), index, reference=_data.index,
+                                      skipped=_data.skipped)
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _report(path: str, stamp: float, data_key: tuple, split: str, _ev) -> pd.DataFrame:
+    return evaluation.classification_report_frame(_ev)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _thumb(path: str):
+    return thumbnail(path)
+
+
+def _gradcam_available() -> bool:
+    try:
+        from core.explain import gradcam_overlay  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _gradcam(bundle_path: str, stamp: float, image_path: str):
+    """Grad-CAM overlay hook: ``core.explain.gradcam_overlay`` arrives with the Predict page;
+    until then (or if it fails on an image) this returns ``None`` and the page shows the image."""
+    try:
+        from core.explain import gradcam_overlay
+    except ImportError:
+        return None
+    try:
+        return gradcam_overlay(_bundle(bundle_path, stamp), image_path)
+    except USER_ERRORS:
+        return None
+
+
+# --- choosing ----------------------------------------------------------------------------------
+
+def usable_bundles() -> pd.DataFrame:
+    table = bundles.list_bundles()
+    return table[table["error"].isna()].reset_index(drop=True)
+
+
+def choose_model(table: pd.DataFrame) -> pd.Series:
+    """The bundle to evaluate (the session's current model by default)."""
+    names = table["name"].tolist()
+    current = current_model_name()
+    index = names.index(current) if current in names else 0
+    name = st.selectbox("Model", names, index=index, key="evaluate_model")
+    st.session_state["model_name"] = name
+    return table[table["name"] == name].iloc[0]
+
+
+def describe_model(metadata) -> None:
+    trained_on = metadata.dataset.get("name") or "an unknown dataset"
+    accuracy = metadata.metrics.get("test_accuracy")
+    at_training = f" · test accuracy when trained: {accuracy:.3f}" if isinstance(accuracy, float) else ""
+    st.caption(f"{escape(metadata.architecture or 'model')} · {len(metadata.classes)} classes: "
+               f"{escape(', '.join(metadata.classes))} · trained on {escape(trained_on)} with split seed "
+               f"{metadata.split.get('seed', 0)}{at_training}")
+
+
+def choose_split() -> str:
+    split = st.radio("Which images", list(SPLIT_LABELS), format_func=SPLIT_LABELS.get, horizontal=True,
+                     key="evaluate_split")
+    st.caption("A model must be judged on pages it never saw. The test split is made exactly as "
+               "training made it (same seed, duplicates kept together), so on the model's own dataset "
+               "it holds no copy of a training page. For a new folder or zip, use all images.")
+    return split
+
+
+# --- showing -----------------------------------------------------------------------------------
+
+def headline(ev: evaluation.Evaluation) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Accuracy", f"{evaluation.accuracy(ev):.3f}")
+    cols[1].metric("Macro-F1", f"{evaluation.macro_f1(ev):.3f}",
+                   help="F1 averaged over the classes in the data, each class counting the same.")
+    cols[2].metric("ECE", f"{ev.ece:.3f}", help="Expected calibration error after temperature scaling: "
+                   "how far the stated confidence is from the real hit rate (0 = honest).")
+    cols[3].metric("Images", ev.n_images)
+    cols[4].metric("Seen in training", ev.n_leaked,
+                   help="Evaluation images that are exact or near copies of the model's training images.")
+    if ev.n_leaked:
+        st.warning(f"**Leakage:** {ev.n_leaked} of these {ev.n_images} images are copies of pages the "
+                   "model was trained on, so these scores are inflated. Evaluate on pages it never saw.",
+                   icon=":material/warning:")
+        with st.expander("Images found in the training set"):
+            st.dataframe(ev.leakage, hide_index=True, width="stretch")
+    for name, count in ev.unknown_classes.items():
+        st.info(f"{count} images of class **{escape(name)}** were left out: this model does not know "
+                "that class.")
+    if len(ev.skipped):
+        with st.expander(f"{len(ev.skipped)} files could not be used"):
+            st.dataframe(ev.skipped, hide_index=True, width="stretch")
+
+
+def image_grid(rows: pd.DataFrame, caption, *, bundle_path: str | None = None, stamp: float = 0.0) -> None:
+    """Thumbnails of ``rows`` (Grad-CAM overlays instead when a bundle is given and available)."""
+    columns = st.columns(GALLERY_COLUMNS)
+    for i, row in enumerate(rows.itertuples()):
+        with columns[i % GALLERY_COLUMNS]:
+            try:
+                overlay = _gradcam(bundle_path, stamp, row.path) if bundle_path else None
+                st.image(overlay if overlay is not None else _thumb(row.path), caption=caption(row),
+                         width="stretch")
+            except USER_ERRORS as exc:
+                st.error(escape(exc))
+
+
+def confusion_tab(ev: evaluation.Evaluation) -> None:
+    value = st.radio("Show", ["count", "rate"], horizontal=True, key="evaluate_cm_value",
+                     format_func={"count": "Images", "rate": "Share of each true class"}.get)
+    event = st.altair_chart(confusion_heatmap_chart(evaluation.confusion_cells(ev), value=value),
+                            on_select="rerun", selection_mode=CELL_SELECTION, key="evaluate_cm_chart")
+    st.caption("Rows are the true class, columns what the model said; the diagonal is correct. "
+               "Click a cell (or pick it below) to see its images.")
+    labels = ev.labels
+    picked = (event.selection.get(CELL_SELECTION) or [None])[0] if event else None
+    if picked and picked != st.session_state.get("evaluate_cell_clicked"):
+        st.session_state["evaluate_cell_clicked"] = picked
+        st.session_state["evaluate_cell_true"] = picked["true"]
+        st.session_state["evaluate_cell_pred"] = picked["predicted"]
+    if st.session_state.get("evaluate_cell_true") not in labels or \
+            st.session_state.get("evaluate_cell_pred") not in labels:
+        true, pred = _largest_error(ev)
+        st.session_state["evaluate_cell_true"], st.session_state["evaluate_cell_pred"] = true, pred
+    left, right = st.columns(2)
+    true = left.selectbox("True class", labels, key="evaluate_cell_true")
+    pred = right.selectbox("Predicted as", labels, key="evaluate_cell_pred")
+    rows = evaluation.cell_predictions(ev, true, pred)
+    st.markdown(f"**{len(rows)}** images of **{escape(true)}** predicted as **{escape(pred)}**"
+                + (" (most confident first)" if len(rows) else "."))
+    image_grid(rows.head(8), lambda r: f"{Path(r.path).name} · {r.confidence:.0%}")
+
+
+def _largest_error(ev: evaluation.Evaluation) -> tuple[str, str]:
+    """The off-diagonal cell with most images (the diagonal's first cell when there is none)."""
+    cells = evaluation.confusion_cells(ev)
+    off = cells[cells["true"] != cells["predicted"]].sort_values("count", ascending=False)
+    if len(off) and off["count"].iloc[0] > 0:
+        return off["true"].iloc[0], off["predicted"].iloc[0]
+    first = ev.predictions["true"].iloc[0] if ev.n_images else ev.labels[0]
+    return first, first
+
+
+def report_tab(ev: evaluation.Evaluation, report: pd.DataFrame, model_name: str) -> None:
+    shown = pd.DataFrame(index=report.index)
+    for metric in evaluation.REPORT_METRICS:
+        shown[metric] = [f"{v:.3f}  ({lo:.2f}–{hi:.2f})" for v, lo, hi in
+                         zip(report[metric], report[f"{metric}_low"], report[f"{metric}_high"])]
+    shown["support"] = report["support"]
+    st.dataframe(shown, width="stretch")
+    st.caption("In brackets: the 95 % bootstrap interval — the images were resampled 1,000 times "
+               "(seeded). ECG test sets are small; a score can move this much with another draw of pages.")
+    left, right = st.columns(2)
+    left.download_button("Download the report (CSV)", report.to_csv().encode("utf-8"),
+                         file_name=f"{model_name}-classification-report.csv", mime="text/csv",
+                         on_click="ignore", icon=":material/download:", key="evaluate_report_csv")
+    right.download_button("Download every prediction (CSV)",
+                          ev.predictions.drop(columns=["sha1"]).to_csv(index=False).encode("utf-8"),
+                          file_name=f"{model_name}-predictions.csv", mime="text/csv", on_click="ignore",
+                          icon=":material/download:", key="evaluate_predictions_csv")
+
+
+def curves_tab(ev: evaluation.Evaluation) -> None:
+    roc, aucs = evaluation.roc_curves(ev)
+    pr, aps = evaluation.pr_curves(ev)
+    if aucs.empty:
+        st.info("Curves need images of at least two classes.")
+        return
+    left, right = st.columns(2)
+    left.altair_chart(roc_chart(roc, aucs), width="stretch")
+    right.altair_chart(pr_chart(pr, aps), width="stretch")
+    st.caption("Each class against all the others, sweeping the confidence threshold. ROC: an AUC of "
+               "0.5 is guessing, 1.0 is perfect. Precision–recall is the fairer view for a rare class: "
+               "guessing there scores the class's share of the images.")
+
+
+def calibration_tab(ev: evaluation.Evaluation) -> None:
+    cols = st.columns(3)
+    cols[0].metric("ECE before", f"{ev.ece_uncalibrated:.3f}")
+    cols[1].metric("ECE after", f"{ev.ece:.3f}", delta=f"{ev.ece - ev.ece_uncalibrated:+.3f}",
+                   delta_color="inverse")
+    cols[2].metric("Temperature", f"{ev.temperature:.2f}")
+    st.altair_chart(reliability_chart(evaluation.calibration_frame(ev)), width="stretch")
+    st.markdown(
+        "A model is **calibrated** when it is right 80 % of the time on the pages where it says "
+        "80 % — its dots then lie on the dashed diagonal, and the expected calibration error (ECE) "
+        "is the average distance from it. **Temperature scaling** divides the network's scores by "
+        f"one number fitted on the validation pages (here {ev.temperature:.2f}; above 1 tones down an "
+        "over-confident model), which changes how sure it sounds but never which class it picks."
+    )
+
+
+def mistakes_tab(ev: evaluation.Evaluation, bundle_path: str, stamp: float) -> None:
+    errors = evaluation.confident_errors(ev)
+    if errors.empty:
+        st.success("No mistakes on these images.")
+        return
+    st.markdown(f"**{len(errors)}** mistakes, the most confident first — the ones a user would trust most.")
+    shown = st.slider("How many", 1, min(len(errors), 24), min(len(errors), 8), key="evaluate_n_errors") \
+        if len(errors) > 1 else 1
+    has_gradcam = _gradcam_available()
+    if not has_gradcam:
+        st.caption("Grad-CAM overlays (which leads drove the decision) arrive with the Predict page.")
+    image_grid(errors.head(shown),
+               lambda r: f"true {r.true} · said {r.predicted} · {r.confidence:.0%}",
+               bundle_path=bundle_path if has_gradcam else None, stamp=stamp)
+
+
+def history_tab(metadata) -> None:
+    history = evaluation.history_frame(metadata.history)
+    if history.empty or "loss" not in history.columns:
+        st.info("This model was saved without a training history.")
+    else:
+        left, right = st.columns(2)
+        left.altair_chart(training_curves_chart(history, "loss"), width="stretch")
+        if "accuracy" in history.columns:
+            right.altair_chart(training_curves_chart(history, "accuracy"), width="stretch")
+        st.caption("Validation loss rising while training loss keeps falling means the model started "
+                   "memorising the training pages (overfitting).")
+    with st.expander("Training settings"):
+        st.json(metadata.hyperparameters, expanded=False)
+
+
+def compare_tab(table: pd.DataFrame, current: str, data, data_key: tuple, split: str) -> None:
+    names = st.multiselect("Models to compare", table["name"].tolist(), default=[current],
+                           key="evaluate_compare")
+    if len(names) < 2:
+        st.caption("Choose two or more models: each is scored on exactly the same images.")
+        return
+    results = {}
+    for name in names:
+        path = table.loc[table["name"] == name, "path"].iloc[0]
+        try:
+            results[name] = _evaluate(path, _stamp(path), data_key, split, data)
+        except USER_ERRORS as exc:
+            st.error(f"{escape(name)}: {escape(exc)}")
+    if len(results) < 2:
+        return
+    frame = evaluation.comparison_table(results)
+    st.altair_chart(comparison_chart(frame), width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"params": st.column_config.NumberColumn("parameters", format="%d"),
+                                "ms_per_image": st.column_config.NumberColumn("ms / image", format="%.2f")})
+    if (frame["leaked_images"] > 0).any():
+        st.warning("Some models were trained on some of these images (column *leaked_images*): a model "
+                   "trained with another split seed has seen part of this test split, so it is not a fair "
+                   "comparison.")
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+st.title("Evaluate a model")
+st.markdown("Score a saved model on images it never saw: where it is right, where it is wrong, and "
+            "whether its confidence can be trusted.")
+
+models = usable_bundles()
+if models.empty:
+    st.info("There are no saved models yet. Train one first — the Live-demo preset takes about a minute.")
+    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+    st.stop()
+
+chosen = choose_model(models)
+try:
+    metadata = bundles.read_metadata(chosen["path"])
+except USER_ERRORS as exc:
+    st.error(escape(exc))
+    st.stop()
+describe_model(metadata)
+
+dataset_picker("evaluate")
+split = choose_split()
+seed = int(metadata.split.get("seed", 0) or 0)
+data = load_current(seed)
+if data is None:
+    st.stop()
+data_key = (data.source.kind, data.source.path, seed)
+stamp = _stamp(chosen["path"])
+try:
+    ev = _evaluate(chosen["path"], stamp, data_key, split, data)
+except USER_ERRORS as exc:
+    st.error(f"Cannot evaluate this model on these images: {escape(exc)}")
+    st.stop()
+if ev.n_images == 0:
+    st.warning("None of these images could be used for this model.")
+    st.stop()
+
+headline(ev)
+tabs = st.tabs(["Confusion matrix", "Report", "ROC & PR curves", "Calibration", "Mistakes",
+                "Training history", "Compare models"])
+with tabs[0]:
+    confusion_tab(ev)
+with tabs[1]:
+    report_tab(ev, _report(chosen["path"], stamp, data_key, split, ev), chosen["name"])
+with tabs[2]:
+    curves_tab(ev)
+with tabs[3]:
+    calibration_tab(ev)
+with tabs[4]:
+    mistakes_tab(ev, chosen["path"], stamp)
+with tabs[5]:
+    history_tab(metadata)
+with tabs[6]:
+    compare_tab(models, chosen["name"], data, data_key, split)
