@@ -82,6 +82,12 @@ def _walk_class_folder(folder: Path, split: str, records: list[dict], skipped: l
                                 "given_split": split})
 
 
+def _loose_images(files: list[Path]) -> list[dict]:
+    # Images beside the class folders are worth a word; a README or metadata CSV there is normal.
+    return [{"path": str(f), "reason": "not inside a class folder"}
+            for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
+
+
 def discover(root: str | os.PathLike) -> tuple[list[dict], list[dict]]:
     """Image records (path, relpath, folder, class, given_split) and skipped entries (path, reason).
 
@@ -94,7 +100,7 @@ def discover(root: str | os.PathLike) -> tuple[list[dict], list[dict]]:
     folders, files = _children(base)
     splits = {f: SPLIT_NAMES[f.name.lower()] for f in folders if f.name.lower() in SPLIT_NAMES}
     records: list[dict] = []
-    skipped = [{"path": str(f), "reason": "not inside a class folder"} for f in files]
+    skipped = _loose_images(files)
     for folder in folders:
         if _is_hidden(folder.name):
             skipped.append({"path": str(folder), "reason": "hidden or system folder"})
@@ -102,7 +108,7 @@ def discover(root: str | os.PathLike) -> tuple[list[dict], list[dict]]:
             skipped.append({"path": str(folder), "reason": "folder is neither train, val nor test"})
         elif folder in splits:
             class_folders, loose = _children(folder)
-            skipped += [{"path": str(f), "reason": "not inside a class folder"} for f in loose]
+            skipped += _loose_images(loose)
             for class_folder in class_folders:
                 if _is_hidden(class_folder.name):
                     skipped.append({"path": str(class_folder), "reason": "hidden or system folder"})

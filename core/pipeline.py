@@ -130,4 +130,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, n_classes: int, *, batc
             x = tf.clip_by_value(augment(x, training=True), 0.0, 255.0)
         return x, tf.one_hot(y, n_classes), w
 
-    return ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # Augmentation draws from stateful seed generators: batches mapped in parallel would draw in
+    # a different order every run, so a seeded run would not repeat.
+    parallel = None if augment is not None else tf.data.AUTOTUNE
+    return ds.map(to_model_input, num_parallel_calls=parallel).prefetch(tf.data.AUTOTUNE)

@@ -139,7 +139,8 @@ def _fit(model, data: dict, config: TrainConfig, *, epochs: int, learning_rate: 
                             shuffle=True, seed=config.seed, augment=make_augmenter(augment, config.seed),
                             class_weights=weights)
     val_ds = make_dataset(data["x_val"], data["y_val"], n_classes, batch_size=64) if has_val else None
-    history = model.fit(train_ds, validation_data=val_ds, initial_epoch=first_epoch,
+    # shuffle=False: the tf.data pipeline already reshuffles every epoch.
+    history = model.fit(train_ds, validation_data=val_ds, initial_epoch=first_epoch, shuffle=False,
                         epochs=first_epoch + epochs, callbacks=callbacks, verbose=0)
     if progress.best_weights is not None:
         model.set_weights(progress.best_weights)
