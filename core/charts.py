@@ -112,7 +112,8 @@ def roc_chart(curves: pd.DataFrame, aucs: pd.DataFrame) -> alt.LayerChart:
         tooltip=["class", alt.Tooltip("fpr:Q", format=".2f"), alt.Tooltip("tpr:Q", format=".2f"),
                  alt.Tooltip("threshold:Q", format=".2f")],
     )
-    return alt.layer(chance, lines, title="ROC, one class vs the rest").properties(height=340)
+    # Streamlit fits the whole chart (title, axes, legend) into the height: leave room for a square-ish plot.
+    return alt.layer(chance, lines, title="ROC, one class vs the rest").properties(height=500)
 
 
 def pr_chart(curves: pd.DataFrame, aps: pd.DataFrame) -> alt.Chart:
@@ -130,7 +131,7 @@ def pr_chart(curves: pd.DataFrame, aps: pd.DataFrame) -> alt.Chart:
             order="step:Q",
             tooltip=["class", alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f")],
         )
-        .properties(height=340)
+        .properties(height=500)
     )
 
 
@@ -158,7 +159,7 @@ def reliability_chart(bins: pd.DataFrame) -> alt.LayerChart:
                  alt.Tooltip("confidence:Q", format=".2f"), alt.Tooltip("accuracy:Q", format=".2f"),
                  alt.Tooltip("count:Q", title="predictions")],
     )
-    return alt.layer(ideal, lines, dots, title="Reliability diagram").properties(height=340)
+    return alt.layer(ideal, lines, dots, title="Reliability diagram").properties(height=460)
 
 
 def comparison_chart(table: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macro_f1", "ece")) -> alt.Chart:
@@ -177,3 +178,47 @@ def comparison_chart(table: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy"
                                                        color=alt.value("#333333"))
     return alt.layer(bars.mark_bar(), labels, title="Same images, different models (ECE: lower is better)"
                      ).properties(height=300)
+
+
+# --- prediction ---------------------------------------------------------------------------------
+
+TERRITORY_COLORS = {"inferior": "#e45756", "anterior": "#4c78a8", "lateral": "#54a24b", "": "#9d9da0"}
+
+
+def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> alt.Chart:
+    """Horizontal bars of every class's probability (``probs``: ``class``, ``probability``), in the
+    given class order, with ``highlight`` (the predicted class) in a stronger colour."""
+    data = probs.assign(chosen=probs["class"] == highlight if highlight else False)
+    bars = (
+        alt.Chart(data, title="Calibrated probability of every class")
+        .mark_bar()
+        .encode(
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
+            y=alt.Y("class:N", sort=list(probs["class"]), title=None, axis=alt.Axis(labelLimit=200)),
+            color=alt.condition(alt.datum.chosen, alt.value("#d62728"), alt.value("#9ecae9")),
+            tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+        )
+    )
+    labels = bars.mark_text(align="left", dx=4, color="#1f2d3d").encode(
+        text=alt.Text("probability:Q", format=".1%"), color=alt.value("#1f2d3d"))
+    return alt.layer(bars, labels).properties(height=max(120, 34 * len(data)))
+
+
+def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:
+    """Bars of each lead's share of the saliency (``shares`` from :func:`core.leads.lead_shares`),
+    largest first, coloured by the territory the lead faces."""
+    data = shares.assign(territory=shares["territory"].fillna(""))
+    domain = list(TERRITORY_COLORS)
+    return (
+        alt.Chart(data, title="Share of the saliency in each lead")
+        .mark_bar()
+        .encode(
+            x=alt.X("lead:N", sort=list(data["lead"]), title=None, axis=alt.Axis(labelAngle=-30)),
+            y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share of saliency"),
+            color=alt.Color("territory:N", scale=alt.Scale(domain=domain, range=[TERRITORY_COLORS[k] for k in domain]),
+                            legend=alt.Legend(title="territory", labelExpr="datum.label || 'none'")),
+            tooltip=["lead", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("mean:Q", format=".3f", title="density"),
+                     "territory"],
+        )
+        .properties(height=240)
+    )
