@@ -1,7 +1,7 @@
 """Sub-commands of ``python -m core``, one module per topic; each exposes ``register(subparsers)``."""
 import json
 
-MODULES = ("core.commands.data", "core.commands.train", "core.commands.evaluate")
+MODULES = ("core.commands.data", "core.commands.train", "core.commands.evaluate", "core.commands.predict")
 
 
 def print_json(obj) -> None:
