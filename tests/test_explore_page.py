@@ -1,0 +1,53 @@
+"""Explore page (AppTest): the built-in synthetic set and a folder dataset."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.classes import CANONICAL_CLASSES
+from pages.common import escape
+
+
+def metric_values(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_explore_opens_on_the_builtin_synthetic_set(app_test) -> None:
+    at = app_test("pages/explore.py")
+    assert not at.exception
+    values = metric_values(at)
+    assert values["Images"] == str(12 * 5)  # ECG_LAB_SYNTH_PER_CLASS=12 in tests
+    assert values["Classes"] == "5"
+    assert values["Skipped files"] == "0"
+    assert len(at.get("vega_lite_chart")) == 1
+    assert at.selectbox(key="explore_class").options == list(CANONICAL_CLASSES)
+    assert len(at.image) == 8 + 2  # a gallery page of eight, the crop before and after
+    assert any("Built-in synthetic" in c.value for c in at.caption)
+
+
+def test_explore_reads_a_folder_dataset_and_its_duplicates(app_test, tiny_dataset: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "ECG_DATA"
+    shutil.copytree(tiny_dataset, root)
+    original = next((root / "Normal").glob("*.jpg"))
+    shutil.copy(original, root / "Normal" / f"{original.stem} - Copy.jpg")
+    (root / "Normal" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+
+    at = app_test("pages/explore.py")
+    at.radio(key="explore_dataset_kind").set_value("A folder on this computer").run()
+    at.text_input(key="explore_folder").set_value(str(root)).run()
+    assert not at.exception
+    values = metric_values(at)
+    assert values["Images"] == str(6 * 5 + 1)
+    assert values["Distinct pages"] == str(6 * 5)
+    assert values["Duplicate groups"] == "1"
+    assert values["Skipped files"] == "1"
+    assert any(escape("ECG_DATA") in c.value for c in at.caption)  # markdown-escaped user data
+
+
+def test_explore_explains_a_missing_folder(app_test, tmp_path: Path) -> None:
+    at = app_test("pages/explore.py")
+    at.radio(key="explore_dataset_kind").set_value("A folder on this computer").run()
+    at.text_input(key="explore_folder").set_value(str(tmp_path / "missing")).run()
+    assert not at.exception
+    assert any("does not exist" in e.value for e in at.error)
