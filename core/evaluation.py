@@ -481,8 +481,8 @@ def comparison_table(evaluations: Mapping[str, Evaluation]) -> pd.DataFrame:
     if frame.empty:
         return frame
     recall_columns = [c for c in frame.columns if c.startswith("recall ")]
-    return frame[["model", "accuracy", "macro_f1", *recall_columns, "ece", "params", "ms_per_image",
-                  "leaked_images", "n_images"]]
+    return frame[["model", "accuracy", "macro_f1", "ece", "params", "ms_per_image", "leaked_images",
+                  *recall_columns, "n_images"]]
 
 
 def _finite(value: float) -> float | None:

@@ -216,19 +216,23 @@ def curves_tab(ev: evaluation.Evaluation) -> None:
 
 
 def calibration_tab(ev: evaluation.Evaluation) -> None:
-    cols = st.columns(3)
-    cols[0].metric("ECE before", f"{ev.ece_uncalibrated:.3f}")
-    cols[1].metric("ECE after", f"{ev.ece:.3f}", delta=f"{ev.ece - ev.ece_uncalibrated:+.3f}",
-                   delta_color="inverse")
-    cols[2].metric("Temperature", f"{ev.temperature:.2f}")
-    st.altair_chart(reliability_chart(evaluation.calibration_frame(ev)), width="stretch")
-    st.markdown(
-        "A model is **calibrated** when it is right 80 % of the time on the pages where it says "
-        "80 % — its dots then lie on the dashed diagonal, and the expected calibration error (ECE) "
-        "is the average distance from it. **Temperature scaling** divides the network's scores by "
-        f"one number fitted on the validation pages (here {ev.temperature:.2f}; above 1 tones down an "
-        "over-confident model), which changes how sure it sounds but never which class it picks."
-    )
+    chart, text = st.columns([3, 2], gap="large")
+    chart.altair_chart(reliability_chart(evaluation.calibration_frame(ev)), width="stretch")
+    with text:
+        cols = st.columns(3)
+        cols[0].metric("ECE before", f"{ev.ece_uncalibrated:.3f}")
+        cols[1].metric("ECE after", f"{ev.ece:.3f}", delta=f"{ev.ece - ev.ece_uncalibrated:+.3f}",
+                       delta_color="inverse")
+        cols[2].metric("Temperature", f"{ev.temperature:.2f}")
+        st.markdown(
+            "A model is **calibrated** when it is right 80 % of the time on the pages where it says "
+            "80 % — its dots then lie on the dashed diagonal, and the expected calibration error (ECE) "
+            "is the average distance from it. **Temperature scaling** divides the network's scores by "
+            f"one number fitted on the validation pages (here {ev.temperature:.2f}; above 1 tones down "
+            "an over-confident model), which changes how sure it sounds but never which class it picks."
+        )
+        st.caption("Dots below the diagonal: over-confident; above: under-confident. Dot size is the "
+                   "number of predictions in the bin.")
 
 
 def mistakes_tab(ev: evaluation.Evaluation, bundle_path: str, stamp: float) -> None:
@@ -279,13 +283,21 @@ def compare_tab(table: pd.DataFrame, current: str, data, data_key: tuple, split:
         return
     frame = evaluation.comparison_table(results)
     st.altair_chart(comparison_chart(frame), width="stretch")
+    score = st.column_config.NumberColumn(format="%.3f")
     st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={"params": st.column_config.NumberColumn("parameters", format="%d"),
-                                "ms_per_image": st.column_config.NumberColumn("ms / image", format="%.2f")})
-    if (frame["leaked_images"] > 0).any():
-        st.warning("Some models were trained on some of these images (column *leaked_images*): a model "
-                   "trained with another split seed has seen part of this test split, so it is not a fair "
-                   "comparison.")
+                 column_config={"accuracy": score, "macro_f1": score, "ece": score,
+                                **{c: score for c in frame.columns if c.startswith("recall ")},
+                                "params": st.column_config.NumberColumn("parameters", format="%d"),
+                                "ms_per_image": st.column_config.NumberColumn("ms / image", format="%.2f"),
+                                "leaked_images": st.column_config.NumberColumn("seen in training")})
+    st.caption("ms / image: the network's forward pass on this machine, after preprocessing.")
+    leaked = frame[frame["leaked_images"] > 0]
+    if len(leaked):
+        who = ", ".join(f"**{escape(r.model)}** saw {r.leaked_images} of these {r.n_images} images"
+                        for r in leaked.itertuples())
+        st.warning(f"Not a fair comparison: {who} during training (trained with another split seed or "
+                   "on another copy of these pages), so its scores here are inflated.",
+                   icon=":material/warning:")
 
 
 # --- the page ----------------------------------------------------------------------------------

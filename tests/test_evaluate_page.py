@@ -89,9 +89,22 @@ def test_training_images_trigger_the_leakage_warning(app_test, installed_tiny: P
 
 
 def test_compare_two_models_on_the_same_images(app_test, installed_tiny: Path, tiny_dataset: Path) -> None:
-    shutil.copytree(installed_tiny, installed_tiny.parent / "tiny-copy")
-    at = open_evaluate(app_test, tiny_dataset, compare=["tiny", "tiny-copy"])
-    table = next(d.value for d in at.dataframe if "model" in d.value.columns)
-    assert sorted(table["model"]) == ["tiny", "tiny-copy"]
-    assert table["accuracy"].nunique() == 1 and (table["leaked_images"] == 0).all()
-    assert isinstance(table, pd.DataFrame) and charts_titled(at, "Same images, different models")
+    from core.hashing import content_hash
+
+    # A second model whose training set held every page of the dataset (as if trained with
+    # another split seed): the comparison must flag it.
+    other = installed_tiny.parent / "tiny-saw-all"
+    shutil.copytree(installed_tiny, other)
+    meta = json.loads((other / "metadata.json").read_text())
+    meta["dataset"]["fingerprint"] = sorted(content_hash(p) for p in tiny_dataset.rglob("*.jpg"))
+    (other / "metadata.json").write_text(json.dumps(meta))
+    test_images = sum(meta["split"]["counts"]["test"].values())
+
+    at = open_evaluate(app_test, tiny_dataset, compare=["tiny", "tiny-saw-all"])
+    table = next(d.value for d in at.dataframe if "model" in d.value.columns).set_index("model")
+    assert sorted(table.index) == ["tiny", "tiny-saw-all"]
+    assert table["accuracy"].nunique() == 1                      # same weights, same images
+    assert table.loc["tiny", "leaked_images"] == 0
+    assert table.loc["tiny-saw-all", "leaked_images"] == test_images
+    assert any(f"saw {test_images} of these {test_images} images" in w.value for w in at.warning)
+    assert charts_titled(at, "Same images, different models")
