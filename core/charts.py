@@ -15,7 +15,8 @@ def class_counts_chart(counts: pd.DataFrame) -> alt.Chart:
         alt.Chart(long, title="Images per class and split")
         .mark_bar()
         .encode(
-            x=alt.X("class:N", sort=list(counts.columns), title=None, axis=alt.Axis(labelAngle=0)),
+            x=alt.X("class:N", sort=list(counts.columns), title=None,
+                    axis=alt.Axis(labelAngle=0, labelLimit=220)),
             xOffset=alt.XOffset("split:N", sort=SPLIT_ORDER),
             y=alt.Y("images:Q", title="images"),
             color=alt.Color("split:N", sort=SPLIT_ORDER,
@@ -82,7 +83,9 @@ def confusion_heatmap_chart(cells: pd.DataFrame, *, value: str = "count", select
     if selectable:
         selection = alt.selection_point(name=CELL_SELECTION, fields=["true", "predicted"], on="click")
         rect = rect.add_params(selection).encode(
-            opacity=alt.condition(selection, alt.value(1.0), alt.value(0.45)))
+            opacity=alt.condition(selection, alt.value(1.0), alt.value(0.45)),
+            stroke=alt.condition(selection, alt.value("#e45756"), alt.value("white"), empty=False),
+            strokeWidth=alt.condition(selection, alt.value(4), alt.value(2), empty=False))
     text = base.mark_text(fontSize=15, fontWeight="bold").encode(
         text=alt.Text(f"{value}:Q", format="d" if value == "count" else ".0%"),
         color=alt.condition(alt.datum[value] > top * 0.55, alt.value("white"), alt.value("#1f2d3d")),

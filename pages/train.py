@@ -250,8 +250,9 @@ with st.expander("Augmentation preview: what the model sees"):
     if st.button("Show eight augmented copies of a training page", key="train_aug_preview"):
         augmentation_preview(data, config)
 
-default_name = f"{config.arch}-{datetime.now():%Y%m%d-%H%M}"
-name = st.text_input("Save the model as", value=default_name, key="train_bundle_name")
+# Named once per session: a default that changed every minute would reset a name being typed.
+st.session_state.setdefault("train_bundle_name", f"{config.arch}-{datetime.now():%Y%m%d-%H%M}")
+name = st.text_input("Save the model as", key="train_bundle_name")
 exists = bool(name) and name in set(bundles.list_bundles()["name"])
 overwrite = st.checkbox(f"Replace the existing model '{escape(name)}'", key="train_overwrite") if exists else False
 try:
