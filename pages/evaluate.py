@@ -18,6 +18,7 @@ from pages.common import current_model_name, dataset_picker, escape, load_curren
 SPLIT_LABELS = {"test": "Test split: pages kept out of training",
                 "all": "All images: a dataset the model never saw"}
 GALLERY_COLUMNS = 4
+GALLERY_SIDE = 480          # px wide: Grad-CAM overlays in the mistakes gallery
 
 
 # --- cached steps (model by path + modification time; predictions by model, data and split) -----
@@ -52,24 +53,27 @@ def _thumb(path: str):
 
 def _gradcam_available() -> bool:
     try:
-        from core.explain import gradcam_overlay  # noqa: F401
+        from core.prediction import explain_image  # noqa: F401  (arrived with the Predict page)
     except ImportError:
         return False
     return True
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner="Grad-CAM of a mistake…")
 def _gradcam(bundle_path: str, stamp: float, image_path: str):
-    """Grad-CAM overlay hook: ``core.explain.gradcam_overlay`` arrives with the Predict page;
-    until then (or if it fails on an image) this returns ``None`` and the page shows the image."""
+    """Grad-CAM of the predicted class over the page, made by the Predict page's explainer;
+    ``None`` when it cannot be made for this image (the gallery then shows the plain image)."""
+    from core.explain import overlay
+    from core.prediction import analyse_image, explain_image, page_heat
+
+    bundle = _bundle(bundle_path, stamp)
     try:
-        from core.explain import gradcam_overlay
-    except ImportError:
-        return None
-    try:
-        return gradcam_overlay(_bundle(bundle_path, stamp), image_path)
+        result = analyse_image(bundle, image_path)
+        heat = page_heat(result, explain_image(bundle, result, "gradcam"), width=GALLERY_SIDE)
     except USER_ERRORS:
         return None
+    page = result.view.image.resize((heat.shape[1], heat.shape[0]))
+    return overlay(page, heat, box=result.view.box)
 
 
 # --- choosing ----------------------------------------------------------------------------------
@@ -243,12 +247,14 @@ def mistakes_tab(ev: evaluation.Evaluation, bundle_path: str, stamp: float) -> N
     st.markdown(f"**{len(errors)}** mistakes, the most confident first — the ones a user would trust most.")
     shown = st.slider("How many", 1, min(len(errors), 24), min(len(errors), 8), key="evaluate_n_errors") \
         if len(errors) > 1 else 1
-    has_gradcam = _gradcam_available()
-    if not has_gradcam:
+    gradcam = _gradcam_available() and st.toggle(
+        "Grad-CAM overlay", value=True, key="evaluate_gradcam",
+        help="Colours the parts of the page that pushed the model towards the class it said.")
+    if not _gradcam_available():
         st.caption("Grad-CAM overlays (which leads drove the decision) arrive with the Predict page.")
     image_grid(errors.head(shown),
                lambda r: f"true {r.true} · said {r.predicted} · {r.confidence:.0%}",
-               bundle_path=bundle_path if has_gradcam else None, stamp=stamp)
+               bundle_path=bundle_path if gradcam else None, stamp=stamp)
 
 
 def history_tab(metadata) -> None:

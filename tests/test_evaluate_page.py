@@ -108,3 +108,19 @@ def test_compare_two_models_on_the_same_images(app_test, installed_tiny: Path, t
     assert table.loc["tiny-saw-all", "leaked_images"] == test_images
     assert any(f"saw {test_images} of these {test_images} images" in w.value for w in at.warning)
     assert charts_titled(at, "Same images, different models")
+
+
+def test_four_ecg_classes_and_an_unknown_class(app_test, installed_tiny: Path, tiny_dataset: Path,
+                                               tmp_path: Path) -> None:
+    from core.classes import NON_ECG, canonical_class
+
+    data = tmp_path / "four"
+    for folder in tiny_dataset.iterdir():
+        if folder.is_dir() and canonical_class(folder.name) != NON_ECG:
+            shutil.copytree(folder, data / folder.name)
+    shutil.copytree(data / "Normal", data / "Sinus tachycardia")
+    at = open_evaluate(app_test, data, split="all")
+    assert metric(at, "Images") == "24"
+    assert any("6 images of class **Sinus tachycardia** were left out" in i.value for i in at.info)
+    report = next(d.value for d in at.dataframe if "support" in d.value.columns)
+    assert NON_ECG not in report.index and report.loc["accuracy", "support"] == 24

@@ -310,6 +310,16 @@ def test_cli_on_a_synthetic_set_made_with_another_seed(tiny_bundle: Path, tmp_pa
     assert sum(map(sum, result["confusion_matrix"])) == 15
 
 
+def test_cli_evaluates_a_zip_of_class_folders(tiny_bundle: Path, tiny_dataset: Path, tmp_path: Path,
+                                              capsys) -> None:
+    archive = shutil.make_archive(str(tmp_path / "pages"), "zip", tiny_dataset)
+    result = cli_json(capsys, "--model", str(tiny_bundle), "--data", archive, "--split", "all")
+    from_folder = cli_json(capsys, "--model", str(tiny_bundle), "--data", str(tiny_dataset), "--split", "all")
+    assert result["n_images"] == from_folder["n_images"] == 30
+    assert result["confusion_matrix"] == from_folder["confusion_matrix"]
+    assert result["leakage"] == from_folder["leakage"] > 0
+
+
 def _copy_without(src: Path, dst: Path, drop_class: str | None = None) -> Path:
     for folder in src.iterdir():
         if folder.is_dir() and canonical_class(folder.name) != drop_class:

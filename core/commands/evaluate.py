@@ -44,8 +44,9 @@ def _cmd_evaluate(args) -> int:
     data = prepare_dataset(source, seed=seed)
     index = evaluation_index(data.index, args.split)
     if not args.json:
-        print(f"evaluating {metadata.name or bundle_path.name} on {len(index)} images "
-              f"({args.split} split, seed {seed}) of {source.label}", file=sys.stderr, flush=True)
+        which = f"test split, seed {seed}" if args.split == "test" else "all images"
+        print(f"evaluating {metadata.name or bundle_path.name} on {len(index)} images ({which}) of "
+              f"{source.label}", file=sys.stderr, flush=True)
     bundle = load_bundle(bundle_path)
     result = evaluate_bundle(bundle, index, reference=data.index, skipped=data.skipped)
     report = {"model": str(bundle.path), "data": source.path, "split": args.split, "seed": seed,
