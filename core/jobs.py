@@ -19,9 +19,10 @@ from core.training import TrainConfig, TrainOutcome, save_outcome, train
 
 log = logging.getLogger(__name__)
 
-# One training at a time per process keeps two sessions from each grabbing both cores for
-# TensorFlow's thread pools; the second waits its turn instead of both crawling.
-_TRAIN_LOCK = threading.Lock()
+# Two trainings share the two cores fairly; a whole classroom pressing Train at once would
+# thrash memory and make every run crawl, so further sessions queue until a slot frees up.
+MAX_CONCURRENT_TRAININGS = 2
+_TRAINING_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_TRAININGS)
 
 
 @dataclass
@@ -99,8 +100,8 @@ class TrainingJob:
     def _run(self) -> None:
         state = self.state
         try:
-            state.message = "Waiting for another training on this server to finish"
-            with _TRAIN_LOCK:
+            state.message = "Waiting: other sessions are training on this server"
+            with _TRAINING_SLOTS:
                 state.status = "preparing"
                 self.outcome = train(self.index, self.config, listener=self._on_event, stop=self._stop)
             if self.outcome.stopped:

@@ -201,6 +201,8 @@ def show_result() -> None:
 
 def manage_bundles() -> None:
     """List, rename, delete (with confirmation), download and upload model bundles."""
+    if flash := st.session_state.pop("bundle_flash", None):
+        st.success(escape(flash))
     table = bundles.list_bundles()
     if table.empty:
         st.caption("No saved models yet.")
@@ -224,11 +226,14 @@ def manage_bundles() -> None:
 
 
 def _try(action, success: str) -> None:
+    """Run a bundle action; on success rerun so every list on the page shows the change."""
     try:
         action()
-        st.success(escape(success))
     except USER_ERRORS as exc:
         st.error(escape(exc))
+        return
+    st.session_state["bundle_flash"] = success
+    st.rerun()
 
 
 st.title("Train a model")

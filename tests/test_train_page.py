@@ -37,3 +37,38 @@ def test_vgg16_without_weights_explains_and_offers_training_from_scratch(app_tes
     warning = " ".join(w.value for w in at.warning)
     assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in warning
     assert "random weights" in warning
+
+
+def test_saved_models_can_be_renamed_downloaded_and_deleted_with_confirmation(app_test, tiny_bundle: Path,
+                                                                           models_root: Path) -> None:
+    import shutil
+
+    shutil.copytree(tiny_bundle, models_root / "first")
+    at = app_test("pages/train.py")
+    assert at.selectbox(key="bundle_pick").options == ["first"]
+
+    at.text_input(key="bundle_new_name").set_value("renamed").run()
+    at.button(key="bundle_rename").click().run()
+    assert not at.exception
+    assert (models_root / "renamed").is_dir() and not (models_root / "first").exists()
+
+    at.selectbox(key="bundle_pick").set_value("renamed").run()
+    # AppTest cannot fetch a deferred download; the zip itself is core's (tests/test_bundles.py).
+    assert at.download_button(key="bundle_download").label == "Download .zip"
+
+    assert at.button(key="bundle_delete").disabled  # nothing is deleted without the confirmation
+    at.checkbox(key="bundle_confirm_delete").check().run()
+    at.button(key="bundle_delete").click().run()
+    assert not (models_root / "renamed").exists()
+
+
+def test_a_dataset_zip_upload_is_extracted_and_used(app_test, tiny_dataset: Path, tmp_path: Path) -> None:
+    import shutil
+
+    archive = shutil.make_archive(str(tmp_path / "ecg"), "zip", root_dir=tiny_dataset.parent,
+                                  base_dir=tiny_dataset.name)
+    at = app_test("pages/explore.py")
+    at.radio(key="explore_dataset_kind").set_value("Upload a .zip").run()
+    at.file_uploader(key="explore_zip").upload("ecg.zip", Path(archive).read_bytes(), "application/zip").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Images"] == "30"
