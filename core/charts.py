@@ -193,7 +193,7 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
     given class order, with ``highlight`` (the predicted class) in a stronger colour."""
     data = probs.assign(chosen=probs["class"] == highlight if highlight else False)
     bars = (
-        alt.Chart(data, title="Calibrated probability of every class")
+        alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
@@ -204,7 +204,8 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
     )
     labels = bars.mark_text(align="left", dx=4, color="#1f2d3d").encode(
         text=alt.Text("probability:Q", format=".1%"), color=alt.value("#1f2d3d"))
-    return alt.layer(bars, labels).properties(height=max(120, 34 * len(data)))
+    return alt.layer(bars, labels, title="Calibrated probability of every class").properties(
+        height=max(120, 34 * len(data)))
 
 
 def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:

@@ -1,5 +1,280 @@
-"""Predict: coming in its own issue."""
+"""Predict: one ECG image in — the class, how sure the model is, where it looked, and what a patient
+with such a finding should do. Or a batch of images into one table."""
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+
 import streamlit as st
 
+from core import bundles
+from core.charts import lead_share_chart, probability_chart
+from core.diagnosis import CONFIDENT, NOT_AN_ECG, UNCERTAIN
+from core.errors import USER_ERRORS
+from core.explain import COLORMAPS, METHODS, overlay
+from core.guidance import RISK_COLORS, guidance_for
+from core.leads import DEFAULT_LAYOUT, LAYOUTS
+from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, images_from_zip,
+                             lead_attribution, page_heat, predict_many)
+from core.report import ReportInput, model_details, report_html
+from pages.common import current_model_name, disclaimer, escape
+
+SOURCES = {"upload": "Upload an image", "camera": "Take a photo", "example": "Bundled example",
+           "batch": "Batch (several images or a zip)"}
+STATUS_COLORS = {CONFIDENT: "green", UNCERTAIN: "orange", NOT_AN_ECG: "gray"}
+BADGE_COLORS = {"HIGH": "red", "MEDIUM": "orange", "LOW": "green"}
+LAYOUT_LABELS = {"3x4": "3×4, no rhythm strip", "3x4+1": "3×4 + one rhythm strip (standard)",
+                 "3x4+3": "3×4 + three rhythm strips"}
+COLOURS_EXPLAINED = (
+    "**How to read the colours.** The heat map shows which parts of the page raised the model's score "
+    "for the class it explains. With *jet*, red and yellow mark the strongest influence and blue the "
+    "weakest; with *inferno* and *viridis*, brighter means stronger. Only the dashed frame — the ECG "
+    "grid the model was shown — can be coloured. The map is coarse (the network sees a small copy of "
+    "the page) and shows where the model looked, **not** that the finding is really there: a model can "
+    "look at the right lead for the wrong reason."
+)
+
+
+# --- cached steps (model per file version; analysis and saliency per image content) ------------
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def _load_bundle(path: str, mtime: float):
+    return bundles.load_bundle(path)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the image and running the model…")
+def _analyse(model_key: tuple, digest: str, name: str, _bundle, _data: bytes):
+    return analyse_image(_bundle, _data, name=name)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Computing the saliency map…")
+def _explain(model_key: tuple, digest: str, name: str, method: str, class_name: str, _bundle, _result):
+    return explain_image(_bundle, _result, method, class_name=class_name)
+
+
+def _model_key(path: Path) -> tuple:
+    return (str(path), (path / bundles.MODEL_FILE).stat().st_mtime)
+
+
+# --- choosing the model and the image ----------------------------------------------------------
+
+def choose_model():
+    """The model selectbox (default bundle pre-selected); returns ``(bundle, key)`` or stops."""
+    table = bundles.list_bundles()
+    usable = table[table["error"].isna()]
+    if usable.empty:
+        st.info("There is no model yet. Train one on the **Train** page (the *Live demo* preset takes "
+                "about a minute), then come back here.")
+        st.stop()
+    names = usable["name"].tolist()
+    preferred = current_model_name()
+    index = names.index(preferred) if preferred in names else 0
+    name = st.selectbox("Model", names, index=index, key="predict_model",
+                        help="Models saved in the models folder; the default model is selected first.")
+    st.session_state["model_name"] = name
+    path = Path(usable.loc[usable["name"] == name, "path"].iloc[0])
+    try:
+        key = _model_key(path)
+        return _load_bundle(*key), key
+    except USER_ERRORS as exc:
+        st.error(f"The model {escape(name)} cannot be used: {escape(exc)}")
+        st.stop()
+
+
+def choose_image(source: str):
+    """``(name, bytes, example)`` of the image to predict, or None while nothing is chosen."""
+    if source == "upload":
+        upload = st.file_uploader("ECG image", type=list(IMAGE_TYPES), key="predict_upload",
+                                  help="A photo or scan of a whole 12-lead ECG page.")
+        return (upload.name, upload.getvalue(), None) if upload is not None else None
+    if source == "camera":
+        photo = st.camera_input("Photograph an ECG printout", key="predict_camera",
+                                help="Hold the page flat, straight on, in good light.")
+        return ("camera photo.jpg", photo.getvalue(), None) if photo is not None else None
+    examples = bundled_examples()
+    if not examples:
+        st.info("No bundled examples are installed (the assets/examples folder is empty). "
+                "Upload an image instead.")
+        return None
+    labels = {e.name: e.label for e in examples}
+    name = st.selectbox("Example", list(labels), format_func=labels.get, key="predict_example")
+    example = next(e for e in examples if e.name == name)
+    try:
+        return example.name, Path(example.path).read_bytes(), example
+    except OSError as exc:
+        st.error(f"Could not read the example {escape(name)}: {escape(exc)}")
+        return None
+
+
+# --- showing a result ------------------------------------------------------------------------------
+
+def show_verdict(result) -> None:
+    d = result.diagnosis
+    c1, c2, c3 = st.columns([2, 1, 1])
+    c1.metric("Predicted class", d.predicted)
+    c2.metric("Calibrated confidence", f"{d.confidence:.1%}")
+    with c3:
+        st.caption("Status")
+        st.badge(d.status, color=STATUS_COLORS[d.status])
+    if d.status == UNCERTAIN:
+        st.warning("**The model is not sure** — " + "; ".join(map(escape, d.reasons)) + ". Have the ECG read by a clinician.",
+                   icon=":material/help:")
+    elif d.status == NOT_AN_ECG:
+        st.error("**This does not look like an ECG page** — " + "; ".join(map(escape, d.reasons)) + ".",
+                 icon=":material/block:")
+    st.altair_chart(probability_chart(result.probability_table(), highlight=d.predicted), width="stretch")
+
+
+def saliency_controls(result) -> dict:
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
+    method = c1.selectbox("Saliency method", list(METHODS), format_func=METHODS.get, key="predict_method",
+                          help="Grad-CAM: fast and coarse. Grad-CAM++: sharper for several findings. "
+                               "Score-CAM: no gradients, slower. Vanilla saliency: pixel gradients, noisy.")
+    classes = result.classes
+    class_name = c2.selectbox("Explain class", classes, index=result.class_index, key="predict_explain_class",
+                              help="Which class's score the map explains (the predicted one by default).")
+    opacity = c3.slider("Opacity", 0.0, 1.0, 0.45, 0.05, key="predict_opacity")
+    cmap = c4.selectbox("Colours", COLORMAPS, key="predict_cmap")
+    return {"method": method, "class_name": class_name, "opacity": opacity, "cmap": cmap}
+
+
+def show_saliency(result, saliency, controls):
+    heat = page_heat(result, saliency)
+    picture = overlay(result.view.image, heat, opacity=controls["opacity"], cmap=controls["cmap"],
+                      box=result.view.box)
+    left, right = st.columns(2)
+    left.image(result.view.image, caption="Original", width="stretch")
+    right.image(picture, caption=f"{METHODS[controls['method']]} for {controls['class_name']}", width="stretch")
+    if saliency.note:
+        st.caption(f"Note: {escape(saliency.note)}.")
+    if saliency.flat:
+        st.info("The map is empty: nothing in this image raised the score of this class at the explained layer.")
+    st.markdown(COLOURS_EXPLAINED)
+    return picture
+
+
+def show_leads(result, saliency, example):
+    st.subheader("Which leads drove the decision")
+    layout = st.selectbox("Page layout", LAYOUTS, index=LAYOUTS.index(DEFAULT_LAYOUT),
+                          format_func=LAYOUT_LABELS.get, key="predict_layout",
+                          help="Lead regions are placed in the ECG grid by this layout, as fractions of the grid.")
+    boxes = example.lead_boxes if example is not None and example.lead_boxes else None
+    shares, territory = lead_attribution(result, saliency, layout=layout, boxes=boxes)
+    if boxes:
+        st.caption("This synthetic example knows exactly where each lead is printed; those boxes are used.")
+    st.altair_chart(lead_share_chart(shares), width="stretch")
+    st.markdown(territory.sentence)
+    if example is not None and example.leads and example.finding:
+        st.caption(f"Ground truth of this synthetic page: {escape(example.finding)} "
+                   f"(leads {escape(', '.join(example.leads))}).")
+    return shares, territory
+
+
+def show_guidance(guidance) -> None:
+    st.subheader(guidance.title)
+    if guidance.risk:
+        st.badge(f"Risk: {guidance.risk}", color=BADGE_COLORS.get(guidance.risk, "gray"))
+        if guidance.risk_note:
+            st.caption(guidance.risk_note)
+    st.markdown(escape(guidance.interpretation))
+    for note in guidance.notes:
+        st.caption(escape(note))
+    if not guidance.clinical:
+        return
+    short = {s.key: s.short for s in guidance.sources}
+
+    def cite(advice) -> str:
+        refs = "; ".join(short[k] for k in advice.sources if k in short)
+        return f"{escape(advice.text)} *({escape(refs)})*" if refs else escape(advice.text)
+
+    if guidance.emergency is not None:
+        box = st.error if guidance.risk == "HIGH" else st.info
+        box(f"**What to do now.** {cite(guidance.emergency)}", icon=":material/emergency:")
+    columns = st.columns(max(1, len(guidance.sections())))
+    for column, (title, items) in zip(columns, guidance.sections()):
+        column.markdown(f"**{title}**\n\n" + "\n".join(f"- {cite(a)}" for a in items))
+    if guidance.sources:
+        with st.expander("Guideline sources"):
+            st.markdown("\n".join(f"- {escape(s.citation)} " + (f"[{escape('doi:' + s.doi if s.doi else 'link')}]({s.url})"
+                                                                  if s.url else "") for s in guidance.sources))
+
+
+def report_button(bundle, result, guidance, picture, controls, shares, territory) -> None:
+    data = ReportInput(
+        file_name=result.name, diagnosis=result.diagnosis, guidance=guidance, image=result.view.image,
+        overlay=picture, method=METHODS[controls["method"]],
+        territory=territory.sentence if territory and result.diagnosis.is_ecg else "",
+        leads=shares if result.diagnosis.is_ecg else None, model_name=bundle.path.name,
+        model_details=model_details(bundle), created=datetime.now(timezone.utc))
+    stem = Path(result.name).stem or "ecg"
+    st.download_button("Download the report (HTML)", report_html(data).encode("utf-8"),
+                       file_name=f"{stem}-report.html", mime="text/html", on_click="ignore",
+                       icon=":material/download:", key="predict_report")
+
+
+def single_image(bundle, key, chosen) -> None:
+    name, data, example = chosen
+    digest = hashlib.sha1(data).hexdigest()
+    try:
+        result = _analyse(key, digest, name, bundle, data)
+    except USER_ERRORS as exc:
+        st.error(f"Could not read **{escape(name)}**: {escape(exc)}")
+        return
+    st.markdown(f"#### Result for {escape(name)}")
+    show_verdict(result)
+    st.subheader("Where the model looked")
+    controls = saliency_controls(result)
+    saliency = _explain(key, digest, name, controls["method"], controls["class_name"], bundle, result)
+    picture = show_saliency(result, saliency, controls)
+    shares = territory = None
+    if result.diagnosis.is_ecg:
+        shares, territory = show_leads(result, saliency, example)
+    guidance = guidance_for(result.diagnosis)
+    show_guidance(guidance)
+    disclaimer()
+    report_button(bundle, result, guidance, picture, controls, shares, territory)
+
+
+def batch(bundle) -> None:
+    uploads = st.file_uploader("Images or zip files", type=[*IMAGE_TYPES, "zip"], accept_multiple_files=True,
+                               key="predict_batch")
+    if not uploads:
+        return
+    items, problems = [], []
+    for upload in uploads:
+        if upload.name.lower().endswith(".zip"):
+            try:
+                items += [(f"{upload.name}/{n}", data) for n, data in images_from_zip(upload.getvalue())]
+            except USER_ERRORS as exc:
+                problems.append(f"{escape(upload.name)}: {escape(exc)}")
+        else:
+            items.append((upload.name, upload.getvalue()))
+    for problem in problems:
+        st.error(problem)
+    if not items:
+        return
+    bar = st.progress(0.0, text=f"Predicting {len(items)} images…")
+    table = predict_many(bundle, items, progress=lambda done, total: bar.progress(done / total))
+    bar.empty()
+    failed = int((table["error"] != "").sum())
+    st.caption(f"{len(table) - failed} predicted, {failed} could not be read.")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"confidence": st.column_config.NumberColumn(format="percent")})
+    st.download_button("Download the table (CSV)", table.to_csv(index=False).encode("utf-8"),
+                       file_name="predictions.csv", mime="text/csv", on_click="ignore",
+                       icon=":material/download:", key="predict_batch_csv")
+    disclaimer()
+
+
 st.title("Predict")
-st.info("Coming soon: this page is being built.")
+st.write("Upload or photograph one ECG page: the model names its class, says how sure it is, shows where "
+         "it looked and which leads drove the decision, and what a patient with such a finding should do.")
+bundle, key = choose_model()
+source = st.radio("Image", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="predict_source")
+if source == "batch":
+    batch(bundle)
+else:
+    chosen = choose_image(source)
+    if chosen is None:
+        disclaimer()
+    else:
+        single_image(bundle, key, chosen)

@@ -1,0 +1,172 @@
+"""The Predict page in AppTest: upload an image and see the class, the probability chart, the
+overlay, the lead chart, the guidance and the disclaimer; bad uploads, examples, batches."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+PAGE = "pages/predict.py"
+
+
+@pytest.fixture
+def installed_tiny(tiny_bundle: Path, models_root: Path) -> Path:
+    shutil.copytree(tiny_bundle, models_root / "tiny")
+    return models_root / "tiny"
+
+
+@pytest.fixture(scope="session")
+def sure_mi_bundle(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with its output bias pushed towards Myocardial Infarction: a model that always
+    answers MI, confidently, whatever the page — so the page's MI path is tested deterministically.
+    Its convolutions are the trained ones, so the saliency maps are real."""
+    from core.bundles import load_bundle, save_bundle
+
+    bundle = load_bundle(tiny_bundle)
+    head = bundle.model.get_layer("predictions")
+    kernel, bias = head.get_weights()
+    bias[bundle.metadata.classes.index("Myocardial Infarction")] += 25.0
+    head.set_weights([kernel, bias])
+    return save_bundle(bundle.model, bundle.metadata, tmp_path_factory.mktemp("sure") / "sure-mi")
+
+
+@pytest.fixture
+def installed_sure_mi(sure_mi_bundle: Path, models_root: Path) -> Path:
+    shutil.copytree(sure_mi_bundle, models_root / "sure-mi")
+    return models_root / "sure-mi"
+
+
+@pytest.fixture
+def mi_page(tiny_dataset: Path) -> Path:
+    findings = pd.read_csv(tiny_dataset / "findings.csv")
+    row = findings[(findings["class"] == "Myocardial Infarction") & ~findings["photo"]].iloc[0]
+    return tiny_dataset / row["path"]
+
+
+def charts_titled(at, text: str) -> list:
+    charts = at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")
+    return [c for c in charts if text in json.dumps(json.loads(c.proto.spec).get("title", ""))]
+
+
+def upload(at, name: str, data: bytes, mime: str = "image/jpeg"):
+    at.file_uploader(key="predict_upload").upload(name, data, mime)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_without_models_the_page_points_to_train(app_test, models_root: Path) -> None:
+    at = app_test(PAGE)
+    assert not at.exception
+    assert "no model yet" in at.info[0].value.lower() and "Train" in at.info[0].value
+
+
+def markdown_text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_upload_shows_class_chart_overlay_leads_guidance_and_disclaimer(app_test, installed_sure_mi, mi_page):
+    at = app_test(PAGE)
+    assert at.selectbox(key="predict_model").value == "sure-mi"    # the only (hence default) model
+    upload(at, "ward 3 ECG.jpg", mi_page.read_bytes())
+
+    assert next(m.value for m in at.metric if m.label == "Predicted class") == "Myocardial Infarction"
+    confidence = next(m.value for m in at.metric if m.label == "Calibrated confidence")
+    assert float(confidence.rstrip("%")) > 99
+    assert ":green-badge[CONFIDENT]" in markdown_text(at)
+    assert "ward 3 ECG.jpg" in markdown_text(at)
+
+    (chart,) = charts_titled(at, "Calibrated probability of every class")
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    data = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    assert list(data["class"]) == json.loads((installed_sure_mi / "metadata.json").read_text())["classes"]
+    assert data.set_index("class").loc["Myocardial Infarction", "probability"] > 0.99
+
+    captions = [caption for img in at.get("image") for caption in img.captions]
+    assert captions == ["Original", "Grad-CAM for Myocardial Infarction"]
+    assert "How to read the colours" in markdown_text(at)
+
+    assert charts_titled(at, "Share of the saliency in each lead")
+    assert any(s.value == "Which leads drove the decision" for s in at.subheader)
+
+    assert any(s.value == "Possible heart attack happening now (acute myocardial infarction)" for s in at.subheader)
+    assert ":red-badge[Risk: HIGH]" in markdown_text(at)
+    assert any("call your local emergency number now" in e.value for e in at.error)
+    assert "Recommended tests" in markdown_text(at) and "troponin" in markdown_text(at)
+    assert "2023 ESC ACS guidelines" in markdown_text(at)
+
+    assert any("Educational use only" in w.value for w in at.warning)
+    assert at.get("download_button"), "the report can be downloaded"
+
+
+def test_a_weak_model_on_an_ecg_page_still_gets_a_verdict_and_a_disclaimer(app_test, installed_tiny, mi_page):
+    at = app_test(PAGE)
+    upload(at, "page.jpg", mi_page.read_bytes())
+    predicted = next(m.value for m in at.metric if m.label == "Predicted class")
+    assert predicted in json.loads((installed_tiny / "metadata.json").read_text())["classes"]
+    assert any(badge in markdown_text(at) for badge in (":green-badge[CONFIDENT]", ":orange-badge[UNCERTAIN]",
+                                                         ":gray-badge[NOT AN ECG]"))
+    assert any("Educational use only" in w.value for w in at.warning)
+
+
+def test_controls_change_the_overlay_without_errors(app_test, installed_sure_mi, mi_page):
+    at = app_test(PAGE)
+    upload(at, "page.jpg", mi_page.read_bytes())
+    at.slider(key="predict_opacity").set_value(0.9)
+    at.selectbox(key="predict_cmap").set_value("viridis")
+    at.selectbox(key="predict_method").set_value("gradcam++")
+    at.selectbox(key="predict_explain_class").set_value("Normal")
+    at.run()
+    assert not at.exception
+    captions = [caption for img in at.get("image") for caption in img.captions]
+    assert "Grad-CAM++ for Normal" in captions
+
+
+def test_a_file_that_is_not_an_image_shows_an_error_not_a_traceback(app_test, installed_tiny):
+    at = app_test(PAGE)
+    upload(at, "<b>notes</b>.png", b"definitely not a PNG", "image/png")
+    assert at.error, "a clear error message"
+    assert "notes" in at.error[0].value and "<b>" not in at.error[0].value
+    assert not at.metric
+
+
+def test_not_an_ecg_shows_no_clinical_advice(app_test, installed_tiny, tiny_dataset):
+    page = sorted((tiny_dataset / "Non-ECG").glob("*.jpg"))[0]
+    at = app_test(PAGE)
+    upload(at, "holiday.jpg", page.read_bytes())
+    text = markdown_text(at)
+    if ":gray-badge[NOT AN ECG]" not in text:
+        pytest.skip("the two-epoch tiny model did not call this image Non-ECG")
+    assert any(s.value == "Not an ECG" for s in at.subheader)
+    assert not charts_titled(at, "Share of the saliency in each lead")
+    assert "Risk:" not in text and "Recommended tests" not in text
+    assert not [e for e in at.error if "What to do now" in e.value]
+    assert any("Educational use only" in w.value for w in at.warning)
+
+
+def test_bundled_example_and_batch_with_a_zip(app_test, installed_sure_mi, mi_page):
+    at = app_test(PAGE)
+    at.radio(key="predict_source").set_value("example").run()
+    assert not at.exception
+    assert at.selectbox(key="predict_example").options, "examples are listed"
+    assert any(m.label == "Predicted class" for m in at.metric)
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a/page.jpg", mi_page.read_bytes())
+        archive.writestr("a/broken.png", b"nope")
+    at.radio(key="predict_source").set_value("batch").run()
+    at.file_uploader(key="predict_batch").upload("pages.zip", buffer.getvalue(), "application/zip")
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["file"]) == ["pages.zip/a/page.jpg", "pages.zip/a/broken.png"]
+    assert table.loc[1, "error"] and not table.loc[0, "error"]
+    assert any("1 predicted, 1 could not be read" in c.value for c in at.caption)
