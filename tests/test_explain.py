@@ -307,7 +307,7 @@ def test_bundled_examples_are_listed_and_a_missing_folder_is_fine(tmp_path):
 # --- the pointing game ------------------------------------------------------------------------------
 
 POINTING_PER_CLASS = 150
-POINTING_FLOOR = 0.55          # measured 0.6-0.8 over training seeds (see the test's docstring)
+POINTING_FLOOR = 0.55          # measured 0.71 / 0.87 / 0.97 for training seeds 0-2 (chance 0.24)
 
 
 @pytest.mark.slow
@@ -315,7 +315,9 @@ def test_gradcam_points_at_the_leads_that_carry_the_finding(tmp_path):
     """Pointing game: train a compact CNN on synthetic MI vs Normal pages, then check on held-out
     MI pages whether the Grad-CAM peak lies inside a lead that carries the ST elevation
     (``findings.csv``: ``leads`` and ``lead_boxes``). Chance is the area share of those leads in
-    the region the network saw. Measured with this setup: hit rate 0.6-0.8 against chance ≈ 0.24.
+    the region the network saw. Measured with this setup (seeds 0, 1, 2): hit rate 0.97, 0.87, 0.71
+    against chance 0.24; test accuracy 0.84-0.91. Batch size 8 matters: with 16 the same budget
+    gives a weaker model (accuracy 0.70-0.80, hit rate 0.61-0.82).
     """
     from core.explain import explainer_for
     from core.preprocess import Preprocessing
@@ -333,7 +335,7 @@ def test_gradcam_points_at_the_leads_that_carry_the_finding(tmp_path):
         findings.loc[rows[int(len(rows) * 0.6):int(len(rows) * 0.75)], "split"] = "val"
         findings.loc[rows[int(len(rows) * 0.75):], "split"] = "test"
     spec = Preprocessing(192, 320)
-    outcome = train(findings, TrainConfig(epochs=15, batch_size=16, preprocessing=spec, augment=0.0, patience=0))
+    outcome = train(findings, TrainConfig(epochs=15, batch_size=8, preprocessing=spec, augment=0.0, patience=0))
     explainer = explainer_for(outcome.model)
     target = outcome.classes.index("Myocardial Infarction")
 
