@@ -7,8 +7,21 @@ printer's layout or a phone photo gives the same box.
 
 How: grid lines are thin and either coloured (pink, red, orange, green, blue) or light grey, while
 text and traces are dark. We mark thin grid-like pixels, project them on rows and columns, and take
-the longest run of rows (columns) that contain grid pixels. Pages without enough thin grid pixels
-(photos, drawings) come back with ``found=False`` and the whole image.
+the longest run of rows (columns) that contain grid pixels. A box too narrow or too short to hold
+a 10-second, three-row ECG is not trusted.
+
+Two things make real captures harder, and each has its own step:
+
+- Uneven light and tinted paper (a shadow, a yellowed or pink sheet) make the paper itself look
+  coloured or grey. When the plain masks give no plausible box, the working copy is *flat-fielded*:
+  every channel is divided by its local background (a small grey closing, which erases thin lines
+  and keeps the paper), so the paper turns white again and only the lines stay.
+- A phone photo shows the sheet lying on a darker table. The sheet is found first (a bright, nearly
+  rectangular region clearly lighter than its surroundings) and the grid is searched inside it; if
+  no grid is found there, the sheet itself is returned, which still removes the table.
+
+Images with neither a sheet nor enough thin grid pixels (photos, drawings) come back with
+``found=False`` and the whole image.
 """
 from __future__ import annotations
 
@@ -25,8 +38,14 @@ _GREY_DARKNESS = 12        # lighter grey than this is paper texture or JPEG noi
 _MIN_LINE_PIXELS = 1       # a row or column needs at least this many grid pixels to count as inside
 _LINE_SHARE = 0.1          # ...and a tenth of what a typical grid row (column) has, to ignore specks
 _GAP_FRACTION = 0.03       # bridge gaps (a lead label over the grid) up to this share of the side
-_MIN_BOX_FRACTION = 0.25   # a box narrower or shorter than this is not an ECG grid
+_MIN_BOX_WIDTH = 0.6       # a 10 s ECG spans most of the sheet's width...
+_MIN_BOX_HEIGHT = 0.3      # ...and at least three rows of leads
 _MIN_THIN_SHARE = 0.5      # share of grid-like pixels that must be thin (lines, not blobs)
+_FLAT_FIELD_SIZE = 5       # px of the working copy: wider than a grid line, narrower than a grid cell
+_SHEET_SIDE = 100          # longest side of the copy the sheet is looked for on
+_SHEET_CONTRAST = 30       # the sheet is at least this much lighter than the table around it
+_SHEET_FILL = 0.85         # share of its bounding box a (slightly tilted) sheet fills
+_SHEET_SHARE = (0.4, 0.97) # share of the photo a sheet's bounding box covers
 
 
 @dataclass(frozen=True)
@@ -109,28 +128,102 @@ def _longest_run(active: np.ndarray, max_gap: int) -> tuple[int, int] | None:
 
 
 def _box_from_mask(mask: np.ndarray) -> GridBox | None:
-    """The dense-grid rectangle of a mask, or None when it is too small to be a grid."""
+    """The dense-grid rectangle of a mask, or None when it is too small to be an ECG grid."""
     height, width = mask.shape
     rows = _longest_run(_dense(mask.sum(axis=1)), max(1, round(_GAP_FRACTION * height)))
     cols = _longest_run(_dense(mask.sum(axis=0)), max(1, round(_GAP_FRACTION * width)))
     if rows is None or cols is None:
         return None
     box = GridBox(cols[0] / width, rows[0] / height, cols[1] / width, rows[1] / height, found=True)
-    if box.x1 - box.x0 < _MIN_BOX_FRACTION or box.y1 - box.y0 < _MIN_BOX_FRACTION:
+    if box.x1 - box.x0 < _MIN_BOX_WIDTH or box.y1 - box.y0 < _MIN_BOX_HEIGHT:
         return None
     return box
 
 
+def _sliding(array: np.ndarray, size: int, axis: int, reduce) -> np.ndarray:
+    """Running ``reduce`` (``np.maximum`` or ``np.minimum``) over ``size`` neighbours along ``axis``."""
+    half = size // 2
+    pad = [(0, 0)] * array.ndim
+    pad[axis] = (half, half)
+    padded = np.pad(array, pad, mode="edge")
+    n = array.shape[axis]
+    out = padded.take(range(n), axis=axis)
+    for k in range(1, size):
+        reduce(out, padded.take(range(k, k + n), axis=axis), out=out)
+    return out
+
+
+def _flat_field(rgb: np.ndarray, size: int = _FLAT_FIELD_SIZE) -> np.ndarray:
+    """``rgb`` divided by its local paper colour, so shadows and tinted paper turn white."""
+    # Grey closing (max, then min filter): thin dark lines vanish, the paper and its shading stay.
+    background = rgb
+    for axis in (0, 1):
+        background = _sliding(background, size, axis, np.maximum)
+    for axis in (0, 1):
+        background = _sliding(background, size, axis, np.minimum)
+    flat = rgb.astype(np.float32) * 255.0 / np.maximum(background, 1)
+    return np.clip(flat, 0, 255).astype(np.uint8)
+
+
+def _grid_in(rgb: np.ndarray) -> GridBox | None:
+    """A plausible grid box in ``rgb``: from the plain masks if they give one, else flat-fielded."""
+    for flatten in (False, True):
+        for mask in _grid_masks(_flat_field(rgb) if flatten else rgb):
+            if _thin_share(mask) < _MIN_THIN_SHARE:
+                continue
+            box = _box_from_mask(mask)
+            if box is not None:
+                return box
+    return None
+
+
+def _otsu_threshold(values: np.ndarray) -> int:
+    """The grey level that best splits ``values`` (uint8) into a dark and a light class."""
+    counts = np.bincount(values.ravel(), minlength=256).astype(float)
+    share = np.cumsum(counts) / counts.sum()
+    mean = np.cumsum(counts * np.arange(256)) / counts.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean[-1] * share - mean) ** 2 / (share * (1 - share))
+    return int(np.nanargmax(between))
+
+
+def _sheet_box(rgb: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Bounding box (x0, y0, x1, y1 fractions) of a sheet of paper lying on a darker surface."""
+    small = Image.fromarray(rgb).convert("L")
+    small.thumbnail((_SHEET_SIDE, _SHEET_SIDE), Image.Resampling.BOX)   # text and lines average out
+    lum = np.asarray(small)
+    labels, count = ndimage.label(lum > _otsu_threshold(lum))
+    if count == 0:
+        return None
+    sheet = ndimage.binary_fill_holes(labels == int(np.bincount(labels.ravel())[1:].argmax()) + 1)
+    rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    area = (r1 - r0) * (c1 - c0)
+    if not _SHEET_SHARE[0] <= area / sheet.size <= _SHEET_SHARE[1] or sheet.sum() < _SHEET_FILL * area:
+        return None
+    if lum[sheet].mean() - lum[~sheet].mean() < _SHEET_CONTRAST:
+        return None
+    height, width = sheet.shape
+    return c0 / width, r0 / height, c1 / width, r1 / height
+
+
 def find_grid_box(img: Image.Image) -> GridBox:
-    """Locate the ECG grid; returns ``WHOLE_IMAGE`` (``found=False``) when nothing grid-like is seen."""
-    colour, grey = _grid_masks(_working_copy(img))
-    for mask in (colour, grey):
-        if _thin_share(mask) < _MIN_THIN_SHARE:
-            continue
-        box = _box_from_mask(mask)
-        if box is not None:
-            return box
-    return WHOLE_IMAGE
+    """Locate the ECG grid; returns ``WHOLE_IMAGE`` (``found=False``) when nothing grid-like is seen.
+
+    On a photo of a sheet lying on a table, a sheet without a recognisable grid gives the sheet.
+    """
+    rgb = _working_copy(img)
+    sheet = _sheet_box(rgb)
+    if sheet is None:
+        return _grid_in(rgb) or WHOLE_IMAGE
+    sx0, sy0, sx1, sy1 = sheet
+    height, width = rgb.shape[:2]
+    inner = _grid_in(rgb[round(sy0 * height):round(sy1 * height), round(sx0 * width):round(sx1 * width)])
+    if inner is None:
+        return GridBox(sx0, sy0, sx1, sy1, found=True)
+    sw, sh = sx1 - sx0, sy1 - sy0
+    return GridBox(sx0 + inner.x0 * sw, sy0 + inner.y0 * sh, sx0 + inner.x1 * sw, sy0 + inner.y1 * sh,
+                   found=True)
 
 
 def crop_to_grid(img: Image.Image, *, margin: float = 0.0) -> Image.Image:

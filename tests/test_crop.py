@@ -1,4 +1,5 @@
-"""The grid box: same fractions at any size and grid colour, nothing found on a photo."""
+"""The grid box: same fractions at any size, grid colour, lighting and capture; nothing found on a
+photo without a sheet or grid."""
 from __future__ import annotations
 
 import time
@@ -11,6 +12,7 @@ from scipy import ndimage
 from core.crop import crop_to_grid, find_grid_box
 from core.imageio import load_image
 from core.paths import SHARED_MENDELEY_DIR
+from core.synth.effects import capture, map_box
 
 GRID = (0.05, 0.20, 0.95, 0.90)  # x0, y0, x1, y1 of the drawn grid
 PINK = ((255, 200, 200), (230, 120, 120))  # minor, major lines
@@ -60,6 +62,30 @@ def test_rotated_page_box_still_excludes_header_and_footer():
     box = find_grid_box(rotated)
     # The tilted grid's bounding box reaches 3 % further; header ends at 9 %, footer starts at 94 %.
     assert box.found and 0.12 < box.y0 < 0.2 and 0.9 < box.y1 < 0.94
+
+
+def _unevenly_lit(page: Image.Image, tint=(1.0, 0.97, 0.85), darkest=0.7) -> Image.Image:
+    """Yellowed paper under a light that fades towards the top-left corner."""
+    w, h = page.size
+    yy, xx = np.mgrid[0:h, 0:w]
+    light = darkest + (1 - darkest) * (0.6 * xx / w + 0.4 * yy / h)
+    pixels = np.asarray(page, np.float32) * np.asarray(tint, np.float32) * light[..., None]
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("colours", [PINK, ((200, 235, 200), (90, 170, 90))])
+def test_tinted_unevenly_lit_paper(colours):
+    # The paper itself looks coloured and grey here; without flat-fielding no box is found.
+    _assert_box_near_grid(find_grid_box(_unevenly_lit(_report_page(1106, 786, colours))))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_phone_photo_of_a_page_on_a_table(seed):
+    # The synthetic photographer: smaller, tilted sheet in perspective on a desk, shading, blur.
+    photo, shot = capture(_report_page(1106, 786), np.random.default_rng(seed), photo=True)
+    box = find_grid_box(photo)
+    assert box.found
+    assert np.allclose([box.x0, box.y0, box.x1, box.y1], map_box(GRID, shot.homography), atol=0.02), box
 
 
 def test_photo_without_grid_gives_whole_image():
