@@ -21,6 +21,21 @@ DISCLAIMER = (
 SYNTHETIC_PER_CLASS = int(os.environ.get("ECG_LAB_SYNTH_PER_CLASS", "100"))
 
 
+def require_app_navigation() -> None:
+    """Make sure this page runs inside ``streamlit_app.py``'s navigation.
+
+    Opened straight at a page URL (``/evaluate``) on a freshly started server, Streamlit has not
+    seen ``st.navigation`` yet and runs the page alone in its legacy ``pages/`` mode: no sidebar
+    status, no app layout. Switching the server to navigation mode and rerunning lets the entry
+    point resolve the same URL to the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def disclaimer() -> None:
     st.warning(DISCLAIMER, icon=":material/info:")
 

@@ -13,7 +13,9 @@ from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_cha
                          reliability_chart, roc_chart, training_curves_chart)
 from core.errors import USER_ERRORS
 from core.gallery import thumbnail
-from pages.common import current_model_name, dataset_picker, escape, load_current
+from pages.common import current_model_name, dataset_picker, escape, load_current, require_app_navigation
+
+require_app_navigation()
 
 SPLIT_LABELS = {"test": "Test split: pages kept out of training",
                 "all": "All images: a dataset the model never saw"}

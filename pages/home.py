@@ -1,7 +1,9 @@
 """Home: what the lab is, who it is for, and where to start."""
 import streamlit as st
 
-from pages.common import disclaimer
+from pages.common import disclaimer, require_app_navigation
+
+require_app_navigation()
 
 st.title("ECG Image Lab")
 st.markdown(

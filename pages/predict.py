@@ -16,7 +16,9 @@ from core.leads import DEFAULT_LAYOUT, LAYOUTS
 from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, images_from_zip,
                              lead_attribution, page_heat, predict_many)
 from core.report import ReportInput, model_details, report_html
-from pages.common import current_model_name, disclaimer, escape
+from pages.common import current_model_name, disclaimer, escape, require_app_navigation
+
+require_app_navigation()
 
 SOURCES = {"upload": "Upload an image", "camera": "Take a photo", "example": "Bundled example",
            "batch": "Batch (several images or a zip)"}

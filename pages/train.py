@@ -14,7 +14,9 @@ from core.errors import USER_ERRORS
 from core.architectures import ARCHITECTURES, expected_weights_path
 from core.preprocess import COLOR_MODES, CROPS, Preprocessing
 from core.training import PRESETS, TrainConfig, default_preprocessing
-from pages.common import dataset_picker, escape, load_current
+from pages.common import dataset_picker, escape, load_current, require_app_navigation
+
+require_app_navigation()
 
 JOB_KEY = "train_job"
 PRESET_LABELS = {"live-demo": "Live demo (about a minute)", "custom": "Custom",
