@@ -1,7 +1,8 @@
 """Sub-commands of ``python -m core``, one module per topic; each exposes ``register(subparsers)``."""
 import json
 
-MODULES = ("core.commands.data", "core.commands.train", "core.commands.evaluate", "core.commands.predict")
+MODULES = ("core.commands.data", "core.commands.train", "core.commands.evaluate", "core.commands.predict",
+           "core.commands.models_io")
 
 
 def print_json(obj) -> None:
