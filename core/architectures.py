@@ -33,6 +33,13 @@ ARCHITECTURES: dict[str, Architecture] = {
             "layout, so the classifier knows which lead a feature came from. Built for 2 CPU cores.",
         ),
         Architecture(
+            "leadnet",
+            "Lead-panel CNN (real pages)",
+            "The lead-grid idea at twice the resolution per lead (e.g. 384×640 ink): a stride-2 stem, "
+            "one conv encoder over the whole grid, then per lead row a time convolution that keeps "
+            "beat-to-beat timing, and max + average pooling inside each of the 4×4 lead cells.",
+        ),
+        Architecture(
             "seed_cnn",
             "Original notebook CNN",
             "The reference CNN of the original notebooks: three conv/pool blocks, Flatten, Dense 256. "

@@ -59,6 +59,50 @@ def build_compact(input_shape: tuple[int, int, int], n_classes: int, *, width: f
     return keras.Model(inputs, outputs, name="compact_lead_grid_cnn")
 
 
+def build_leadnet(input_shape: tuple[int, int, int], n_classes: int, *, width: float = 1.0,
+                  dropout: float = 0.3) -> keras.Model:
+    """The lead-panel CNN for real pages: the compact CNN's idea at twice the resolution per lead.
+
+    One fully convolutional encoder reads the whole cropped grid (so ``last_conv`` is a page-level
+    map and Grad-CAM maps straight back onto the page); a stride-2 stem keeps the cost of a
+    384×640 input near that of the compact CNN at 192×320. After the encoder every lead row is
+    pooled over its height but keeps 2 time bins per lead column, a (1×5) convolution compares
+    neighbouring bins (beat-to-beat timing on the rhythm strip), and max- and average-pooling
+    inside each of the 4×4 lead cells give one embedding per lead whose position is the lead's
+    identity. Everything is measured relative to the input size, never in absolute pixels.
+    """
+    height, width_px, _ = input_shape
+    if height % (16 * LEAD_ROWS) or width_px % (32 * LEAD_COLS):
+        raise ValueError(
+            f"the lead-panel CNN needs a height divisible by {16 * LEAD_ROWS} and a width divisible "
+            f"by {32 * LEAD_COLS}; got {height}×{width_px}"
+        )
+    f_stem, f2, f3, f4 = (max(4, round(f * width)) for f in (16, 32, 48, 64))
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(-1.0 / 255, offset=1.0, name="ink_scale")(inputs)
+    # stem: 5×5 stride 2 sees a trace at full input resolution at a quarter of the cost
+    x = layers.Conv2D(f_stem, 5, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
+    x = layers.Activation("relu", name="stem_relu")(x)
+    x = layers.MaxPooling2D(2, name="stem_pool")(x)
+    x = _conv_block(x, f2, name="block2")
+    x = _conv_block(x, f3, name="block3")
+    x = _conv_block(x, f4, name="block4", pool=False, activation_name=LAST_CONV)
+    cell_h, cell_w = x.shape[1] // LEAD_ROWS, x.shape[2] // LEAD_COLS
+    # one row per lead row, two time bins per lead column
+    x = layers.MaxPooling2D((cell_h, cell_w // 2), name="lead_row_pool")(x)
+    x = layers.Conv2D(f4, (1, 5), padding="same", use_bias=False, name="time_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name="time_bn")(x)
+    x = layers.Activation("relu", name="time_relu")(x)
+    per_lead = [layers.MaxPooling2D((1, 2), name="lead_max_pool")(x),
+                layers.AveragePooling2D((1, 2), name="lead_avg_pool")(x)]
+    x = layers.Concatenate(name="lead_embeddings")(per_lead)
+    x = layers.Flatten(name="lead_features")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="lead_panel_cnn")
+
+
 def build_seed_cnn(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
     """The original notebooks' CNN, layer for layer (the /255 is inside the model here)."""
     inputs = keras.Input(shape=input_shape, name="image")
@@ -154,6 +198,8 @@ def build_model(arch: str, input_shape: tuple[int, int, int], n_classes: int, *,
         raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
     if arch == "compact":
         return build_compact(input_shape, n_classes, width=width)
+    if arch == "leadnet":
+        return build_leadnet(input_shape, n_classes, width=width)
     if arch == "seed_cnn":
         return build_seed_cnn(input_shape, n_classes)
     return build_transfer(arch, input_shape, n_classes, weights=weights)

@@ -40,6 +40,7 @@ class TrainConfig:
     fine_tune_layers: int = 0  # transfer models: top base layers unfrozen after the frozen stage
     fine_tune_epochs: int = 0
     weights_path: str | None = None
+    init_weights: str | None = None  # ``.weights.h5`` of the same model (e.g. synthetic pre-training)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -227,6 +228,8 @@ def train(index: pd.DataFrame, config: TrainConfig, *, listener: Listener | None
             index[index["split"] == split], spec, classes, listener)
     total_epochs = config.epochs + (config.fine_tune_epochs if transfer and config.fine_tune_layers else 0)
     preview = build_model(config.arch, spec.input_shape, len(classes), width=config.width)
+    if config.init_weights and not transfer:
+        preview.load_weights(config.init_weights)  # domain pre-training: fine-tune from these
     listener({"event": "start", "epochs": total_epochs, "classes": classes,
               "batches": math.ceil(len(data["x_train"]) / config.batch_size),
               "params": int(preview.count_params()), "flops": count_flops(preview),

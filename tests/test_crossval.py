@@ -1,0 +1,77 @@
+"""Held-out portion, duplicate-safe cross-validation and bootstrap summaries (core.crossval)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.crossval import (cross_validate, distinct_pages, format_summary, holdout_split, summarise,
+                           training_index)
+from core.preprocess import Preprocessing
+from core.sources import folder_source, prepare_dataset
+from core.training import TrainConfig
+
+
+def _pages(n_groups: int = 40, copies: int = 2) -> pd.DataFrame:
+    classes = ["MI", "Normal"]
+    rows = [{"path": f"{g}_{c}.jpg", "class": classes[g % 2], "sha1": f"s{g}", "dup_group": g}
+            for g in range(n_groups) for c in range(copies)]
+    return pd.DataFrame(rows)
+
+
+def test_distinct_pages_keeps_one_row_per_group() -> None:
+    pages = distinct_pages(_pages())
+    assert len(pages) == 40 and pages["dup_group"].is_unique
+
+
+def test_holdout_takes_whole_groups_stratified_and_repeats() -> None:
+    index = _pages()
+    dev, held = holdout_split(index, fraction=0.2, seed=5)
+    assert set(dev["dup_group"]).isdisjoint(held["dup_group"])
+    assert len(dev) + len(held) == len(index)
+    assert held.drop_duplicates("dup_group")["class"].value_counts().to_dict() == {"MI": 4, "Normal": 4}
+    again, _ = holdout_split(index, fraction=0.2, seed=5)
+    assert dev["path"].tolist() == again["path"].tolist()
+
+
+def test_training_index_puts_test_and_extras_on_their_sides() -> None:
+    index = distinct_pages(_pages())
+    extras = pd.DataFrame({"path": ["x.jpg"], "class": ["Non-ECG"], "sha1": ["x"], "dup_group": [999]})
+    out = training_index(index.iloc[:30], test=index.iloc[30:], extras=extras, val_fraction=0.2)
+    assert out["split"].value_counts().to_dict() == {"train": 25, "val": 6, "test": 10}
+    assert out.loc[out["path"] == "x.jpg", "split"].item() == "train"
+
+
+def test_summary_counts_non_ecg_predictions_as_misses_and_brackets_the_point() -> None:
+    true = np.array(["MI"] * 10 + ["Normal"] * 10)
+    predicted = true.copy()
+    predicted[:2] = "Non-ECG"
+    summary = summarise(pd.DataFrame({"true": true, "predicted": predicted}), classes=("MI", "Normal"),
+                        n_boot=200)
+    assert summary["recall[MI]"]["value"] == 0.8
+    assert summary["recall[Normal]"]["value"] == 1.0
+    low, high = summary["macro_f1"]["ci95"]
+    assert low <= summary["macro_f1"]["value"] <= high
+    assert "macro_f1" in format_summary(summary, "test")
+
+
+def test_cross_validate_predicts_every_page_once(tiny_dataset: Path) -> None:
+    pages = distinct_pages(prepare_dataset(folder_source(tiny_dataset)).index)
+    config = TrainConfig(epochs=1, batch_size=8, preprocessing=Preprocessing(64, 128), patience=0)
+    predictions = cross_validate(pages, config, n_splits=3, val_fraction=0.2)
+    assert sorted(predictions["path"]) == sorted(pages["path"])
+    assert set(predictions["fold"]) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("shape", [(320, 512, 1), (384, 640, 1)])
+def test_leadnet_has_a_page_level_gradcam_map_and_rejects_odd_sizes(shape) -> None:
+    from core.models import build_model, gradcam_layer
+
+    model = build_model("leadnet", shape, 5)
+    assert gradcam_layer(model) == "last_conv"
+    conv = model.get_layer("last_conv").output
+    assert (conv.shape[1] * 16, conv.shape[2] * 16) == shape[:2]
+    with pytest.raises(ValueError, match="divisible"):
+        build_model("leadnet", (320, 500, 1), 5)
