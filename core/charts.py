@@ -197,7 +197,8 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
         .mark_bar()
         .encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
-            y=alt.Y("class:N", sort=list(probs["class"]), title=None, axis=alt.Axis(labelLimit=200)),
+            y=alt.Y("class:N", sort=list(probs["class"]), title=None,
+                    axis=alt.Axis(labelLimit=220, labelOverlap=False, labelFontSize=12)),
             color=alt.condition(alt.datum.chosen, alt.value("#d62728"), alt.value("#9ecae9")),
             tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
         )
@@ -205,7 +206,7 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
     labels = bars.mark_text(align="left", dx=4, color="#1f2d3d").encode(
         text=alt.Text("probability:Q", format=".1%"), color=alt.value("#1f2d3d"))
     return alt.layer(bars, labels, title="Calibrated probability of every class").properties(
-        height=max(120, 34 * len(data)))
+        height=max(120, 40 * len(data)))
 
 
 def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:
@@ -225,4 +226,26 @@ def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:
                      "territory"],
         )
         .properties(height=240)
+    )
+
+
+def tuning_chart(table: pd.DataFrame) -> alt.Chart:
+    """Each search trial as a point: learning rate (log x) against cross-validated macro-F1, coloured
+    by image size, sized by model width; unfinished trials are hollow (``table`` from core.tuning)."""
+    data = table.assign(size=table["height"].astype(str) + "×" + table["width"].astype(str),
+                        finished=table["state"] == "complete")
+    return (
+        alt.Chart(data, title="Search trials: cross-validated macro-F1")
+        .mark_point(size=90)
+        .encode(
+            x=alt.X("learning_rate:Q", scale=alt.Scale(type="log"), title="learning rate"),
+            y=alt.Y("macro_f1:Q", scale=alt.Scale(domain=[0, 1]), title="macro-F1 (CV)"),
+            color=alt.Color("size:N", title="image size"),
+            size=alt.Size("model_width:Q", title="model width", scale=alt.Scale(range=[40, 240])),
+            fill=alt.condition(alt.datum.finished, alt.Color("size:N", legend=None), alt.value("transparent")),
+            tooltip=["rank", "trial", "state", alt.Tooltip("macro_f1:Q", format=".3f"),
+                     alt.Tooltip("accuracy:Q", format=".3f"), alt.Tooltip("learning_rate:Q", format=".2e"),
+                     "size", "augment", "model_width", "seconds"],
+        )
+        .properties(height=280)
     )

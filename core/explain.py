@@ -293,6 +293,7 @@ class Explainer:
             self.net, self.has_logits = None, False
             self.note = f"could not prepare the model for tf-keras-vis ({type(exc).__name__}: {exc})"
         self._forward = self._build_forward()
+        self._forward_features = None
 
     # The network the visualizers and the forward pass run on takes ink (255 - pixel) when the
     # clone exists, raw pixels otherwise.
@@ -317,6 +318,20 @@ class Explainer:
         _, out = self._forward(self._net_input(batch), training=False)
         out = np.asarray(out, dtype="float64")
         return out if self.has_logits else np.log(np.clip(out, 1e-12, 1.0))
+
+    def logits_and_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class logits ``(N, K)`` and the features the classifier head reads ``(N, F)`` (the input
+        of the last layer, flattened), from one forward pass."""
+        import keras
+
+        if self._forward_features is None:
+            source = self.net if self.net is not None else self.model
+            inputs = source.inputs[0] if len(source.inputs) == 1 else source.inputs
+            self._forward_features = keras.Model(inputs, [source.output, source.layers[-1].input])
+        out, features = self._forward_features(self._net_input(batch), training=False)
+        out = np.asarray(out, dtype="float64")
+        logits = out if self.has_logits else np.log(np.clip(out, 1e-12, 1.0))
+        return logits, np.asarray(features, dtype="float64").reshape(len(out), -1)
 
     def saliency(self, image: np.ndarray, class_index: int, method: str = "gradcam") -> Saliency:
         """The saliency map of ``class_index`` for one prepared image ``(H, W, C)``."""
@@ -359,12 +374,14 @@ class Explainer:
         if method == "saliency":
             from scipy.ndimage import gaussian_filter
 
-            sal = np.asarray(visualizer(score, x, smooth_samples=0, normalize_map=True))[0]
+            sal = np.asarray(visualizer(score, x, smooth_samples=0, normalize_map=False))[0]
             return gaussian_filter(sal, SALIENCY_BLUR_SIGMA)
-        # expand_cam=False: the map stays at the layer's resolution and saliency() upsamples it
-        # the same way for every method (and for the fallback).
+        # expand_cam=False and normalize_cam=False: the map stays raw at the layer's resolution, and
+        # saliency() upsamples and scales it the same way for every method and for the fallback
+        # (divided by its maximum, so zero keeps meaning "no influence"; tf-keras-vis would
+        # stretch min..max and paint the weakest cell blue even when it mattered).
         options = dict(penultimate_layer=self.layer, seek_penultimate_conv_layer=False,
-                       expand_cam=False, normalize_cam=True)
+                       expand_cam=False, normalize_cam=False)
         if method == "scorecam":
             channels = int(self._forward.outputs[0].shape[-1])
             options["max_N"] = min(channels, SCORECAM_MAX_MAPS) if channels > SCORECAM_MAX_MAPS else None

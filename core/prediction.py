@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import softmax
 
+from core.classes import NON_ECG
 from core.diagnosis import Diagnosis, Thresholds, diagnose
 from core.errors import USER_ERRORS
 from core.explain import PageView, Saliency, explainer_for, heatmap_on_page, view_page
 from core.inference import bundle_preprocessing, temperature_of
 from core.leads import DEFAULT_LAYOUT, Territory, lead_regions, lead_shares, name_territory
+from core.ood import ecg_check_for
 
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "webp")
 MAX_ZIP_IMAGES = 500
@@ -62,14 +64,19 @@ def analyse_image(bundle, source, *, name: str = "image") -> ImageResult:
     Raises :class:`core.imageio.ImageLoadError` (a ``ValueError``) for unreadable files.
     """
     metadata = bundle.metadata
-    view = view_page(source, bundle_preprocessing(metadata))
+    spec = bundle_preprocessing(metadata)
+    view = view_page(source, spec)
     explainer = explainer_for(bundle.model, gradcam_layer_of(bundle))
-    logits = explainer.logits(view.network_input[None])[0]
+    logits, features = explainer.logits_and_features(view.network_input[None])
+    logits = logits[0]
+    check = ecg_check_for(bundle, explainer, spec)
+    # With a Non-ECG class the model answers "not an ECG" itself; without one, its features do.
+    not_ecg = None if NON_ECG in metadata.classes else float(check.probability(features)[0])
     temperature = temperature_of(metadata)
     probabilities = softmax(logits / temperature)
     diagnosis = diagnose(probabilities, metadata.classes,
-                         logits=logits if explainer.has_logits else None,
-                         grid_found=view.grid_box is not None, thresholds=Thresholds.for_metadata(metadata))
+                         logits=logits if explainer.has_logits else None, not_ecg_probability=not_ecg,
+                         thresholds=Thresholds.for_metadata(metadata, reference_energy=check.energy_threshold))
     return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis)
 
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from core.classes import ABNORMAL, CANONICAL_CLASSES, ECG_CLASSES, HISTORY_OF_MI, MI, NON_ECG, NORMAL
-from core.diagnosis import (CONFIDENT, ENERGY_THRESHOLD, ENERGY_THRESHOLD_NO_GRID, MIN_CONFIDENCE, MIN_MARGIN,
-                            NOT_AN_ECG, UNCERTAIN, Thresholds, diagnose, energy_score)
+from core.diagnosis import (CONFIDENT, ENERGY_THRESHOLD, MIN_CONFIDENCE, MIN_MARGIN, NOT_AN_ECG, UNCERTAIN,
+                            Thresholds, diagnose, energy_score)
 
 
 def test_clear_winner_is_confident():
@@ -52,8 +52,7 @@ def test_non_ecg_class_winning_means_not_an_ecg():
 
 
 def test_energy_catches_a_four_class_model_that_has_no_non_ecg_class():
-    # Small, flat logits: softmax still picks a class with a "confident-looking" 0.72 after
-    # calibration could push it, but nothing is recognised — the energy says so.
+    # Small, flat logits: softmax still picks a class, but nothing is recognised — the energy says so.
     logits = np.array([1.2, -0.3, -0.4, -0.6])
     probs = np.exp(logits) / np.exp(logits).sum()
     d = diagnose(probs, ECG_CLASSES, logits=logits)
@@ -65,19 +64,17 @@ def test_energy_catches_a_four_class_model_that_has_no_non_ecg_class():
 def test_large_logits_pass_the_energy_check():
     logits = np.array([9.0, 1.0, 0.5, -2.0])
     probs = np.exp(logits) / np.exp(logits).sum()
-    d = diagnose(probs, ECG_CLASSES, logits=logits, grid_found=True)
-    assert energy_score(logits) < ENERGY_THRESHOLD_NO_GRID
-    assert d.status == CONFIDENT
+    assert diagnose(probs, ECG_CLASSES, logits=logits).status == CONFIDENT
 
 
-def test_missing_grid_uses_the_stricter_energy_threshold():
-    logits = np.array([4.0, 0.0, 0.0, 0.0])      # energy ≈ -4.05: fine on a grid, not without one
+def test_a_model_specific_energy_threshold_replaces_the_default():
+    logits = np.array([1.2, 0.0, 0.0, 0.0])              # energy ≈ -1.84: near-flat logits
     probs = np.exp(logits) / np.exp(logits).sum()
-    assert ENERGY_THRESHOLD_NO_GRID < energy_score(logits) < ENERGY_THRESHOLD
-    assert diagnose(probs, ECG_CLASSES, logits=logits, grid_found=True).status == CONFIDENT
-    no_grid = diagnose(probs, ECG_CLASSES, logits=logits, grid_found=False)
-    assert no_grid.status == NOT_AN_ECG
-    assert "no ECG grid" in no_grid.reasons[0]
+    assert diagnose(probs, ECG_CLASSES, logits=logits).status == NOT_AN_ECG
+    # A model whose reference ECG pages themselves reach -1.2 accepts it (its logits are just small).
+    lenient = Thresholds.for_metadata(None, reference_energy=-1.2)
+    assert lenient.energy == -1.2
+    assert diagnose(probs, ECG_CLASSES, logits=logits, thresholds=lenient).status != NOT_AN_ECG
 
 
 def test_energy_score_matches_its_definition():
@@ -90,8 +87,8 @@ def test_bundle_threshold_overrides_the_default():
     class Meta:
         extra = {"ood_energy_threshold": -10.0}
 
-    limits = Thresholds.for_metadata(Meta())
-    assert limits.energy == -10.0 and limits.energy_no_grid <= -10.0
+    limits = Thresholds.for_metadata(Meta(), reference_energy=-3.0)    # the bundle's own value wins
+    assert limits.energy == -10.0
     logits = np.array([6.0, 0.0, 0.0, 0.0])
     probs = np.exp(logits) / np.exp(logits).sum()
     assert diagnose(probs, ECG_CLASSES, logits=logits, thresholds=limits).status == NOT_AN_ECG
@@ -147,3 +144,13 @@ def test_report_for_not_an_ecg_has_no_clinical_advice():
     assert "No clinical advice is given" in html
     assert "troponin" not in html and "emergency number now" not in html
     assert "Educational use only" in html
+
+
+def test_feature_check_flags_images_that_do_not_look_like_ecg_pages():
+    from core.diagnosis import NOT_ECG_PROBABILITY
+
+    probs = [0.9, 0.05, 0.03, 0.02]
+    flagged = diagnose(probs, ECG_CLASSES, not_ecg_probability=0.97)
+    assert flagged.status == NOT_AN_ECG
+    assert "features look like those of non-ECG images" in flagged.reasons[0] and "0.97" in flagged.reasons[0]
+    assert diagnose(probs, ECG_CLASSES, not_ecg_probability=NOT_ECG_PROBABILITY - 0.01).status == CONFIDENT

@@ -21,25 +21,39 @@ def installed_tiny(tiny_bundle: Path, models_root: Path) -> Path:
     return models_root / "tiny"
 
 
-@pytest.fixture(scope="session")
-def sure_mi_bundle(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model with its output bias pushed towards Myocardial Infarction: a model that always
-    answers MI, confidently, whatever the page — so the page's MI path is tested deterministically.
-    Its convolutions are the trained ones, so the saliency maps are real."""
+def _biased_bundle(tiny_bundle: Path, root: Path, name: str, towards: dict[str, float]) -> Path:
+    """The tiny model with its output bias pushed towards some classes: a model that answers the
+    same whatever the page, so each path of the page is tested deterministically. Its convolutions
+    are the trained ones, so the saliency maps are real."""
     from core.bundles import load_bundle, save_bundle
 
     bundle = load_bundle(tiny_bundle)
     head = bundle.model.get_layer("predictions")
     kernel, bias = head.get_weights()
-    bias[bundle.metadata.classes.index("Myocardial Infarction")] += 25.0
+    for cls, push in towards.items():
+        bias[bundle.metadata.classes.index(cls)] += push
     head.set_weights([kernel, bias])
-    return save_bundle(bundle.model, bundle.metadata, tmp_path_factory.mktemp("sure") / "sure-mi")
+    metadata = {**bundle.metadata.to_dict(), "calibration": {"temperature": 1.0}}
+    return save_bundle(bundle.model, metadata, root / name)
+
+
+@pytest.fixture(scope="session")
+def biased_bundles(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("biased")
+    return {
+        "sure-mi": _biased_bundle(tiny_bundle, root, "sure-mi", {"Myocardial Infarction": 25.0}),
+        "sure-non-ecg": _biased_bundle(tiny_bundle, root, "sure-non-ecg", {"Non-ECG": 25.0}),
+        "torn": _biased_bundle(tiny_bundle, root, "torn", {"Myocardial Infarction": 25.0, "Normal": 25.0}),
+    }
+
+
+def install(biased_bundles: dict[str, Path], models_root: Path, name: str) -> Path:
+    return Path(shutil.copytree(biased_bundles[name], models_root / name))
 
 
 @pytest.fixture
-def installed_sure_mi(sure_mi_bundle: Path, models_root: Path) -> Path:
-    shutil.copytree(sure_mi_bundle, models_root / "sure-mi")
-    return models_root / "sure-mi"
+def installed_sure_mi(biased_bundles, models_root: Path) -> Path:
+    return install(biased_bundles, models_root, "sure-mi")
 
 
 @pytest.fixture
@@ -137,18 +151,30 @@ def test_a_file_that_is_not_an_image_shows_an_error_not_a_traceback(app_test, in
     assert not at.metric
 
 
-def test_not_an_ecg_shows_no_clinical_advice(app_test, installed_tiny, tiny_dataset):
-    page = sorted((tiny_dataset / "Non-ECG").glob("*.jpg"))[0]
+def test_not_an_ecg_shows_no_clinical_advice(app_test, biased_bundles, models_root, mi_page):
+    install(biased_bundles, models_root, "sure-non-ecg")
     at = app_test(PAGE)
-    upload(at, "holiday.jpg", page.read_bytes())
+    upload(at, "holiday.jpg", mi_page.read_bytes())
     text = markdown_text(at)
-    if ":gray-badge[NOT AN ECG]" not in text:
-        pytest.skip("the two-epoch tiny model did not call this image Non-ECG")
+    assert ":gray-badge[NOT AN ECG]" in text
+    assert any("This does not look like an ECG page" in e.value for e in at.error)
     assert any(s.value == "Not an ECG" for s in at.subheader)
     assert not charts_titled(at, "Share of the saliency in each lead")
-    assert "Risk:" not in text and "Recommended tests" not in text
+    assert "Risk:" not in text and "Recommended tests" not in text and "troponin" not in text
     assert not [e for e in at.error if "What to do now" in e.value]
     assert any("Educational use only" in w.value for w in at.warning)
+
+
+def test_uncertain_is_never_low_risk_and_asks_for_a_clinician(app_test, biased_bundles, models_root, mi_page):
+    install(biased_bundles, models_root, "torn")                    # MI and Normal at 50 % each
+    at = app_test(PAGE)
+    upload(at, "page.jpg", mi_page.read_bytes())
+    text = markdown_text(at)
+    assert ":orange-badge[UNCERTAIN]" in text
+    assert any("The model is not sure" in w.value for w in at.warning)
+    assert any(s.value == "The model is not sure" for s in at.subheader)
+    assert ":red-badge[Risk: HIGH]" in text and "Risk: LOW" not in text
+    assert any("read by a clinician" in e.value and "emergency number now" in e.value for e in at.error)
 
 
 def test_bundled_example_and_batch_with_a_zip(app_test, installed_sure_mi, mi_page):
