@@ -15,6 +15,8 @@ from core.architectures import ARCHITECTURES, expected_weights_path
 from core.preprocess import COLOR_MODES, CROPS, Preprocessing
 from core.training import PRESETS, TrainConfig, default_preprocessing
 from pages.common import dataset_picker, escape, load_current, require_app_navigation
+from pages.models_io_ui import models_io_expander
+from pages.tuning_ui import search_expander
 
 require_app_navigation()
 
@@ -249,6 +251,7 @@ data = load_current()
 if data is None:
     st.stop()
 config = choose_config()
+config = search_expander(data, config, disabled=running)
 
 with st.expander("Model summary: layers, shapes, parameters"):
     if st.toggle("Build and show the summary", key="train_show_summary"):
@@ -281,3 +284,4 @@ show_result()
 
 with st.expander("Saved models"):
     manage_bundles()
+models_io_expander()
