@@ -197,7 +197,8 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
         .mark_bar()
         .encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
-            y=alt.Y("class:N", sort=list(probs["class"]), title=None, axis=alt.Axis(labelLimit=200)),
+            y=alt.Y("class:N", sort=list(probs["class"]), title=None,
+                    axis=alt.Axis(labelLimit=220, labelOverlap=False, labelFontSize=12)),
             color=alt.condition(alt.datum.chosen, alt.value("#d62728"), alt.value("#9ecae9")),
             tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
         )
@@ -205,7 +206,7 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
     labels = bars.mark_text(align="left", dx=4, color="#1f2d3d").encode(
         text=alt.Text("probability:Q", format=".1%"), color=alt.value("#1f2d3d"))
     return alt.layer(bars, labels, title="Calibrated probability of every class").properties(
-        height=max(120, 34 * len(data)))
+        height=max(120, 40 * len(data)))
 
 
 def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:
