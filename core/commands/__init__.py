@@ -2,7 +2,7 @@
 import json
 
 MODULES = ("core.commands.data", "core.commands.train", "core.commands.evaluate", "core.commands.predict",
-           "core.commands.models_io")
+           "core.commands.bench", "core.commands.models_io")
 
 
 def print_json(obj) -> None:

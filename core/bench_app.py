@@ -1,0 +1,75 @@
+"""Benchmark section 5: how fast the app's first page appears, and which pages stay TensorFlow-free.
+
+The server is started with the e2e tests' own helper (``tests/e2e/server.py``) and the page is
+loaded in headless Debian Chromium with their launch settings (``tests/e2e/browser.py``).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from core.paths import PROJECT_ROOT
+
+APP_FILE = PROJECT_ROOT / "streamlit_app.py"
+
+# Runs in a fresh interpreter: the Home page, then Explore (on the built-in synthetic set), each
+# followed by a look at sys.modules.
+_TF_PROBE = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file(sys.argv[1], default_timeout=600)
+app.run()
+seen = {"home": "tensorflow" in sys.modules, "errors": len(app.exception)}
+app.switch_page("pages/explore.py").run()
+seen.update(explore="tensorflow" in sys.modules, errors=seen["errors"] + len(app.exception))
+print(json.dumps(seen))
+"""
+
+
+def _e2e_helpers():
+    """``running_app``, ``goto`` and Chromium's ``LAUNCH_ARGS`` from the e2e tests."""
+    # tests/ is not a package (site-packages may hold an unrelated "tests"), so import e2e from it.
+    tests_dir = str(PROJECT_ROOT / "tests")
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    from e2e.browser import LAUNCH_ARGS, goto
+    from e2e.server import running_app
+
+    return running_app, goto, LAUNCH_ARGS
+
+
+def first_page_seconds() -> dict:
+    """Seconds from ``streamlit run`` to a healthy server, and from there to the Home page drawn
+    in Chromium (script run finished, title on screen). The browser is started beforehand."""
+    from playwright.sync_api import sync_playwright
+
+    running_app, goto, launch_args = _e2e_helpers()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**launch_args)
+        try:
+            page = browser.new_page()
+            launched = time.perf_counter()
+            with running_app(APP_FILE, timeout=120) as server:
+                up = time.perf_counter()
+                goto(page, server.url)
+                page.wait_for_selector("[data-testid='stHeading']")
+                rendered = time.perf_counter()
+        finally:
+            browser.close()
+    return {"server_up_s": up - launched, "first_page_s": rendered - up, "total_s": rendered - launched}
+
+
+def tensorflow_free_pages() -> dict:
+    """Whether the Home and Explore pages run without importing TensorFlow (fresh subprocess)."""
+    done = subprocess.run([sys.executable, "-c", _TF_PROBE, str(APP_FILE)], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=900, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"home_imports_tensorflow": seen["home"], "explore_imports_tensorflow": seen["explore"],
+            "page_errors": seen["errors"], "tf_free_pages": not (seen["home"] or seen["explore"])}
+
+
+def bench_app_start() -> dict:
+    """Section 5: first-page timing and the TensorFlow-free check."""
+    return {**first_page_seconds(), **tensorflow_free_pages()}

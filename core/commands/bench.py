@@ -1,0 +1,149 @@
+"""``bench``: measure the lab's speed on this machine (see :mod:`core.bench`) and print a table."""
+from __future__ import annotations
+
+import sys
+
+from core.commands import print_json
+
+
+def _n(value: float) -> str:
+    """Three significant digits, without scientific notation for the sizes seen here."""
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _ratio(value: float) -> str:
+    return f"{_n(value)}×"
+
+
+def _load(section: dict) -> str:
+    before, after = section["load_avg"]
+    return f"{before:g} → {after:g} ({section['section_s']:.0f} s)"
+
+
+def _pipeline_rows(p: dict) -> list[tuple[str, str, str, str]]:
+    base = _n(p["baseline_images_per_s"])
+    stages = p["stage_ms"]
+    return [
+        (f"images/s, {p['images']} full-size JPEGs → {p['spec']}, cold ({p['workers']} threads)",
+         _n(p["project_cold_images_per_s"]), base, _ratio(p["ratio_cold"])),
+        ("images/s, cold, 1 thread", _n(p["project_cold_1_thread_images_per_s"]), base,
+         _ratio(p["ratio_cold_1_thread"])),
+        ("images/s, disk cache warm", _n(p["project_warm_images_per_s"]), base, _ratio(p["ratio_warm"])),
+        ("best cold ratio possible: threads × baseline ms ÷ ⅛-scale draft decode ms (per file)", "", "",
+         _ratio(p["cold_ceiling"])),
+        ("ms/image: load_image (draft decode + thumbnail) · grid crop · ink + resize",
+         " · ".join(_n(stages[k]) for k in ("load_image", "grid_crop", "ink_resize")), "", ""),
+        ("ms/image: full decode (baseline's floor) · ⅛-scale draft decode (anyone's floor)",
+         f"{_n(stages['decode_full'])} · {_n(stages['decode_eighth'])}", _n(stages["baseline"]), ""),
+    ]
+
+
+def _training_rows(t: dict) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for arch in ("compact", "seed_cnn"):
+        m = t[arch]
+        rows += [
+            (f"{arch} ({m['input']}, batch {m['batch_size']}): s/epoch",
+             _n(m["project"]["epoch_s"]), _n(m["baseline"]["epoch_s"]), _ratio(m["pipeline_ratio"])),
+            (f"{arch}: training images/s", _n(m["project"]["images_per_s"]), _n(m["baseline"]["images_per_s"]), ""),
+            (f"{arch}: forward GFLOPs/image · achieved GFLOP/s (share of conv limit)",
+             (f"{m['project']['flops_per_image'] / 1e9:.3g} · {_n(m['project']['gflop_per_s'])} "
+              f"({m['fraction_of_conv_limit']:.0%})"), "", ""),
+            (f"{arch}: test accuracy", f"{m['project']['test_accuracy']:.3f}", "", ""),
+        ]
+    images = t["compact"]["project"]["images"]
+    return rows + [
+        (f"conv limit: 3×3 conv {t['conv_limit']['shape']}, GFLOP/s", _n(t["conv_limit"]["gflop_per_s"]), "", ""),
+        ("seed_cnn + baseline epoch ÷ compact + project epoch", "", "", _ratio(t["compact_vs_seed_baseline"])),
+        ("seed_cnn ÷ compact epoch, both with the project pipeline", "", "", _ratio(t["compact_vs_seed_project"])),
+        ("images train · val · test", f"{images['train']} · {images['val']} · {images['test']}", "", ""),
+    ]
+
+
+def _live_demo_rows(d: dict) -> list[tuple[str, str, str, str]]:
+    return [
+        (f"Live-demo preset, {d['per_class']}/class, {d['epochs']} epochs: data ready → bundle saved, s",
+         _n(d["wall_s"]), "", ""),
+        ("synthetic data generation (separate), s", _n(d["generation_s"]), "", ""),
+        (f"test accuracy ({d['test_images']} images)", f"{d['test_accuracy']:.3f}", "", ""),
+    ]
+
+
+def _predict_rows(p: dict) -> list[tuple[str, str, str, str]]:
+    return [
+        (f"warm prediction + {p['method']}, median · p95 of {p['runs']}, s",
+         f"{_n(p['warm_median_s'])} · {_n(p['warm_p95_s'])}", "", ""),
+        ("of which prediction · Grad-CAM (medians), s",
+         f"{_n(p['predict_median_s'])} · {_n(p['gradcam_median_s'])}", "", ""),
+        ("cold: load_bundle + first prediction + Grad-CAM, s", _n(p["cold_s"]), "", ""),
+    ]
+
+
+def _app_rows(a: dict) -> list[tuple[str, str, str, str]]:
+    yes_no = {True: "yes", False: "no"}
+    return [
+        ("`streamlit run` → health OK, s", _n(a["server_up_s"]), "", ""),
+        ("health OK → Home page rendered in Chromium, s", _n(a["first_page_s"]), "", ""),
+        ("Home · Explore import TensorFlow",
+         f"{yes_no[a['home_imports_tensorflow']]} · {yes_no[a['explore_imports_tensorflow']]}", "", ""),
+    ]
+
+
+def _frozen_rows(f: dict) -> list[tuple[str, str, str, str]]:
+    return [(f"MobileNetV2 frozen base ({f['input']}): s/epoch, cached features vs base run every epoch",
+             _n(f["cached_epoch_s"]), _n(f["uncached_epoch_s"]), _ratio(f["ratio"]))]
+
+
+SECTIONS = (("pipeline", _pipeline_rows), ("training", _training_rows), ("live_demo", _live_demo_rows),
+            ("predict", _predict_rows), ("app_start", _app_rows), ("frozen_transfer", _frozen_rows))
+
+
+def _machine_line(results: dict) -> str:
+    m, pages = results["machine"], results["pages"]
+    return (f"{results['plan']} run on {m['cpu']}, {m['cores']} cores, {m['memory_gib']:g} GiB; "
+            f"Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}, Pillow {m['pillow']}, "
+            f"NumPy {m['numpy']}; load average {m['load_avg_start']:g} → {m['load_avg_end']:g}; "
+            f"{m['seconds'] / 60:.1f} min in all, {pages['pages']} pages of "
+            f"{pages['page_size'][0]}×{pages['page_size'][1]} generated in {_n(pages['generation_s'])} s.")
+
+
+def format_report(results: dict) -> str:
+    """The results as two Markdown tables (figures, then targets) under a line naming the machine."""
+    lines = [
+        _machine_line(results),
+        "",
+        "| section | figure | project | baseline | ratio | load avg |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, rows in SECTIONS:
+        for i, (figure, value, baseline, ratio) in enumerate(rows(results[name])):
+            load = _load(results[name]) if i == 0 else ""
+            lines.append(f"| {name if i == 0 else ''} | {figure} | {value} | {baseline} | {ratio} | {load} |")
+    lines += ["", "| target | measured | need | result |", "|---|---|---|---|"]
+    for t in results["targets"]:
+        lines.append(f"| {t['name']} | {_n(t['value'])}{t['unit']} | {t['need']} | "
+                     f"{'pass' if t['passed'] else 'MISS'} |")
+    return "\n".join(lines)
+
+
+def _cmd_bench(args) -> int:
+    from core.bench import FULL, QUICK, run
+
+    def progress(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    results = run(QUICK if args.quick else FULL, progress)
+    if args.json:
+        print(format_report(results), file=sys.stderr)
+        print_json(results)
+    else:
+        print(format_report(results))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="measure pipeline, training, live demo, predict and app speed")
+    p.add_argument("--quick", action="store_true", help="a small smoke run (under two minutes)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object with every figure (the table goes to stderr)")
+    p.set_defaults(func=_cmd_bench)
