@@ -215,15 +215,15 @@ def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:
     data = shares.assign(territory=shares["territory"].fillna(""))
     domain = list(TERRITORY_COLORS)
     return (
-        alt.Chart(data, title="Share of the saliency in each lead")
+        alt.Chart(data, title="Share of the saliency in each lead (per unit area)")
         .mark_bar()
         .encode(
             x=alt.X("lead:N", sort=list(data["lead"]), title=None, axis=alt.Axis(labelAngle=-30)),
             y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share of saliency"),
             color=alt.Color("territory:N", scale=alt.Scale(domain=domain, range=[TERRITORY_COLORS[k] for k in domain]),
                             legend=alt.Legend(title="territory", labelExpr="datum.label || 'none'")),
-            tooltip=["lead", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("mean:Q", format=".3f", title="density"),
-                     "territory"],
+            tooltip=["lead", alt.Tooltip("share:Q", format=".1%", title="share per unit area"),
+                     alt.Tooltip("total_share:Q", format=".1%", title="share of all saliency"), "territory"],
         )
         .properties(height=240)
     )

@@ -85,9 +85,12 @@ def _pixel_slices(box: Box, shape: tuple[int, int]) -> tuple[slice, slice]:
 def lead_shares(page_heat: np.ndarray, regions: Mapping[str, Box]) -> pd.DataFrame:
     """Saliency per lead region of a page heat map (shape ``(H, W)``, page fractions for regions).
 
-    Columns: ``lead``, ``share`` (of all saliency inside the lead regions; sums to 1 unless the map
-    is empty), ``mean`` (saliency density: comparable between a short lead and the long rhythm
-    strip), ``peak``, ``territory`` (or ``""``). Sorted by share, largest first.
+    Columns: ``lead``; ``share``, each region's saliency *per unit area* as a share of the sum over
+    regions (sums to 1 unless the map is empty) — per area, so the 10 s rhythm strip, four times
+    as wide as a lead, does not win by size alone; ``total_share``, its share of all saliency
+    inside the regions; ``mean`` (the density itself); ``peak``; ``territory`` (or ``""``).
+    Sorted by ``share``, largest first. Among the 12 equally large lead panels both shares rank
+    the leads the same way.
     """
     heat = np.clip(np.nan_to_num(np.asarray(page_heat, dtype="float64")), 0, None)
     rows = []
@@ -97,8 +100,9 @@ def lead_shares(page_heat: np.ndarray, regions: Mapping[str, Box]) -> pd.DataFra
         rows.append({"lead": lead, "sum": float(cell.sum()), "mean": float(cell.mean()) if cell.size else 0.0,
                      "peak": float(cell.max()) if cell.size else 0.0, "territory": territory_of_lead(lead)})
     table = pd.DataFrame(rows, columns=["lead", "sum", "mean", "peak", "territory"])
-    total = table["sum"].sum()
-    table.insert(1, "share", table["sum"] / total if total > 0 else 0.0)
+    total, density = table["sum"].sum(), table["mean"].sum()
+    table.insert(1, "share", table["mean"] / density if density > 0 else 0.0)
+    table.insert(2, "total_share", table["sum"] / total if total > 0 else 0.0)
     return table.drop(columns="sum").sort_values("share", ascending=False, kind="stable").reset_index(drop=True)
 
 

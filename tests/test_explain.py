@@ -116,7 +116,8 @@ def test_lead_shares_sum_to_one_and_rank_the_hot_leads_first():
     shares = _shares_with({"II": 1.0, "III": 0.9, "aVF": 0.8})
     assert shares["share"].sum() == pytest.approx(1.0)
     assert list(shares["lead"][:3]) == ["II", "III", "aVF"]
-    assert set(shares.columns) == {"lead", "share", "mean", "peak", "territory"}
+    assert set(shares.columns) == {"lead", "share", "total_share", "mean", "peak", "territory"}
+    assert shares["total_share"].sum() == pytest.approx(1.0)
     assert shares.set_index("lead").loc["aVR", "territory"] == ""
 
 
@@ -130,6 +131,12 @@ def test_territory_is_named_from_the_top_leads(hot, territory):
     result = name_territory(_shares_with(hot), predicted="Myocardial Infarction")
     assert result.name == territory
     assert territory in result.sentence and "MI" in result.sentence
+
+
+def test_shares_are_per_unit_area_so_the_long_rhythm_strip_does_not_win_by_size():
+    shares = _shares_with({}).set_index("lead")            # the same faint saliency everywhere
+    assert shares.loc["II (rhythm)", "share"] == pytest.approx(shares.loc["V1", "share"], rel=0.05)
+    assert shares.loc["II (rhythm)", "total_share"] > 3 * shares.loc["V1", "total_share"]
 
 
 def test_no_territory_when_attention_is_spread_or_mixed():
