@@ -44,7 +44,8 @@ METHODS: dict[str, str] = {
     "saliency": "Vanilla saliency",
 }
 COLORMAPS: tuple[str, ...] = ("jet", "inferno", "viridis")
-DISPLAY_SIDE = 1600          # longest side of the original kept for overlays and reports
+DISPLAY_SIDE = 1100          # longest side of the original kept for overlays and reports
+                             # (a 2213-px scan decodes at half scale: 4x fewer pixels)
 SCORECAM_MAX_MAPS = 32       # Score-CAM runs one forward pass per feature map; keep the busiest ones
 SALIENCY_BLUR_SIGMA = 1.0    # px at network resolution: one-pixel gradients become visible spots
 
@@ -189,18 +190,20 @@ def overlay(image: Image.Image, page_heat: np.ndarray, *, opacity: float = 0.45,
     """
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"The 'opacity' parameter must be in [0, 1]. Got {opacity!r} instead.")
-    rgb = np.asarray(image.convert("RGB"), dtype="float32")
-    if page_heat.shape != rgb.shape[:2]:
-        raise ValueError(f"heat map shape {page_heat.shape} does not match the image {rgb.shape[:2]}")
-    colours = colorize(page_heat, cmap).astype("float32")
+    base = image.convert("RGB")
+    if page_heat.shape != (base.height, base.width):
+        raise ValueError(f"heat map shape {page_heat.shape} does not match the image {(base.height, base.width)}")
     h, w = page_heat.shape
     x0, y0, x1, y1 = box or (0.0, 0.0, 1.0, 1.0)
-    inside = np.zeros((h, w, 1), dtype="float32")
-    inside[round(y0 * h):round(y1 * h), round(x0 * w):round(x1 * w)] = 1.0
-    alpha = opacity * inside
-    out = Image.fromarray(np.round(rgb * (1 - alpha) + colours * alpha).astype("uint8"))
+    rect = (round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h))
+    out = base.copy()
+    if rect[2] > rect[0] and rect[3] > rect[1]:
+        # Blend only the box, in PIL's C code (a numpy float blend of a full page is 10x slower).
+        inside = base.crop(rect)
+        colours = Image.fromarray(colorize(page_heat[rect[1]:rect[3], rect[0]:rect[2]], cmap))
+        out.paste(Image.blend(inside, colours, opacity), rect[:2])
     if outline and box is not None and box != (0.0, 0.0, 1.0, 1.0):
-        _dashed_rectangle(out, (round(x0 * w), round(y0 * h), round(x1 * w) - 1, round(y1 * h) - 1))
+        _dashed_rectangle(out, (rect[0], rect[1], rect[2] - 1, rect[3] - 1))
     return out
 
 
