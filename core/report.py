@@ -107,7 +107,7 @@ def report_html(data: ReportInput) -> str:
         parts.append(f"<p>{_e(data.territory)}</p>")
     if data.leads is not None and not data.leads.empty:
         rows = "".join(f"<tr><td>{_e(r.lead)}</td><td>{r.share:.1%}</td></tr>" for r in data.leads.head(6).itertuples())
-        parts.append(f"<table><tr><th>lead</th><th>share of saliency</th></tr>{rows}</table>")
+        parts.append(f"<table><tr><th>lead</th><th>share of saliency (per unit area)</th></tr>{rows}</table>")
     parts.append(f"<h2>{_e(g.title)}</h2><p>{_e(g.interpretation)}</p>")
     for note in g.notes:
         parts.append(f"<p>{_e(note)}</p>")
