@@ -27,11 +27,13 @@ def require_app_navigation() -> None:
     Opened straight at a page URL (``/evaluate``) on a freshly started server, Streamlit has not
     seen ``st.navigation`` yet and runs the page alone in its legacy ``pages/`` mode: no sidebar
     status, no app layout. Switching the server to navigation mode and rerunning lets the entry
-    point resolve the same URL to the same page.
+    point resolve the same URL to the same page. Once per session: AppTest resets Streamlit's flag
+    before every run, and a rerun there would drop the click being tested.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not st.session_state.get("_navigation_checked"):
+        st.session_state["_navigation_checked"] = True
         PagesManager.uses_pages_directory = False
         st.rerun()
 

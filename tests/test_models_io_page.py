@@ -9,16 +9,6 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _no_navigation_rerun(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Since 98d2e33, pages.common.require_app_navigation() calls st.rerun() on every AppTest run
-    # (AppTest resets PagesManager.uses_pages_directory before each run), and the rerun drops
-    # button clicks. Reported to the page owner; until it is fixed, these tests skip that rerun.
-    import pages.common
-
-    monkeypatch.setattr(pages.common, "require_app_navigation", lambda: None)
-
-
 def _h5_bytes(tmp_path: Path, *, with_lambda: bool = False) -> bytes:
     import keras
     from keras import layers
