@@ -163,13 +163,14 @@ def name_territory(shares: pd.DataFrame, *, predicted: str | None = None, top: i
     if best == "anterior" and sum(lead in ("V1", "V2") for lead in leads) >= 2:
         name = "anteroseptal"
     members = [lead for lead in leads if lead in TERRITORIES[best]]
+    verb = "is an" if len(members) == 1 else "are"
+    kind = f"{name} lead" if len(members) == 1 else f"{name} leads"
+    opening = (f"The model looked mostly at {_join(leads)}. {_join(members)} {verb} {kind}, facing "
+               f"{TERRITORY_WALLS[name]}.")
+    ending = ""
     if predicted in ("Myocardial Infarction", "History of MI"):
-        opening = f"The model looked mostly at {_join(members)}: the {name} leads, which face {TERRITORY_WALLS[name]}."
         article = "an" if name[0] in "aeiou" else "a"
         ending = f" An infarct there is called {article} {name} MI."
-    else:
-        opening = f"The model looked mostly at {_join(members)}, the {name} leads (facing {TERRITORY_WALLS[name]})."
-        ending = ""
     return Territory(name, tuple(members), opening + ending + rhythm_note)
 
 
