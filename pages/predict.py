@@ -113,6 +113,8 @@ def show_verdict(result) -> None:
     d = result.diagnosis
     c1, c2, c3 = st.columns([2, 1, 1])
     c1.metric("Predicted class", d.predicted)
+    if d.status == NOT_AN_ECG and d.predicted != "Non-ECG":
+        c1.caption("A classifier always names one of its classes; for this image that answer is ignored.")
     c2.metric("Calibrated confidence", f"{d.confidence:.1%}")
     with c3:
         st.caption("Status")
