@@ -8,6 +8,7 @@ model once (class logits → calibrated probabilities) and makes the :class:`~co
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -151,6 +152,8 @@ def predict_many(bundle, items: Iterable[tuple[str, object]], *,
     items = list(items)
     rows = []
     for done, (name, source) in enumerate(items, start=1):
+        # A non-UTF-8 file name (Latin-1 bytes on disk) cannot go into a text column; show U+FFFD.
+        name = os.fsencode(name).decode("utf-8", "replace") if isinstance(name, str) else str(name)
         try:
             rows.append(result_row(analyse_image(bundle, source, name=name)))
         except USER_ERRORS as exc:

@@ -72,9 +72,11 @@ def make_bad_files(folder: str | Path) -> dict[str, str | None]:
         "saved_page.jpg": (b"<!DOCTYPE html><html><body>Sign in</body></html>", "it looks like an HTML web page"),
         "drawing.png": (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "it looks like an SVG drawing"),
         "report.jpg": (b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n", "it looks like a PDF"),
+        "vector.jpg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "it looks like an SVG drawing"),
         "one_pixel.png": (_encoded(Image.new("RGB", (1, 1)), "PNG"), "is too small (1×1 px)"),
         "bomb.png": (_png_claiming(30_000, 30_000), "above the 60-megapixel limit"),  # PIL itself refuses
         "huge.png": (_png_claiming(10_000, 7_000), "is 10000×7000 px, above the 60-megapixel limit"),
+        "square_20000.png": (_png_claiming(20_000, 20_000), "above the 60-megapixel limit"),  # 400 MP: a bomb to PIL
         "cmyk.jpg": (_encoded(_picture("CMYK"), "JPEG"), None),
         "sixteen_bit.png": (_sixteen_bit(), None),
         "palette_transparent.png": (_palette_with_transparency(), None),
@@ -83,6 +85,7 @@ def make_bad_files(folder: str | Path) -> dict[str, str | None]:
         "animated.gif.png": (_animated_gif(), None),  # .gif is no dataset type; the content still loads
         "caf\udce9_latin1.PNG": (png, None),  # byte 0xE9 alone: a Latin-1 name, not valid UTF-8
         "l" + "o" * 200 + "ng.png": (png, None),
+        "x" * 251 + ".jpg": (jpeg, None),  # 255 bytes: the longest name Linux allows
         "<script>alert(1)<script>.jpg": (jpeg, None),  # no "/" possible in a file name
         "**bold** [x](y).JPG": (jpeg, None),
     }
