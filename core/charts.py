@@ -249,3 +249,27 @@ def tuning_chart(table: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=280)
     )
+
+
+# --- run history --------------------------------------------------------------------------------
+
+def runs_overlay_chart(curves: pd.DataFrame, metric: str = "accuracy") -> alt.Chart:
+    """Curves of several runs on one chart: colour = run, solid = train, dashed = validation.
+
+    ``curves`` is ``core.runs.curves_frame`` (run, epoch, metric, series, value).
+    """
+    data = curves[curves["metric"] == metric]
+    y_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
+    return (
+        alt.Chart(data, title=f"{metric.capitalize()} of the chosen runs")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=metric, scale=y_scale),
+            color=alt.Color("run:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)),
+            strokeDash=alt.StrokeDash("series:N", sort=["train", "validation"],
+                                      scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 4]])),
+            tooltip=["run", "series", "epoch", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(height=300)
+    )

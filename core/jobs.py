@@ -113,6 +113,26 @@ class TrainingJob:
             state.status, state.error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             state.finished = time.time()
+            self._record()
+
+    def _record(self) -> None:
+        """Append this run to the run history (never lets a logging problem fail the job)."""
+        from core.runs import make_record, record_run
+        from core.splits import leaked_groups
+
+        try:
+            outcome, state = self.outcome, self.state
+            has_groups = {"split", "dup_group", "path"} <= set(self.index.columns)
+            record_run(make_record(
+                config=self.config.to_dict(), history=list(state.epochs),
+                metrics=outcome.metrics if outcome else {}, seconds=state.finished - state.started,
+                status="stopped" if outcome and outcome.stopped else ("failed" if state.error else "finished"),
+                bundle_name=self.bundle_name, dataset_info=self.dataset_info, error=state.error,
+                split={"method": self.dataset_info.get("split_method", "duplicate-safe"), "seed": self.config.seed,
+                       "counts": self.index["split"].value_counts().to_dict() if "split" in self.index else {}},
+                leaked=leaked_groups(self.index) if has_groups else None, started=state.started))
+        except Exception:  # the history is a nice-to-have; the trained model matters more
+            log.error("could not record run %s:\n%s", self.bundle_name, traceback.format_exc())
 
     def save(self, name: str, *, overwrite: bool = False) -> Path:
         """Save the outcome (also a stopped one) as a bundle named ``name``."""

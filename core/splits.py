@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from core.duplicates import duplicate_groups
 
 SPLITS = ("train", "val", "test")
+SPLIT_METHODS = ("duplicate-safe", "random")
 
 
 class LeakageError(AssertionError):
@@ -50,6 +51,37 @@ def _assign_groups(index: pd.DataFrame, val_fraction: float, test_fraction: floa
     return index["dup_group"].map(split_of_group)
 
 
+def _assign_files(index: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> pd.Series:
+    """Split name per row, cutting the raw FILES at random within each class: the wrong way, kept for
+    the leakage lesson, because exact copies of one page can land in train and in test."""
+    rng = np.random.default_rng(seed)
+    split = pd.Series("train", index=index.index, dtype=object)
+    for _, rows in index.groupby("class", sort=True):
+        order = rng.permutation(rows.index.to_numpy())
+        n_test, n_val = round(len(order) * test_fraction), round(len(order) * val_fraction)
+        split.loc[order[:n_test]] = "test"
+        split.loc[order[n_test:n_test + n_val]] = "val"
+    return split
+
+
+def leaked_groups(index: pd.DataFrame) -> pd.DataFrame:
+    """Duplicate groups with files in both train and test: one row per group with its class, the
+    number of train and test files and one example path of each side."""
+    both = index[index["split"].isin(["train", "test"])]
+    sides = both.groupby("dup_group")["split"].nunique()
+    rows = both[both["dup_group"].isin(sides[sides > 1].index)]
+    columns = ["dup_group", "class", "train_files", "test_files", "train_example", "test_example"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    table = rows.groupby("dup_group").agg(
+        **{"class": ("class", "first"),
+           "train_files": ("split", lambda s: int((s == "train").sum())),
+           "test_files": ("split", lambda s: int((s == "test").sum()))})
+    example = rows.groupby(["dup_group", "split"])["path"].first().unstack()
+    table["train_example"], table["test_example"] = example["train"], example["test"]
+    return table.reset_index()[columns].sort_values("test_files", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def _leaking(index: pd.DataFrame) -> pd.Series:
     """Rows whose dup_group also appears in a later split (train < val < test)."""
     rank = index["split"].map({name: i for i, name in enumerate(SPLITS)})
@@ -63,6 +95,7 @@ def split_dataset(
     test_fraction: float = 0.15,
     seed: int = 0,
     drop_leaking: bool = False,
+    method: str = "duplicate-safe",
 ) -> pd.DataFrame:
     """The index with a ``split`` column (train/val/test) and a boolean ``leaks`` column.
 
@@ -70,7 +103,13 @@ def split_dataset(
     leaks. When the dataset brings its own splits (``given_split``), they are kept as given;
     rows whose duplicates sit in a later split are marked ``leaks`` and, with
     ``drop_leaking=True``, removed. Rows without a given split in such a dataset go to train.
+
+    ``method="random"`` is the wrong way, on purpose, for the leakage lesson: the raw files are
+    split at random within each class (given splits are ignored), so copies of one page leak
+    between train and test; ``leaks`` marks them and no warning is raised.
     """
+    if method not in SPLIT_METHODS:
+        raise ValueError(f"The 'method' parameter of split_dataset must be one of {SPLIT_METHODS}. Got {method!r} instead.")
     for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0 <= value < 1:
             raise ValueError(f"The '{name}' parameter of split_dataset must be in [0, 1). Got {value!r} instead.")
@@ -81,6 +120,10 @@ def split_dataset(
         )
     out = _with_groups(index)
     given = out["given_split"].fillna("").astype(str) if "given_split" in out else pd.Series("", index=out.index)
+    if method == "random":
+        out["split"] = _assign_files(out, val_fraction, test_fraction, seed)
+        out["leaks"] = _leaking(out)
+        return out
     if (given != "").any():
         out["split"] = given.replace("", "train")
     else:

@@ -1,0 +1,86 @@
+"""Run history (core.runs), the random-file split of the leakage lesson, the overlay chart, and
+the Train page's split option and run-history view."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core import runs
+from core.splits import leaked_groups, split_dataset
+
+
+def _index_with_copies() -> pd.DataFrame:
+    """20 pages in two classes, each page present as three exact copies (one dup_group)."""
+    rows = [{"path": f"/d/{c}/p{i}_{k}.png", "class": c, "dup_group": f"{c}{i}", "sha1": f"{c}{i}"}
+            for c in ("A", "B") for i in range(10) for k in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_random_split_leaks_copies_and_duplicate_safe_does_not():
+    index = _index_with_copies()
+    safe = split_dataset(index, seed=0)
+    wrong = split_dataset(index, seed=0, method="random")
+    assert leaked_groups(safe).empty
+    leaked = leaked_groups(wrong)
+    assert len(leaked) >= 3
+    assert (leaked["train_files"] > 0).all() and (leaked["test_files"] > 0).all()
+    assert set(wrong["split"]) == {"train", "val", "test"}
+    assert wrong.groupby("class")["split"].apply(lambda s: (s == "test").sum()).tolist() == [4, 4]  # 15 % of 30 (rounded)
+
+
+def test_unknown_split_method_is_refused():
+    with pytest.raises(ValueError, match="method"):
+        split_dataset(_index_with_copies(), method="shuffle")
+
+
+def _record(name, method, accuracy, history):
+    return runs.make_record(config={"arch": "compact"}, history=history, metrics={"test_accuracy": accuracy},
+                            seconds=3.2, status="finished", bundle_name=name,
+                            dataset_info={"name": "d", "path": "/d"}, split={"method": method, "seed": 0})
+
+
+def test_runs_are_appended_listed_overlaid_and_compared(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    history = [{"epoch": 1, "loss": 1.0, "val_loss": 1.1, "accuracy": 0.5, "val_accuracy": 0.4},
+               {"epoch": 2, "loss": 0.5, "val_loss": 0.8, "accuracy": 0.8, "val_accuracy": 0.6}]
+    runs.record_run(_record("safe", "duplicate-safe", 0.7, history), path)
+    runs.record_run(_record("wrong", "random", 0.95, history[:1]), path)
+    with open(path, "a") as out:
+        out.write("{half a line\n")  # a crash mid-write must not hide the other runs
+    loaded = runs.load_runs(path)
+    assert [r["bundle_name"] for r in loaded] == ["safe", "wrong"]
+    table = runs.runs_table(loaded)
+    assert list(table["split"]) == ["duplicate-safe", "random"] and list(table["epochs"]) == [2, 1]
+    curves = runs.curves_frame(loaded)
+    assert len(curves) == 4 * 2 + 4 * 1
+    assert set(curves["series"]) == {"train", "validation"}
+    compared = runs.compare_metrics(loaded)
+    assert list(compared["test_accuracy"]) == [0.7, 0.95]
+    right, wrong = runs.leakage_pair(loaded)
+    assert right["bundle_name"] == "safe" and wrong["bundle_name"] == "wrong"
+
+    from core.charts import runs_overlay_chart
+    spec = runs_overlay_chart(curves, "loss").to_dict()
+    assert spec["encoding"]["color"]["field"] == "run"
+    assert spec["encoding"]["strokeDash"]["field"] == "series"
+
+
+def test_training_job_records_the_run_with_its_split(tiny_dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("ECG_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("ECG_LAB_MODELS", str(tmp_path / "models"))
+    from core.jobs import TrainingJob
+    from core.preprocess import Preprocessing
+    from core.sources import folder_source, prepare_dataset
+    from core.training import TrainConfig
+
+    data = prepare_dataset(folder_source(tiny_dataset), seed=0)
+    index = split_dataset(data.index.drop(columns=["split", "leaks"]), method="random")
+    config = TrainConfig(epochs=1, batch_size=8, preprocessing=Preprocessing(64, 128), patience=0)
+    job = TrainingJob(index, config, bundle_name="rec", dataset_info={"name": "tiny", "split_method": "random"})
+    job.start().join(300)
+    [run] = runs.load_runs()
+    assert run["status"] == "finished" and run["bundle_name"] == "rec"
+    assert run["split"]["method"] == "random" and len(run["history"]) == 1
+    assert 0 <= run["metrics"]["test_accuracy"] <= 1 and run["seconds"] > 0
+    from core.bundles import read_metadata
+    assert read_metadata(job.state.bundle_path).split["method"] == "random"
