@@ -19,6 +19,7 @@ import platform
 import re
 import secrets
 import shutil
+import stat
 import tomllib
 import zipfile
 import zlib
@@ -550,6 +551,8 @@ def _bundle_members(archive: zipfile.ZipFile) -> tuple[dict[str, zipfile.ZipInfo
             raise BundleError(f"zip contains more than one {parts[-1]}")
         if info.flag_bits & 0x1:
             raise BundleError(f"{info.filename!r} in zip is encrypted")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise BundleError(f"{info.filename!r} in zip is a symbolic link")
         members[parts[-1]] = info
         tops.add(parts[0] if len(parts) == 2 else "")
     missing = [f for f in BUNDLE_FILES if f not in members]
