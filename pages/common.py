@@ -5,6 +5,7 @@ Pages stay thin: everything here either draws widgets or caches a call into ``co
 from __future__ import annotations
 
 import html
+import logging
 import os
 
 import streamlit as st
@@ -45,6 +46,16 @@ def disclaimer() -> None:
 def escape(text: str) -> str:
     """File names and folder names are user data: never let them render as HTML or Markdown."""
     return html.escape(str(text)).replace("*", "&#42;").replace("_", "&#95;").replace("[", "&#91;")
+
+
+def report_error(context: str, exc: Exception) -> None:
+    """An unexpected failure: log it with its traceback and ``context`` on the server, and tell the
+    user what happened and what to do. Catch ``Exception`` only: Streamlit's rerun and stop
+    signals are ``BaseException`` and must pass."""
+    logging.getLogger(__name__).error("Unexpected error while %s", context, exc_info=exc)
+    st.error(f"Something went wrong while {escape(context)} ({escape(type(exc).__name__)}: {escape(exc)}). "
+             "Try again; if it happens again, reload the page or choose another image or model. "
+             "The details are in the server log for your instructor.", icon=":material/error:")
 
 
 @st.cache_resource(show_spinner="Generating the built-in synthetic ECG pages (first run only)…")
@@ -124,3 +135,8 @@ def sidebar_status() -> None:
         st.caption("Model")
         name = current_model_name()
         st.markdown(escape(name) if name else "none yet — train one")
+
+
+def classroom_mode() -> bool:
+    """Projector mode: bigger text and charts, advanced controls hidden (session flag ``classroom``)."""
+    return bool(st.session_state.get("classroom", False))

@@ -13,7 +13,8 @@ from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_cha
                          reliability_chart, roc_chart, training_curves_chart)
 from core.errors import USER_ERRORS
 from core.gallery import thumbnail
-from pages.common import current_model_name, dataset_picker, escape, load_current, require_app_navigation
+from pages.common import (current_model_name, dataset_picker, escape, load_current, report_error,
+                          require_app_navigation)
 
 require_app_navigation()
 
@@ -340,6 +341,9 @@ try:
     ev = _evaluate(chosen["path"], stamp, data_key, split, data)
 except USER_ERRORS as exc:
     st.error(f"Cannot evaluate this model on these images: {escape(exc)}")
+    st.stop()
+except Exception as exc:
+    report_error(f"evaluating the model {chosen['name']}", exc)
     st.stop()
 if ev.n_images == 0:
     st.warning("None of these images could be used for this model.")

@@ -16,12 +16,13 @@ from core.leads import DEFAULT_LAYOUT, LAYOUTS
 from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, images_from_zip,
                              lead_attribution, page_heat, predict_many)
 from core.report import ReportInput, model_details, report_html
-from pages.common import current_model_name, disclaimer, escape, require_app_navigation
+from pages.common import current_model_name, disclaimer, escape, report_error, require_app_navigation
 
 require_app_navigation()
 
 SOURCES = {"upload": "Upload an image", "camera": "Take a photo", "example": "Bundled example",
            "batch": "Batch (several images or a zip)"}
+MAX_IMAGE_MB = 25   # a 60-megapixel page (the loader's limit) is far smaller as PNG or JPEG
 STATUS_COLORS = {CONFIDENT: "green", UNCERTAIN: "orange", NOT_AN_ECG: "gray"}
 BADGE_COLORS = {"HIGH": "red", "MEDIUM": "orange", "LOW": "green"}
 LAYOUT_LABELS = {"3x4": "3×4, no rhythm strip", "3x4+1": "3×4 + one rhythm strip (standard)",
@@ -80,12 +81,16 @@ def choose_model():
     except USER_ERRORS as exc:
         st.error(f"The model {escape(name)} cannot be used: {escape(exc)}")
         st.stop()
+    except Exception as exc:
+        report_error(f"loading the model {name}", exc)
+        st.stop()
 
 
 def choose_image(source: str):
     """``(name, bytes, example)`` of the image to predict, or None while nothing is chosen."""
     if source == "upload":
         upload = st.file_uploader("ECG image", type=list(IMAGE_TYPES), key="predict_upload",
+                                  max_upload_size=MAX_IMAGE_MB,
                                   help="A photo or scan of a whole 12-lead ECG page.")
         return (upload.name, upload.getvalue(), None) if upload is not None else None
     if source == "camera":
@@ -223,6 +228,9 @@ def single_image(bundle, key, chosen) -> None:
     except USER_ERRORS as exc:
         st.error(f"Could not read **{escape(name)}**: {escape(exc)}")
         return
+    except Exception as exc:
+        report_error(f"analysing {name}", exc)
+        return
     st.markdown(f"#### Result for {escape(name)}")
     show_verdict(result)
     st.subheader("Where the model looked")
@@ -257,7 +265,11 @@ def batch(bundle) -> None:
     if not items:
         return
     bar = st.progress(0.0, text=f"Predicting {len(items)} images…")
-    table = predict_many(bundle, items, progress=lambda done, total: bar.progress(done / total))
+    try:
+        table = predict_many(bundle, items, progress=lambda done, total: bar.progress(done / total))
+    except Exception as exc:
+        report_error(f"predicting {len(items)} images", exc)
+        return
     bar.empty()
     failed = int((table["error"] != "").sum())
     st.caption(f"{len(table) - failed} predicted, {failed} could not be read.")

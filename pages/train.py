@@ -14,7 +14,8 @@ from core.errors import USER_ERRORS
 from core.architectures import ARCHITECTURES, expected_weights_path
 from core.preprocess import COLOR_MODES, CROPS, Preprocessing
 from core.training import PRESETS, TrainConfig, default_preprocessing
-from pages.common import dataset_picker, escape, load_current, require_app_navigation
+from pages.common import classroom_mode, dataset_picker, escape, load_current, require_app_navigation
+from pages.lessons_ui import run_history, split_method, split_option
 from pages.models_io_ui import models_io_expander
 from pages.tuning_ui import search_expander
 
@@ -38,7 +39,7 @@ def choose_config() -> TrainConfig:
     weights_path = _weights_choice(arch) if ARCHITECTURES[arch].transfer else None
     spec = base.preprocessing if arch == base.arch else default_preprocessing(arch)
 
-    with st.expander("Settings", expanded=preset == "custom"):
+    with st.expander("Settings", expanded=preset == "custom" and not classroom_mode()):
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input("Epochs", 1, 200, base.epochs, key=f"train_epochs_{preset}")
         batch = c2.number_input("Batch size", 1, 256, base.batch_size, key=f"train_batch_{preset}")
@@ -125,7 +126,8 @@ def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> Non
     from core.jobs import TrainingJob
 
     job = TrainingJob(data.index, config, bundle_name=name, overwrite=overwrite,
-                      dataset_info={"name": data.source.label, "path": data.source.path})
+                      dataset_info={"name": data.source.label, "path": data.source.path,
+                                    "split_method": split_method()})
     st.session_state[JOB_KEY] = job.start()
 
 
@@ -250,8 +252,10 @@ dataset_picker("train")
 data = load_current()
 if data is None:
     st.stop()
+data = split_option(data)
 config = choose_config()
-config = search_expander(data, config, disabled=running)
+if not classroom_mode():
+    config = search_expander(data, config, disabled=running)
 
 with st.expander("Model summary: layers, shapes, parameters"):
     if st.toggle("Build and show the summary", key="train_show_summary"):
@@ -282,6 +286,9 @@ else:
     live_panel()
 show_result()
 
-with st.expander("Saved models"):
-    manage_bundles()
-models_io_expander()
+with st.expander("Run history and the leakage lesson"):
+    run_history()
+if not classroom_mode():
+    with st.expander("Saved models"):
+        manage_bundles()
+    models_io_expander()

@@ -84,3 +84,30 @@ def test_training_job_records_the_run_with_its_split(tiny_dataset, tmp_path, mon
     assert 0 <= run["metrics"]["test_accuracy"] <= 1 and run["seconds"] > 0
     from core.bundles import read_metadata
     assert read_metadata(job.state.bundle_path).split["method"] == "random"
+
+
+def test_train_page_offers_the_wrong_split_and_shows_the_leakage_lesson(app_test, tiny_dataset, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setenv("ECG_LAB_CACHE", str(tmp_path / "cache"))
+    leaked = pd.DataFrame([{"dup_group": "g7", "class": "A", "train_files": 2, "test_files": 1,
+                            "train_example": "/d/a.png", "test_example": "/d/b.png"}])
+    history = [{"epoch": 1, "loss": 1.0, "val_loss": 1.1, "accuracy": 0.5, "val_accuracy": 0.4}]
+    runs.record_run(_record("right-run", "duplicate-safe", 0.71, history))
+    wrong = _record("wrong-run", "random", 0.97, history)
+    wrong.update(leaked_group_count=1, leaked_groups=leaked.to_dict("records"))
+    runs.record_run(wrong)
+
+    at = app_test("pages/train.py")
+    at.radio(key="train_dataset_kind").set_value("A folder on this computer").run()
+    at.text_input(key="train_folder").set_value(str(tiny_dataset)).run()
+    assert not any("Wrong on purpose" in w.value for w in at.warning)
+    at.radio(key="train_split_method").set_value("random").run()
+    assert not at.exception
+    assert any("Wrong on purpose" in w.value for w in at.warning)
+
+    values = {m.label: m.value for m in at.metric}
+    assert "Duplicate groups in train and test" in values
+    assert ["0.710", "0.970"] == [m.value for m in at.metric if m.label == "Test accuracy"]
+    assert any("+0.260" in i.value for i in at.info)
+    assert len(at.get("vega_lite_chart")) == 2  # the two latest runs overlaid: loss and accuracy
+    assert any("g7" in str(df.value.get("dup_group", pd.Series()).tolist()) for df in at.dataframe)
