@@ -269,18 +269,23 @@ def training_configs(epochs: int) -> dict[str, TrainConfig]:
 
 def bench_training(index: pd.DataFrame, plan: BenchPlan) -> dict:
     """Epoch time, images/s and accuracy of the compact CNN and ``seed_cnn`` with the project's and
-    the baseline pipeline, and how close ``seed_cnn`` training comes to the convolution limit."""
-    conv = conv_throughput(plan.repeats)
-    models = {}
+    the baseline pipeline, and how close their training comes to the convolution limit (measured
+    before and after the training runs, as the load may change meanwhile; the mean is the limit)."""
+    before = conv_throughput(plan.repeats)
+    runs = {}
     for arch, config in training_configs(plan.epochs).items():
         project = _project_run(index, config)
         baseline = _baseline_run(index, config, plan.baseline_epochs)
-        models[arch] = {"input": config.preprocessing.key(), "batch_size": config.batch_size,
-                        "project": project, "baseline": baseline,
-                        "pipeline_ratio": baseline["epoch_s"] / project["epoch_s"],
-                        "fraction_of_conv_limit": project["gflop_per_s"] / conv["gflop_per_s"]}
-    compact, seed = models["compact"], models["seed_cnn"]
-    return {"conv_limit": conv, **models,
+        runs[arch] = {"input": config.preprocessing.key(), "batch_size": config.batch_size,
+                      "project": project, "baseline": baseline,
+                      "pipeline_ratio": baseline["epoch_s"] / project["epoch_s"]}
+    after = conv_throughput(plan.repeats)
+    conv = {**before, "gflop_per_s_before": before["gflop_per_s"], "gflop_per_s_after": after["gflop_per_s"],
+            "gflop_per_s": (before["gflop_per_s"] + after["gflop_per_s"]) / 2}
+    for figures in runs.values():
+        figures["fraction_of_conv_limit"] = figures["project"]["gflop_per_s"] / conv["gflop_per_s"]
+    compact, seed = runs["compact"], runs["seed_cnn"]
+    return {"conv_limit": conv, **runs,
             "compact_vs_seed_baseline": seed["baseline"]["epoch_s"] / compact["project"]["epoch_s"],
             "compact_vs_seed_project": seed["project"]["epoch_s"] / compact["project"]["epoch_s"],
             "accuracy_gain": compact["project"]["test_accuracy"] - seed["project"]["test_accuracy"]}

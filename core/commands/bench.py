@@ -53,7 +53,9 @@ def _training_rows(t: dict) -> list[tuple[str, str, str, str]]:
         ]
     images = t["compact"]["project"]["images"]
     return rows + [
-        (f"conv limit: 3×3 conv {t['conv_limit']['shape']}, GFLOP/s", _n(t["conv_limit"]["gflop_per_s"]), "", ""),
+        (f"conv limit: 3×3 conv {t['conv_limit']['shape']}, GFLOP/s: mean (before · after the runs)",
+         (f"{_n(t['conv_limit']['gflop_per_s'])} ({_n(t['conv_limit']['gflop_per_s_before'])} · "
+          f"{_n(t['conv_limit']['gflop_per_s_after'])})"), "", ""),
         ("seed_cnn + baseline epoch ÷ compact + project epoch", "", "", _ratio(t["compact_vs_seed_baseline"])),
         ("seed_cnn ÷ compact epoch, both with the project pipeline", "", "", _ratio(t["compact_vs_seed_project"])),
         ("images train · val · test", f"{images['train']} · {images['val']} · {images['test']}", "", ""),
