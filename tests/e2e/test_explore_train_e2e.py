@@ -1,0 +1,60 @@
+"""In Chromium: Explore shows its chart and gallery; training keeps growing while the user
+looks at another page."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from .browser import RUN_TIMEOUT_MS, goto, wait_for_app
+
+
+def test_explore_shows_the_class_chart_and_the_gallery(page: Page, app_url: str) -> None:
+    goto(page, app_url, "/explore")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Images")).to_contain_text("60")
+    # The gallery tab shows a page of eight thumbnails; images must actually have loaded.
+    gallery = page.get_by_test_id("stImage")
+    expect(gallery.first).to_be_visible()
+    assert gallery.count() >= 8
+    assert page.evaluate("() => [...document.images].filter(i => i.naturalWidth > 0).length") >= 8
+
+
+def epoch_number(page: Page) -> int:
+    text = page.get_by_test_id("stMetric").filter(has_text="Epoch").first.inner_text()
+    return int(re.search(r"(\d+)\s*/", text).group(1))
+
+
+def test_training_survives_a_visit_to_explore(page: Page, app_url: str) -> None:
+    goto(page, app_url, "/train")
+    page.get_by_text("Custom", exact=True).click()
+    wait_for_app(page)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("40")
+    epochs.press("Enter")
+    wait_for_app(page)
+    name = page.get_by_label("Save the model as")
+    name.fill("e2e-survives")
+    name.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train").click()
+
+    expect(page.get_by_test_id("stMetric").filter(has_text="Epoch").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function(  # at least two epochs done, so the curves exist
+        "() => /Epoch\\s*\\n?\\s*([2-9]|\\d\\d)\\//.test(document.body.innerText)", timeout=RUN_TIMEOUT_MS)
+    before = epoch_number(page)
+
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Explore").click()
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    page.wait_for_timeout(4000)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Train").click()
+
+    expect(page.get_by_test_id("stMetric").filter(has_text="Epoch").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function(
+        f"() => {{ const m = document.body.innerText.match(/Epoch\\s*\\n?\\s*(\\d+)\\//); "
+        f"return m && Number(m[1]) > {before}; }}", timeout=RUN_TIMEOUT_MS)
+    assert epoch_number(page) > before
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Training was stopped")).to_be_visible(timeout=RUN_TIMEOUT_MS)
