@@ -13,6 +13,8 @@ def main() -> None:
             "Learn": [
                 st.Page("pages/explore.py", title="Explore", icon=":material/image_search:"),
                 st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+                st.Page("pages/learn.py", title="Inside the CNN", icon=":material/neurology:",
+                        url_path="learn"),
             ],
             "Use": [
                 st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),

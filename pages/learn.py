@@ -1,0 +1,206 @@
+"""Learn: inside the CNN (what the model sees, feature maps, filters, shapes) and the quiz.
+
+The computation is in ``core.inside`` and ``core.quiz``; this page only picks and draws.
+"""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import bundles
+from core.errors import USER_ERRORS
+from core.inference import bundle_preprocessing
+from core.preprocess import COLOR_MODES, CROPS, Preprocessing
+from core.prediction import IMAGE_TYPES, bundled_examples
+from pages.common import classroom_mode, current_model_name, escape, load_current, require_app_navigation
+
+require_app_navigation()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def _load_bundle(path: str, mtime: float):
+    return bundles.load_bundle(path)
+
+
+def choose_model():
+    """The model selectbox; returns the loaded bundle or stops with a hint."""
+    table = bundles.list_bundles()
+    usable = table[table["error"].isna()]
+    if usable.empty:
+        st.info("There is no model yet. Train one on the **Train** page (the *Live demo* preset takes "
+                "about a minute), then come back here.")
+        st.stop()
+    names = usable["name"].tolist()
+    preferred = current_model_name()
+    name = st.selectbox("Model", names, index=names.index(preferred) if preferred in names else 0,
+                        key="learn_model")
+    st.session_state["model_name"] = name
+    path = Path(usable.loc[usable["name"] == name, "path"].iloc[0])
+    try:
+        return _load_bundle(str(path), (path / bundles.MODEL_FILE).stat().st_mtime)
+    except USER_ERRORS as exc:
+        st.error(f"The model {escape(name)} cannot be used: {escape(exc)}")
+        st.stop()
+
+
+def choose_image() -> tuple[str, bytes] | None:
+    """A bundled example, a page of the current dataset, or an upload."""
+    source = st.radio("Image", ["Example", "Dataset page", "Upload"], horizontal=True, key="learn_source")
+    if source == "Upload":
+        upload = st.file_uploader("ECG image", type=list(IMAGE_TYPES), key="learn_upload")
+        return (upload.name, upload.getvalue()) if upload is not None else None
+    if source == "Dataset page":
+        data = load_current()
+        if data is None:
+            return None
+        number = st.number_input("Page number", 0, len(data.index) - 1, 0, key="learn_page_number")
+        row = data.index.iloc[int(number)]
+        st.caption(f"{escape(Path(row['path']).name)} · class **{escape(row['class'])}**")
+        return row["path"], Path(row["path"]).read_bytes()
+    examples = bundled_examples()
+    if not examples:
+        st.info("No bundled examples are installed; pick a dataset page or upload an image.")
+        return None
+    labels = {e.name: e.label for e in examples}
+    name = st.selectbox("Example", list(labels), format_func=labels.get, key="learn_example")
+    example = next(e for e in examples if e.name == name)
+    return example.name, Path(example.path).read_bytes()
+
+
+def what_the_model_sees(image: bytes, model_spec: Preprocessing) -> None:
+    from core.inside import what_the_model_sees as steps
+
+    st.subheader("1 · What the model sees")
+    st.markdown("A network never sees your photo. It sees a small grid of numbers made from it: the page "
+                "is **cropped** to the ECG grid (so it cannot cheat with the printed header), turned into "
+                "one **colour mode** and **resized**. Training also shows it slightly changed copies "
+                "(**augmentation**) so it learns the traces, not one particular photo. The controls are "
+                "the Train page's; they start at what this model was trained with.")
+    c1, c2, c3, c4, c5 = st.columns(5)
+    height = c1.number_input("Image height", 32, 1024, model_spec.height, step=32, key="learn_h")
+    width = c2.number_input("Image width", 32, 1024, model_spec.width, step=32, key="learn_w")
+    color = c3.selectbox("Colour mode", COLOR_MODES, index=COLOR_MODES.index(model_spec.color_mode), key="learn_color")
+    crop = c4.selectbox("Crop", CROPS, index=CROPS.index(model_spec.crop), key="learn_crop")
+    augment = c5.slider("Augmentation strength", 0.0, 2.0, 0.5, 0.25, key="learn_aug")
+    seed = st.number_input("Augmentation sample", 0, 1000, 0, key="learn_aug_seed",
+                           help="Change it to draw another random augmentation.")
+    try:
+        spec = Preprocessing(int(height), int(width), color, crop, model_spec.resize)
+        view = steps(image, spec, augment=augment, seed=int(seed))
+    except USER_ERRORS as exc:
+        st.error(escape(exc))
+        return
+    columns = st.columns(4)
+    columns[0].image(view.original, caption="Original", width="stretch")
+    columns[1].image(view.cropped, caption=f"After crop ({crop})", width="stretch")
+    columns[2].image(view.prepared.squeeze(), caption=f"Resized to {height}×{width}, {color}", width="stretch")
+    if view.augmented is not None:
+        columns[3].image(view.augmented.squeeze(), caption="One augmented training copy", width="stretch")
+    else:
+        columns[3].caption("Augmentation is off (strength 0).")
+
+
+def _grid(maps: np.ndarray, captions: list[str], columns: int = 4) -> None:
+    cols = st.columns(columns)
+    for i, (image, caption) in enumerate(zip(maps, captions)):
+        cols[i % columns].image(image, caption=caption, width="stretch", clamp=True)
+
+
+def inside(bundle, image: bytes) -> None:
+    from core.inference import prepare_for_bundle
+    from core.inside import feature_maps, first_layer_filters, shape_table
+
+    model = bundle.model
+    x = prepare_for_bundle(bundle, image)[0]
+    st.subheader("2 · Feature maps of each conv block")
+    st.markdown("Each convolution slides small learned filters over the whole page and writes how strongly "
+                "each filter matched at each place: one **feature map** per filter (channel). Bright = "
+                "strong match. Early blocks light up on edges and trace lines; after each pooling step the "
+                "maps are half as tall and wide, and each cell stands for a larger patch of the page, so "
+                "later blocks respond to whole waves and lead panels. Shown: the most active channels.")
+    top = st.slider("Channels per block", 4, 16, 8, 4, key="learn_top")
+    for block in feature_maps(model, x, top=top):
+        h, w, c = block.shape
+        st.markdown(f"**{escape(block.layer)}** · {h}×{w} cells × {c} channels")
+        _grid(block.maps, [f"channel {ch} · mean {m:.2f}" for ch, m in zip(block.channels, block.mean_activation)],
+              columns=8)
+    st.subheader("3 · Learned first-layer filters")
+    st.markdown("These are the weights of the first convolution, each a tiny 3×3 picture (white = positive "
+                "weight, black = negative, grey = zero). Training shaped them from random noise into "
+                "detectors of dark-to-light edges in different directions: the pieces an ECG trace is made of.")
+    try:
+        filters = first_layer_filters(model)
+        _grid(filters, [f"filter {i}" for i in range(len(filters))], columns=8)
+    except ValueError as exc:
+        st.info(escape(exc))
+    st.subheader("4 · How the input shrinks through the layers")
+    st.markdown("Every pooling layer halves height and width, so the grid of numbers gets smaller while the "
+                "number of channels grows. The **receptive field** is how many input pixels one cell can "
+                "see: it grows with each layer, which is how the last conv layer can judge a whole lead panel.")
+    st.dataframe(pd.DataFrame(shape_table(model)), hide_index=True, width="stretch")
+
+
+def quiz(bundle) -> None:
+    from core.explain import overlay
+    from core.prediction import analyse_image, explain_image, page_heat
+    from core.quiz import Score, pick_question
+
+    st.markdown("A random page from the **test** split of the current dataset. Pick a class, then see what "
+                "the model says, how sure it is, where it looked (Grad-CAM) and the true label.")
+    data = load_current()
+    if data is None:
+        return
+    state = st.session_state
+    state.setdefault("quiz_round", 0)
+    state.setdefault("quiz_score", Score())
+    state.setdefault("quiz_seen", [])
+    state.setdefault("quiz_seed", int(np.random.default_rng().integers(1_000_000)))
+    asked = state.get("quiz_question")
+    if asked is None or asked[0] != state["quiz_round"]:  # a new round: a page not shown before
+        asked = state["quiz_question"] = (state["quiz_round"], pick_question(
+            data.index, seed=state["quiz_seed"], round_number=state["quiz_round"], exclude=set(state["quiz_seen"])))
+    question = asked[1]
+    score = state["quiz_score"]
+    st.metric("Your score", f"{score.student_right} / {score.played}",
+              help=f"The model: {score.model_right} / {score.played}")
+    st.image(Path(question.path).read_bytes(), width="stretch")
+    classes = list(bundle.metadata.classes)
+    guess = st.radio("Your answer", classes, index=None, horizontal=True, key=f"quiz_guess_{state['quiz_round']}")
+    revealed = state.get("quiz_revealed") == state["quiz_round"]
+    if not revealed and st.button("Check", key="quiz_check", disabled=guess is None, type="primary"):
+        result = analyse_image(bundle, Path(question.path).read_bytes(), name=Path(question.path).name)
+        state["quiz_result"] = result
+        state["quiz_revealed"] = state["quiz_round"]
+        state["quiz_score"] = score.add(guess, result.diagnosis.predicted, question.true_class)
+        state["quiz_seen"] = [*state["quiz_seen"], question.path]
+        st.rerun()
+    if revealed:
+        result = state["quiz_result"]
+        model_answer = result.diagnosis.predicted
+        c1, c2, c3 = st.columns(3)
+        c1.metric("You said", guess or "—", "right" if guess == question.true_class else "wrong",
+                  delta_color="normal" if guess == question.true_class else "inverse")
+        c2.metric("The model said", model_answer, f"{float(result.probabilities.max()):.0%} confident",
+                  delta_color="off")
+        c3.metric("True label", question.true_class)
+        saliency = explain_image(bundle, result)
+        heat = page_heat(result, saliency)
+        st.image(overlay(result.view.image, heat, box=result.view.box), caption="Grad-CAM: where the model looked",
+                 width="stretch")
+        if st.button("Next image", key="quiz_next", type="primary"):
+            state["quiz_round"] += 1
+            st.rerun()
+
+
+st.title("Inside the CNN")
+bundle = choose_model()
+tab_inside, tab_quiz = st.tabs(["Inside the CNN", "Quiz"])
+with tab_inside:
+    chosen = choose_image()
+    if chosen is not None:
+        name, image = chosen
+        what_the_model_sees(image, bundle_preprocessing(bundle.metadata))
+        inside(bundle, image)
+with tab_quiz:
+    quiz(bundle)

@@ -1,0 +1,101 @@
+"""Inside the CNN (core.inside and the Learn page) and the quiz (core.quiz and its tab)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def test_inside_functions_on_the_tiny_bundle(tiny_bundle: Path, tiny_dataset: Path) -> None:
+    from core.bundles import load_bundle
+    from core.inference import prepare_for_bundle
+    from core.inside import conv_block_outputs, feature_maps, first_layer_filters, shape_table, what_the_model_sees
+    from core.preprocess import Preprocessing
+
+    bundle = load_bundle(tiny_bundle)
+    page = next(p for p in sorted(tiny_dataset.rglob("*")) if p.suffix in (".png", ".jpg"))
+    view = what_the_model_sees(page, Preprocessing(64, 128, "ink", "grid"), augment=1.0, seed=3)
+    assert view.prepared.shape == (64, 128, 1) and view.augmented.shape == (64, 128, 1)
+    assert view.cropped.shape[0] < view.original.shape[0]  # the header and footer are cut off
+    assert not np.array_equal(view.augmented, view.prepared)
+
+    assert conv_block_outputs(bundle.model) == ["block1_relu", "block2_relu", "block3_relu", "block4_relu", "last_conv"]
+    blocks = feature_maps(bundle.model, prepare_for_bundle(bundle, page)[0], top=4)
+    assert [b.shape[:2] for b in blocks] == [(64, 128), (32, 64), (16, 32), (8, 16), (4, 8)]
+    for block in blocks:
+        assert block.maps.shape == (4, *block.shape[:2]) and 0 <= block.maps.min() and block.maps.max() <= 1
+        assert block.mean_activation == sorted(block.mean_activation, reverse=True)
+    filters = first_layer_filters(bundle.model)
+    assert filters.shape == (8, 3, 3) and 0 <= filters.min() and filters.max() <= 1
+
+    rows = {r["layer"]: r for r in shape_table(bundle.model)}
+    # 3×3 convs and 2×2 pools: r = 3, 4 | 8, 10 | 18, 22 | 38, 46 | 78
+    assert [rows[f"block{i}_conv"]["receptive field height (px)"] for i in range(1, 5)] == [3, 8, 18, 38]
+    assert rows["block5_conv"]["receptive field height (px)"] == 78 and rows["block4_pool"]["jump (px)"] == "16 × 16"
+    # the lead-grid pool of a 4×8 map into 4×4 cells merges pairs of columns: wider, not taller
+    assert rows["lead_grid_pool"]["receptive field width (px)"] == 78 + 16
+    assert rows["lead_grid_pool"]["receptive field height (px)"] == 78
+    assert rows["predictions"]["receptive field height (px)"] is None
+
+
+def test_quiz_questions_come_from_the_test_split_and_the_score_adds_up() -> None:
+    from core.quiz import Score, pick_question
+
+    index = pd.DataFrame({"path": [f"p{i}" for i in range(10)], "class": ["A", "B"] * 5,
+                          "split": ["train"] * 6 + ["test"] * 4})
+    questions = [pick_question(index, seed=1, round_number=r) for r in range(20)]
+    assert {q.path for q in questions} <= {"p6", "p7", "p8", "p9"}
+    assert pick_question(index, seed=1, round_number=5) == questions[5]
+    assert pick_question(index, seed=1, round_number=0, exclude={"p6", "p7", "p8"}).path == "p9"
+    score = Score().add("A", "B", "A").add("B", "A", "A")
+    assert (score.played, score.student_right, score.model_right) == (2, 1, 1)
+
+
+def _learn_page(app_test, tiny_bundle, models_root, tiny_dataset):
+    from core.sources import folder_source
+
+    shutil.copytree(tiny_bundle, models_root / "tiny")
+    at = app_test()
+    at.session_state["dataset_source"] = folder_source(tiny_dataset)
+    at.switch_page("pages/learn.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_learn_page_shows_steps_maps_filters_and_shapes(app_test, tiny_bundle, models_root, tiny_dataset) -> None:
+    at = _learn_page(app_test, tiny_bundle, models_root, tiny_dataset)
+    at.radio(key="learn_source").set_value("Dataset page").run()
+    assert not at.exception, at.exception
+    headers = [h.value for h in at.subheader]
+    assert headers == ["1 · What the model sees", "2 · Feature maps of each conv block",
+                       "3 · Learned first-layer filters", "4 · How the input shrinks through the layers"]
+    shapes = next(df.value for df in at.dataframe if "receptive field width (px)" in df.value.columns)
+    assert shapes["receptive field width (px)"].max() == 94
+    captions = " ".join(str(m.value) for m in at.markdown)
+    assert "64×128 cells × 8 channels" in captions and "4×8 cells × 64 channels" in captions
+    # 4 steps + 5 blocks × 8 channels + 8 filters, plus the quiz page
+    captions = [caption for img in at.get("image") for caption in img.captions]
+    assert {"Original", "After crop (grid)", "One augmented training copy"} <= set(captions)
+    assert sum(c.startswith("channel ") for c in captions) == 5 * 8
+    assert sum(c.startswith("filter ") for c in captions) == 8
+    at.selectbox(key="learn_color").set_value("rgb").run()
+    assert not at.exception
+
+
+def test_quiz_plays_three_rounds_with_a_running_score(app_test, tiny_bundle, models_root, tiny_dataset) -> None:
+    at = _learn_page(app_test, tiny_bundle, models_root, tiny_dataset)
+    seen = []
+    for round_number in range(3):
+        assert at.button(key="quiz_check").disabled  # no answer yet
+        at.radio(key=f"quiz_guess_{round_number}").set_value(at.radio(key=f"quiz_guess_{round_number}").options[0]).run()
+        at.button(key="quiz_check").click().run()
+        assert not at.exception, at.exception
+        labels = {m.label: m.value for m in at.metric}
+        assert {"You said", "The model said", "True label"} <= set(labels)
+        assert labels["Your score"].endswith(f"/ {round_number + 1}")
+        seen.append(at.session_state["quiz_seen"][-1])
+        at.button(key="quiz_next").click().run()
+    assert len(set(seen)) == 3  # three different pages
+    assert at.session_state["quiz_score"].played == 3
