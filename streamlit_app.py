@@ -2,11 +2,12 @@
 each page in ``pages/`` is thin UI over the ``core`` package."""
 import streamlit as st
 
-from pages.common import sidebar_status
+from pages.common import apply_query_params, sidebar_status
 
 
 def main() -> None:
     st.set_page_config(page_title="ECG Image Lab", page_icon=":material/ecg_heart:", layout="wide")
+    page = apply_query_params()  # a hand-out link: dataset, model, preset, classroom, page
     navigation = st.navigation(
         {
             "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
@@ -22,6 +23,8 @@ def main() -> None:
             ],
         }
     )
+    if page:  # once per session, so the link does not pin the page
+        st.switch_page(page)
     sidebar_status()
     navigation.run()
 

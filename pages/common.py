@@ -127,14 +127,78 @@ def current_model_name() -> str | None:
 
 
 def sidebar_status() -> None:
-    """The current dataset and model, always visible."""
+    """The current dataset and model, always visible; the classroom-mode toggle."""
     with st.sidebar:
+        st.toggle("Classroom mode", key="classroom",
+                  help="For a projector: larger text and charts, advanced controls hidden.")
+        if classroom_mode():
+            st.markdown(CLASSROOM_CSS, unsafe_allow_html=True)
         source = st.session_state.get("dataset_source")
         st.caption("Dataset")
         st.markdown(escape(source.label) if source else "Built-in synthetic pages")
         st.caption("Model")
         name = current_model_name()
         st.markdown(escape(name) if name else "none yet — train one")
+
+
+# Applied only in classroom mode: readable from the back of a lecture room.
+CLASSROOM_CSS = """<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
+[data-testid="stWidgetLabel"] p, [data-testid="stCaptionContainer"] { font-size: 1.3rem !important; }
+h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { font-size: 1.9rem !important; }
+[data-testid="stMetricValue"] { font-size: 3rem !important; }
+[data-testid="stVegaLiteChart"] { zoom: 1.25; }
+</style>"""
+
+# ``?page=`` values and the page files they open.
+PAGE_PARAMS = {"home": "pages/home.py", "explore": "pages/explore.py", "train": "pages/train.py",
+               "learn": "pages/learn.py", "quiz": "pages/learn.py", "evaluate": "pages/evaluate.py",
+               "predict": "pages/predict.py"}
+DATASET_PICKERS = ("train", "explore", "evaluate")
+
+
+def apply_query_params() -> str | None:
+    """Apply a hand-out link once per session: ``?page=train&dataset=synthetic&model=NAME&
+    preset=live-demo&classroom=1``. Sets the session's dataset, model, Train preset and classroom
+    flag, and returns the page file to open (or None). Unknown values are ignored with a toast.
+    ``dataset`` is ``synthetic``, ``mendeley`` or a folder path on the server."""
+    from core.training import PRESETS
+
+    params = st.query_params
+    if st.session_state.get("_query_applied") or not params:
+        return None
+    st.session_state["_query_applied"] = True
+    if params.get("classroom") in ("1", "true", "yes", "on"):
+        st.session_state["classroom"] = True
+    dataset = params.get("dataset")
+    if dataset:
+        kinds = {"synthetic": "Built-in synthetic pages", "mendeley": "Shared Mendeley pages"}
+        kind = kinds.get(dataset, "A folder on this computer")
+        for key in DATASET_PICKERS:
+            st.session_state[f"{key}_dataset_kind"] = kind
+            if dataset not in kinds:
+                st.session_state[f"{key}_folder"] = dataset
+        try:
+            st.session_state["dataset_source"] = (
+                _synthetic_source(SYNTHETIC_PER_CLASS) if dataset == "synthetic"
+                else sources.folder_source(SHARED_MENDELEY_DIR if dataset == "mendeley" else dataset))
+        except USER_ERRORS as exc:
+            st.toast(f"Dataset from the link not used: {escape(exc)}")
+    preset = params.get("preset")
+    if preset in (*PRESETS, "custom"):
+        st.session_state["train_preset"] = preset
+    elif preset:
+        st.toast(f"Unknown preset in the link: {escape(preset)}")
+    model = params.get("model")
+    if model:
+        from core.bundles import list_bundles
+
+        if model in set(list_bundles()["name"]):
+            st.session_state["model_name"] = model
+        else:
+            st.toast(f"The model {escape(model)} from the link is not on this server.")
+    return PAGE_PARAMS.get(params.get("page", ""))
 
 
 def classroom_mode() -> bool:
