@@ -285,7 +285,9 @@ class Explainer:
     def __init__(self, model, layer: str | None = None) -> None:
         from core.models import gradcam_layer
 
-        self.model = model
+        # Weakly: explainer_for keeps explainers in a WeakKeyDictionary keyed by the model, and a
+        # strong reference here would keep every model ever loaded alive (a leak of ~20 MB a model).
+        self._model_ref = weakref.ref(model)
         self.layer = layer or gradcam_layer(model)
         self.input_shape = tuple(model.input_shape[1:])
         self.note = ""
@@ -300,6 +302,11 @@ class Explainer:
 
     # The network the visualizers and the forward pass run on takes ink (255 - pixel) when the
     # clone exists, raw pixels otherwise.
+    @property
+    def model(self):
+        """The explained model (alive as long as its caller holds it)."""
+        return self._model_ref()
+
     def _net_input(self, batch: np.ndarray) -> np.ndarray:
         batch = np.asarray(batch, dtype="float32")
         return 255.0 - batch if self.net is not None else batch

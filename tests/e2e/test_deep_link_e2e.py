@@ -6,6 +6,7 @@ from playwright.sync_api import Page, expect
 
 from .browser import goto
 from .server import running_app
+from .test_smoke import PAGES
 
 
 @pytest.mark.parametrize("path", ["/evaluate", "/train"])
@@ -14,6 +15,6 @@ def test_first_visit_to_a_page_url_gets_the_app_navigation(page: Page, path: str
         goto(page, fresh.url, path)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         links = page.get_by_test_id("stSidebarNavLink")
-        expect(links).to_have_count(5)  # not the six files of pages/ listed by legacy discovery
+        expect(links).to_have_count(len(PAGES))  # not the files of pages/ listed by legacy discovery
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Dataset")
         expect(page.get_by_role("heading", level=1).first).not_to_have_text("Home")

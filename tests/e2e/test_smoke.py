@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from .browser import goto
 
-PAGES = ["Home", "Explore", "Train", "Evaluate", "Predict"]
+PAGES = ["Home", "Explore", "Train", "Inside the CNN", "Evaluate", "Predict"]
 
 
 def test_root_shows_navigation_without_errors(page: Page, app_url: str) -> None:
