@@ -18,7 +18,7 @@ POSITIVE = {
     "pipeline": ("baseline_images_per_s", "project_cold_images_per_s", "project_cold_1_thread_images_per_s",
                  "project_warm_images_per_s", "ratio_cold", "ratio_cold_1_thread", "ratio_warm", "cold_ceiling"),
     "training": ("compact_vs_seed_baseline", "compact_vs_seed_project"),
-    "live_demo": ("generation_s", "wall_s", "train_s"),
+    "live_demo": ("generation_s", "wall_s", "scan_s", "train_s", "epochs_s"),
     "predict": ("cold_s", "warm_median_s", "warm_p95_s", "predict_median_s", "gradcam_median_s"),
     "app_start": ("server_up_s", "first_page_s", "total_s"),
     "frozen_transfer": ("cached_epoch_s", "cached_total_s", "uncached_epoch_s", "ratio"),

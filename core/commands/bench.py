@@ -66,6 +66,8 @@ def _live_demo_rows(d: dict) -> list[tuple[str, str, str, str]]:
     return [
         (f"Live-demo preset, {d['per_class']}/class, {d['epochs']} epochs: data ready → bundle saved, s",
          _n(d["wall_s"]), "", ""),
+        ("of which scan + duplicate split · train() (decode once, epochs, calibration) · epochs alone, s",
+         f"{_n(d['scan_s'])} · {_n(d['train_s'])} · {_n(d['epochs_s'])}", "", ""),
         ("synthetic data generation (separate), s", _n(d["generation_s"]), "", ""),
         (f"test accuracy ({d['test_images']} images)", f"{d['test_accuracy']:.3f}", "", ""),
     ]
