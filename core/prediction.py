@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import softmax
 
-from core.classes import NON_ECG
+from core.classes import CANONICAL_CLASSES, NON_ECG
 from core.diagnosis import Diagnosis, Thresholds, diagnose
 from core.errors import USER_ERRORS
 from core.explain import PageView, Saliency, explainer_for, heatmap_on_page, view_page
@@ -211,8 +211,20 @@ def bundled_examples(folder=None) -> list[Example]:
             continue
         entry = described.get(path.name, {})
         cls, finding = entry.get("class", ""), entry.get("finding", "")
-        label = f"{cls}: {finding}" if cls and finding and finding != cls else (cls or path.stem.replace("-", " "))
+        kind = ("real page" if str(entry.get("source", "")).startswith("Mendeley")
+                else "synthetic" if str(entry.get("source", "")).startswith("core.synth") else "")
+        stem = path.stem.removeprefix("non_ecg_").replace("_", " ").replace("-", " ")
+        if kind == "real page":
+            label = f"{cls} — real page (Mendeley dataset)"
+        elif cls:
+            detail = finding if finding and finding != cls else (entry.get("layout") or stem)
+            label = f"{cls} — {kind or 'example'}: {detail}"
+        else:
+            label = stem
         boxes = parse_boxes(entry["lead_boxes"]) if entry.get("lead_boxes") else None
         leads = tuple(x for x in str(entry.get("leads", "")).split(";") if x)
         examples.append(Example(path.name, str(path), label, cls, finding, leads, boxes))
+    # ECG classes first in their canonical order, real pages before synthetic ones, Non-ECG last.
+    rank = {c: i for i, c in enumerate(CANONICAL_CLASSES)}
+    examples.sort(key=lambda e: (rank.get(e.true_class, len(rank)), "real page" not in e.label, e.name))
     return examples
