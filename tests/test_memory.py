@@ -32,6 +32,7 @@ def rss_mb() -> float:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
+@pytest.mark.soak
 @pytest.mark.xfail(reason="RSS still grows ~19 MB per train/predict cycle (training side); see module docstring",
                    strict=False)
 def test_twenty_train_predict_cycles_keep_memory_bounded(tiny_dataset, models_root):
