@@ -1,0 +1,39 @@
+"""Teaching features in a real browser: a hand-out link applies its configuration. (Three quiz
+rounds are covered by AppTest in tests/test_learn_page.py; the browser version is still to do.)"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .browser import RUN_TIMEOUT_MS, goto, wait_for_app
+
+MODEL = "tiny-teaching-e2e"
+
+
+@pytest.fixture(scope="module")
+def served_bundle(tiny_bundle: Path) -> Path:
+    """The tiny bundle in the models folder the app server reads (the session's test folder)."""
+    target = Path(os.environ["ECG_LAB_MODELS"]) / MODEL
+    if not target.exists():
+        shutil.copytree(tiny_bundle, target)
+    yield target
+    shutil.rmtree(target, ignore_errors=True)
+
+
+def test_hand_out_link_opens_train_with_live_demo_in_classroom_mode(page: Page, app_url: str,
+                                                                     served_bundle: Path) -> None:
+    goto(page, app_url, f"/?page=train&dataset=synthetic&model={MODEL}&preset=live-demo&classroom=1")
+    wait_for_app(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_role("radio", name="Live demo (about a minute)")).to_be_checked()
+    expect(page.get_by_role("switch", name="Classroom mode")).to_be_checked()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(MODEL)
+    expect(page.get_by_text("Saved models", exact=True)).to_have_count(0)       # advanced controls hidden
+    expect(page.get_by_text("Search hyper-parameters")).to_have_count(0)
+    font = page.evaluate("getComputedStyle(document.documentElement).fontSize")
+    assert font == "22px"
