@@ -25,7 +25,7 @@ from core.synth.layout import render_page, sample_style
 from core.synth.nonecg import render_non_ecg
 from core.synth.waveforms import synthesize_ecg
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_PAGE_SIZE = (1106, 786)
 COLUMNS = ("path", "class", "finding", "territory", "leads", "rhythm", "heart_rate", "layout",
            "photo", "grid_box", "lead_boxes", "seed")

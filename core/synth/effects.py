@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
-PHOTO_FRACTION = 0.25
+PHOTO_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def capture(page: Image.Image, rng: np.random.Generator, *, photo: bool | None =
     if photo:
         image = Image.composite(image, _table_surface(rng, (w, h)), mask)
         tint = (1.04, 1.0, 0.9) if rng.random() < 0.5 else (0.93, 0.98, 1.05)
-        image = ImageChops.multiply(image, _smooth_field(rng, (w, h), rng.uniform(0.5, 0.8), 1.0, tint))
+        image = ImageChops.multiply(image, _smooth_field(rng, (w, h), rng.uniform(0.65, 0.9), 1.0, tint))
         image = _add_noise(image, rng, rng.uniform(3, 7))
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.3)))
     else:

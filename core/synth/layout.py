@@ -88,9 +88,12 @@ def se3_style() -> Style:
                  "se3", "serif", "long", False)
 
 
+SE3_SHARE = 0.7   # the template of the real pages; the rest teach that other carts' ECGs are ECGs too
+
+
 def sample_style(rng: np.random.Generator) -> Style:
-    """Half the pages copy the SE-3 template; the rest mix other carts' habits at random."""
-    if rng.random() < 0.5:
+    """Most pages (``SE3_SHARE``) copy the SE-3 template; the rest mix other carts' habits at random."""
+    if rng.random() < SE3_SHARE:
         return se3_style()
     header = ("block", "band", "none")[int(rng.integers(3))]
     top = {"block": 0.16, "band": 0.13, "none": 0.03}[header] + rng.uniform(0, 0.04)
