@@ -336,7 +336,8 @@ def bench_predict(bundle_path: str, image: str, runs: int) -> dict:
         predict_s.append(predicted - start)
         gradcam_s.append(time.perf_counter() - predicted)
     total = np.add(predict_s, gradcam_s)
-    return {"runs": runs, "method": saliency.used, "cold_s": cold,
+    return {"model": bundle.metadata.name or Path(bundle_path).name, "runs": runs, "method": saliency.used,
+            "cold_s": cold,
             "warm_median_s": float(np.median(total)), "warm_p95_s": float(np.percentile(total, 95)),
             "predict_median_s": statistics.median(predict_s), "gradcam_median_s": statistics.median(gradcam_s)}
 
@@ -384,12 +385,18 @@ def bench_frozen_transfer(index: pd.DataFrame, epochs: int, workdir: Path) -> di
 # --- all of it --------------------------------------------------------------------------------
 
 def run(plan: BenchPlan, progress: Progress = lambda message: None) -> dict:
-    """Every section in a private temporary workspace; returns one JSON-ready dict."""
+    """Every section in a private temporary workspace; returns one JSON-ready dict.
+
+    Predict uses the model the Predict page opens by default (the shipped bundle), or the Live-demo
+    bundle just trained when there is none."""
     from core.bench_app import bench_app_start
+    from core.bundles import default_bundle
+    from core.paths import PROJECT_ROOT
     from core.sources import folder_source, prepare_dataset
 
     started = time.perf_counter()
     results: dict = {"plan": "quick" if plan == QUICK else "full"}
+    shipped = default_bundle(PROJECT_ROOT / "models")
 
     def measure(name: str, fn: Callable[..., dict], *args) -> dict:
         progress(f"{name} (load average {load_average()})")
@@ -408,7 +415,7 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None) -> dict:
         measure("pipeline", bench_pipeline, paths[:plan.pipeline_images], Preprocessing(), plan.repeats)
         measure("training", bench_training, index, plan)
         demo = measure("live_demo", bench_live_demo, plan.live_demo_per_class, plan.live_demo_epochs)
-        measure("predict", bench_predict, demo["bundle"], paths[0], plan.predict_runs)
+        measure("predict", bench_predict, str(shipped or demo["bundle"]), paths[0], plan.predict_runs)
         measure("frozen_transfer", bench_frozen_transfer, index, plan.frozen_epochs, work)
         measure("app_start", bench_app_start)
     results["machine"].update(load_avg_end=load_average(), seconds=time.perf_counter() - started)

@@ -67,7 +67,7 @@ def test_quick_bench_prints_one_json_object_with_every_figure():
         _positive(model, ("pipeline_ratio", "fraction_of_conv_limit"), f"training.{arch}")
         assert 0 <= model["project"]["test_accuracy"] <= 1
     assert 0 <= results["live_demo"]["test_accuracy"] <= 1
-    assert results["predict"]["method"].startswith("gradcam")
+    assert results["predict"]["method"].startswith("gradcam") and results["predict"]["model"]
     assert isinstance(results["app_start"]["tf_free_pages"], bool)
     assert results["app_start"]["page_errors"] == 0
     for section in SECTIONS[2:]:

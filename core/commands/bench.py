@@ -75,7 +75,7 @@ def _live_demo_rows(d: dict) -> list[tuple[str, str, str, str]]:
 
 def _predict_rows(p: dict) -> list[tuple[str, str, str, str]]:
     return [
-        (f"warm prediction + {p['method']}, median · p95 of {p['runs']}, s",
+        (f"model {p['model']}: warm prediction + {p['method']}, median · p95 of {p['runs']}, s",
          f"{_n(p['warm_median_s'])} · {_n(p['warm_p95_s'])}", "", ""),
         ("of which prediction · Grad-CAM (medians), s",
          f"{_n(p['predict_median_s'])} · {_n(p['gradcam_median_s'])}", "", ""),
