@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
 
 from core.duplicates import duplicate_groups
 
@@ -143,6 +142,9 @@ def split_dataset(
 
 def group_kfold(index: pd.DataFrame, n_splits: int = 5, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (train_positions, test_positions) of stratified folds that keep dup_groups whole."""
+    # Imported here: scikit-learn costs ~1 s, and pages that never split should not pay it.
+    from sklearn.model_selection import StratifiedGroupKFold
+
     grouped = _with_groups(index)
     n_groups = grouped["dup_group"].nunique()
     if n_splits > n_groups:
