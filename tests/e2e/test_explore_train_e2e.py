@@ -18,7 +18,9 @@ def test_explore_shows_the_class_chart_and_the_gallery(page: Page, app_url: str)
     gallery = page.get_by_test_id("stImage")
     expect(gallery.first).to_be_visible()
     assert gallery.count() >= 8
-    assert page.evaluate("() => [...document.images].filter(i => i.naturalWidth > 0).length") >= 8
+    page.wait_for_function(  # thumbnails arrive one by one; all eight must really decode
+        "() => [...document.images].filter(i => i.complete && i.naturalWidth > 0).length >= 8",
+        timeout=RUN_TIMEOUT_MS)
 
 
 def epoch_number(page: Page) -> int:
@@ -30,7 +32,7 @@ def test_training_survives_a_visit_to_explore(page: Page, app_url: str) -> None:
     goto(page, app_url, "/train")
     page.get_by_text("Custom", exact=True).click()
     wait_for_app(page)
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_label("Epochs", exact=True)
     epochs.fill("40")
     epochs.press("Enter")
     wait_for_app(page)
@@ -56,5 +58,6 @@ def test_training_survives_a_visit_to_explore(page: Page, app_url: str) -> None:
         f"return m && Number(m[1]) > {before}; }}", timeout=RUN_TIMEOUT_MS)
     assert epoch_number(page) > before
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2)
-    page.get_by_role("button", name="Stop").click()
+    # Streamlit's own status widget also has a "Stop" (for the script run): take the page's.
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Training was stopped")).to_be_visible(timeout=RUN_TIMEOUT_MS)

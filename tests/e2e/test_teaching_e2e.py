@@ -35,5 +35,5 @@ def test_hand_out_link_opens_train_with_live_demo_in_classroom_mode(page: Page, 
     expect(page.get_by_test_id("stSidebar")).to_contain_text(MODEL)
     expect(page.get_by_text("Saved models", exact=True)).to_have_count(0)       # advanced controls hidden
     expect(page.get_by_text("Search hyper-parameters")).to_have_count(0)
-    font = page.evaluate("getComputedStyle(document.documentElement).fontSize")
-    assert font == "22px"
+    # The projector CSS arrives with the page's elements; expect() waits for it to apply.
+    expect(page.get_by_test_id("stAppViewContainer")).to_have_css("font-size", "22px")
