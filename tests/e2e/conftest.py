@@ -53,3 +53,17 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
     return {**browser_context_args, "viewport": VIEWPORT}
+
+
+@pytest.fixture(scope="module")
+def served_bundle(request: pytest.FixtureRequest, tiny_bundle: Path) -> Iterator[Path]:
+    """The tiny bundle, named by the test module's ``MODEL``, in the models folder the app server
+    reads (the session's test folder); removed after the module."""
+    import os
+    import shutil
+
+    target = Path(os.environ["ECG_LAB_MODELS"]) / request.module.MODEL
+    if not target.exists():
+        shutil.copytree(tiny_bundle, target)
+    yield target
+    shutil.rmtree(target, ignore_errors=True)

@@ -2,13 +2,11 @@
 slider (the overlay is redrawn), and download the self-contained HTML report."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from playwright.sync_api import Page, expect
 
 from .browser import RUN_TIMEOUT_MS, goto, wait_for_app
@@ -16,14 +14,6 @@ from .browser import RUN_TIMEOUT_MS, goto, wait_for_app
 MODEL = "tiny-predict-e2e"
 
 
-@pytest.fixture(scope="module")
-def served_bundle(tiny_bundle: Path) -> Path:
-    """The tiny bundle in the models folder the app server reads (the session's test folder)."""
-    target = Path(os.environ["ECG_LAB_MODELS"]) / MODEL
-    if not target.exists():
-        shutil.copytree(tiny_bundle, target)
-    yield target
-    shutil.rmtree(target, ignore_errors=True)
 
 
 def _overlay_src(page: Page) -> str:

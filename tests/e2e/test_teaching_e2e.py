@@ -2,11 +2,8 @@
 rounds are covered by AppTest in tests/test_learn_page.py; the browser version is still to do.)"""
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from .browser import RUN_TIMEOUT_MS, goto, wait_for_app
@@ -14,14 +11,6 @@ from .browser import RUN_TIMEOUT_MS, goto, wait_for_app
 MODEL = "tiny-teaching-e2e"
 
 
-@pytest.fixture(scope="module")
-def served_bundle(tiny_bundle: Path) -> Path:
-    """The tiny bundle in the models folder the app server reads (the session's test folder)."""
-    target = Path(os.environ["ECG_LAB_MODELS"]) / MODEL
-    if not target.exists():
-        shutil.copytree(tiny_bundle, target)
-    yield target
-    shutil.rmtree(target, ignore_errors=True)
 
 
 def test_hand_out_link_opens_train_with_live_demo_in_classroom_mode(page: Page, app_url: str,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from .browser import RUN_TIMEOUT_MS, goto, wait_for_app
@@ -15,14 +13,6 @@ from .browser import RUN_TIMEOUT_MS, goto, wait_for_app
 MODEL = "tiny-hardening-e2e"
 
 
-@pytest.fixture(scope="module")
-def served_bundle(tiny_bundle: Path) -> Path:
-    """The tiny bundle in the models folder the app server reads (the session's test folder)."""
-    target = Path(os.environ["ECG_LAB_MODELS"]) / MODEL
-    if not target.exists():
-        shutil.copytree(tiny_bundle, target)
-    yield target
-    shutil.rmtree(target, ignore_errors=True)
 
 
 def open_predict(page: Page, app_url: str) -> None:
