@@ -13,7 +13,7 @@ from core.errors import USER_ERRORS
 from core.inference import bundle_preprocessing
 from core.preprocess import COLOR_MODES, CROPS, Preprocessing
 from core.prediction import IMAGE_TYPES, bundled_examples
-from pages.common import classroom_mode, current_model_name, escape, load_current, require_app_navigation
+from pages.common import current_model_name, escape, load_current, require_app_navigation
 
 require_app_navigation()
 

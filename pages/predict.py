@@ -11,7 +11,7 @@ from core.charts import lead_share_chart, probability_chart
 from core.diagnosis import CONFIDENT, NOT_AN_ECG, UNCERTAIN
 from core.errors import USER_ERRORS
 from core.explain import COLORMAPS, METHODS, overlay
-from core.guidance import RISK_COLORS, guidance_for
+from core.guidance import guidance_for
 from core.leads import DEFAULT_LAYOUT, LAYOUTS
 from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, images_from_zip,
                              lead_attribution, page_heat, predict_many)

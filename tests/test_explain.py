@@ -3,7 +3,6 @@ and the pointing game: does Grad-CAM look at the leads that carry the finding?""
 from __future__ import annotations
 
 import io
-import json
 import time
 import zipfile
 from pathlib import Path
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core.explain import (COLORMAPS, METHODS, PageView, colorize, colormap_lut, heatmap_on_page, overlay,
+from core.explain import (METHODS, PageView, colorize, colormap_lut, heatmap_on_page, overlay,
                           peak_location, view_page)
 from core.leads import (LEADS, area_share, hit_in_leads, lead_at, lead_regions, lead_shares, name_territory,
                         parse_boxes)
