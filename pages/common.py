@@ -156,12 +156,14 @@ PAGE_PARAMS = {"home": "pages/home.py", "explore": "pages/explore.py", "train": 
                "learn": "pages/learn.py", "quiz": "pages/learn.py", "evaluate": "pages/evaluate.py",
                "predict": "pages/predict.py"}
 DATASET_PICKERS = ("train", "explore", "evaluate")
+LEARN_TAB_KEY = "learn_tab"   # the tab the Learn page opens on; ``?page=quiz`` sets "Quiz"
 
 
 def apply_query_params() -> str | None:
     """Apply a hand-out link once per session: ``?page=train&dataset=synthetic&model=NAME&
     preset=live-demo&classroom=1``. Sets the session's dataset, model, Train preset and classroom
-    flag, and returns the page file to open (or None). Unknown values are ignored with a toast.
+    flag, and returns the page file to open (or None); ``page=quiz`` opens the Learn page on its Quiz
+    tab. Unknown values are ignored with a toast.
     ``dataset`` is ``synthetic``, ``mendeley`` or a folder path on the server."""
     from core.training import PRESETS
 
@@ -198,6 +200,8 @@ def apply_query_params() -> str | None:
             st.session_state["model_name"] = model
         else:
             st.toast(f"The model {escape(model)} from the link is not on this server.")
+    if params.get("page") == "quiz":
+        st.session_state[LEARN_TAB_KEY] = "Quiz"
     return PAGE_PARAMS.get(params.get("page", ""))
 
 

@@ -13,7 +13,7 @@ from core.errors import USER_ERRORS
 from core.inference import bundle_preprocessing
 from core.preprocess import COLOR_MODES, CROPS, Preprocessing
 from core.prediction import IMAGE_TYPES, bundled_examples
-from pages.common import current_model_name, escape, load_current, require_app_navigation
+from pages.common import LEARN_TAB_KEY, current_model_name, escape, load_current, require_app_navigation
 
 require_app_navigation()
 
@@ -162,6 +162,7 @@ def quiz(bundle) -> None:
             data.index, seed=state["quiz_seed"], round_number=state["quiz_round"], exclude=set(state["quiz_seen"])))
     question = asked[1]
     score = state["quiz_score"]
+    st.caption(f"Round {state['quiz_round'] + 1}")
     st.metric("Your score", f"{score.student_right} / {score.played}",
               help=f"The model: {score.model_right} / {score.played}")
     st.image(Path(question.path).read_bytes(), width="stretch")
@@ -195,7 +196,8 @@ def quiz(bundle) -> None:
 
 st.title("Inside the CNN")
 bundle = choose_model()
-tab_inside, tab_quiz = st.tabs(["Inside the CNN", "Quiz"])
+# A hand-out link with ``?page=quiz`` opens the Quiz tab (pages.common.apply_query_params).
+tab_inside, tab_quiz = st.tabs(["Inside the CNN", "Quiz"], default=st.session_state.get(LEARN_TAB_KEY))
 with tab_inside:
     chosen = choose_image()
     if chosen is not None:

@@ -1,5 +1,5 @@
 """Teaching features in a real browser: a hand-out link applies its configuration. (Three quiz
-rounds are covered by AppTest in tests/test_learn_page.py; the browser version is still to do.)"""
+rounds, opened by a ``?page=quiz`` link, are played in test_quiz_e2e.py.)"""
 from __future__ import annotations
 
 from pathlib import Path
