@@ -1,4 +1,4 @@
-"""UI pieces every page shares: the dataset chooser, cached loaders, sidebar status, disclaimer.
+"""UI pieces every page shares: the dataset and model choosers, cached loaders, sidebar status, disclaimer.
 
 Pages stay thin: everything here either draws widgets or caches a call into ``core``.
 """
@@ -7,10 +7,12 @@ from __future__ import annotations
 import html
 import logging
 import os
+from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from core import sources
+from core import bundles, sources
 from core.errors import USER_ERRORS
 from core.paths import SHARED_MENDELEY_DIR
 
@@ -118,12 +120,57 @@ def _set_source(source: sources.DatasetSource) -> None:
 
 def current_model_name() -> str | None:
     """The model bundle chosen in this session, else the default bundle."""
-    from core.bundles import default_bundle
-
     if st.session_state.get("model_name"):
         return st.session_state["model_name"]
-    default = default_bundle()
+    default = bundles.default_bundle()
     return default.name if default else None
+
+
+NO_MODEL_HINT = ("There is no model yet. Train one on the **Train** page (the *Live demo* preset takes "
+                 "about a minute), then come back here.")
+
+
+def usable_bundles() -> pd.DataFrame:
+    """The saved model bundles that can be offered (broken ones are left out)."""
+    table = bundles.list_bundles()
+    return table[table["error"].isna()].reset_index(drop=True)
+
+
+def model_selectbox(table: pd.DataFrame, key: str, *, help: str | None = None) -> pd.Series:
+    """The "Model" selectbox over ``table`` (rows of :func:`usable_bundles`), the session's model
+    selected first; the choice becomes the session's model for every page. Returns its row."""
+    names = table["name"].tolist()
+    current = current_model_name()
+    index = names.index(current) if current in names else 0
+    name = st.selectbox("Model", names, index=index, key=key, help=help)
+    st.session_state["model_name"] = name
+    return table[table["name"] == name].iloc[0]
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def _load_bundle(path: str, mtime: float) -> bundles.Bundle:
+    return bundles.load_bundle(path)
+
+
+def choose_bundle(key: str, *, help: str | None = None) -> tuple[bundles.Bundle, tuple[str, float]]:
+    """The model chooser of the pages that run a model: returns ``(bundle, cache_key)``, the key
+    being ``(path, mtime of the model file)`` so that caches keyed on it follow a retrain. Stops
+    the page with a hint when there is no model, with an error when the chosen one cannot be loaded."""
+    table = usable_bundles()
+    if table.empty:
+        st.info(NO_MODEL_HINT)
+        st.stop()
+    row = model_selectbox(table, key, help=help)
+    name, path = row["name"], Path(row["path"])
+    try:
+        cache_key = (str(path), (path / bundles.MODEL_FILE).stat().st_mtime)
+        return _load_bundle(*cache_key), cache_key
+    except USER_ERRORS as exc:
+        st.error(f"The model {escape(name)} cannot be used: {escape(exc)}")
+        st.stop()
+    except Exception as exc:
+        report_error(f"loading the model {name}", exc)
+        st.stop()
 
 
 def sidebar_status() -> None:
@@ -194,9 +241,7 @@ def apply_query_params() -> str | None:
         st.toast(f"Unknown preset in the link: {escape(preset)}")
     model = params.get("model")
     if model:
-        from core.bundles import list_bundles
-
-        if model in set(list_bundles()["name"]):
+        if model in set(bundles.list_bundles()["name"]):
             st.session_state["model_name"] = model
         else:
             st.toast(f"The model {escape(model)} from the link is not on this server.")

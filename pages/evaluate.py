@@ -13,8 +13,8 @@ from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_cha
                          reliability_chart, roc_chart, training_curves_chart)
 from core.errors import USER_ERRORS
 from core.gallery import thumbnail
-from pages.common import (current_model_name, dataset_picker, escape, load_current, report_error,
-                          require_app_navigation)
+from pages.common import (dataset_picker, escape, load_current, model_selectbox, report_error,
+                          require_app_navigation, usable_bundles)
 
 require_app_navigation()
 
@@ -80,21 +80,6 @@ def _gradcam(bundle_path: str, stamp: float, image_path: str):
 
 
 # --- choosing ----------------------------------------------------------------------------------
-
-def usable_bundles() -> pd.DataFrame:
-    table = bundles.list_bundles()
-    return table[table["error"].isna()].reset_index(drop=True)
-
-
-def choose_model(table: pd.DataFrame) -> pd.Series:
-    """The bundle to evaluate (the session's current model by default)."""
-    names = table["name"].tolist()
-    current = current_model_name()
-    index = names.index(current) if current in names else 0
-    name = st.selectbox("Model", names, index=index, key="evaluate_model")
-    st.session_state["model_name"] = name
-    return table[table["name"] == name].iloc[0]
-
 
 def describe_model(metadata) -> None:
     trained_on = metadata.dataset.get("name") or "an unknown dataset"
@@ -321,7 +306,7 @@ if models.empty:
     st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
     st.stop()
 
-chosen = choose_model(models)
+chosen = model_selectbox(models, "evaluate_model")
 try:
     metadata = bundles.read_metadata(chosen["path"])
 except USER_ERRORS as exc:

@@ -8,40 +8,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import bundles
 from core.errors import USER_ERRORS
 from core.inference import bundle_preprocessing
-from core.preprocess import COLOR_MODES, CROPS, Preprocessing
 from core.prediction import IMAGE_TYPES, bundled_examples
-from pages.common import LEARN_TAB_KEY, current_model_name, escape, load_current, require_app_navigation
+from core.preprocess import COLOR_MODES, CROPS, Preprocessing
+from pages.common import LEARN_TAB_KEY, choose_bundle, escape, load_current, require_app_navigation
 
 require_app_navigation()
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _load_bundle(path: str, mtime: float):
-    return bundles.load_bundle(path)
-
-
-def choose_model():
-    """The model selectbox; returns the loaded bundle or stops with a hint."""
-    table = bundles.list_bundles()
-    usable = table[table["error"].isna()]
-    if usable.empty:
-        st.info("There is no model yet. Train one on the **Train** page (the *Live demo* preset takes "
-                "about a minute), then come back here.")
-        st.stop()
-    names = usable["name"].tolist()
-    preferred = current_model_name()
-    name = st.selectbox("Model", names, index=names.index(preferred) if preferred in names else 0,
-                        key="learn_model")
-    st.session_state["model_name"] = name
-    path = Path(usable.loc[usable["name"] == name, "path"].iloc[0])
-    try:
-        return _load_bundle(str(path), (path / bundles.MODEL_FILE).stat().st_mtime)
-    except USER_ERRORS as exc:
-        st.error(f"The model {escape(name)} cannot be used: {escape(exc)}")
-        st.stop()
 
 
 def choose_image() -> tuple[str, bytes] | None:
@@ -195,7 +168,7 @@ def quiz(bundle) -> None:
 
 
 st.title("Inside the CNN")
-bundle = choose_model()
+bundle, _ = choose_bundle("learn_model")
 # A hand-out link with ``?page=quiz`` opens the Quiz tab (pages.common.apply_query_params).
 tab_inside, tab_quiz = st.tabs(["Inside the CNN", "Quiz"], default=st.session_state.get(LEARN_TAB_KEY))
 with tab_inside:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import bundles
 from core.charts import lead_share_chart, probability_chart
 from core.diagnosis import CONFIDENT, NOT_AN_ECG, UNCERTAIN
 from core.errors import USER_ERRORS
@@ -16,7 +15,7 @@ from core.leads import DEFAULT_LAYOUT, LAYOUTS
 from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, images_from_zip,
                              lead_attribution, page_heat, predict_many)
 from core.report import ReportInput, model_details, report_html
-from pages.common import current_model_name, disclaimer, escape, report_error, require_app_navigation
+from pages.common import choose_bundle, disclaimer, escape, report_error, require_app_navigation
 
 require_app_navigation()
 
@@ -39,11 +38,6 @@ COLOURS_EXPLAINED = (
 
 # --- cached steps (model per file version; analysis and saliency per image content) ------------
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _load_bundle(path: str, mtime: float):
-    return bundles.load_bundle(path)
-
-
 @st.cache_resource(max_entries=8, show_spinner="Reading the image and running the model…")
 def _analyse(model_key: tuple, digest: str, name: str, _bundle, _data: bytes):
     return analyse_image(_bundle, _data, name=name)
@@ -54,37 +48,7 @@ def _explain(model_key: tuple, digest: str, name: str, method: str, class_name: 
     return explain_image(_bundle, _result, method, class_name=class_name)
 
 
-def _model_key(path: Path) -> tuple:
-    return (str(path), (path / bundles.MODEL_FILE).stat().st_mtime)
-
-
-# --- choosing the model and the image ----------------------------------------------------------
-
-def choose_model():
-    """The model selectbox (default bundle pre-selected); returns ``(bundle, key)`` or stops."""
-    table = bundles.list_bundles()
-    usable = table[table["error"].isna()]
-    if usable.empty:
-        st.info("There is no model yet. Train one on the **Train** page (the *Live demo* preset takes "
-                "about a minute), then come back here.")
-        st.stop()
-    names = usable["name"].tolist()
-    preferred = current_model_name()
-    index = names.index(preferred) if preferred in names else 0
-    name = st.selectbox("Model", names, index=index, key="predict_model",
-                        help="Models saved in the models folder; the default model is selected first.")
-    st.session_state["model_name"] = name
-    path = Path(usable.loc[usable["name"] == name, "path"].iloc[0])
-    try:
-        key = _model_key(path)
-        return _load_bundle(*key), key
-    except USER_ERRORS as exc:
-        st.error(f"The model {escape(name)} cannot be used: {escape(exc)}")
-        st.stop()
-    except Exception as exc:
-        report_error(f"loading the model {name}", exc)
-        st.stop()
-
+# --- choosing the image (the model: pages.common.choose_bundle) --------------------------------
 
 def choose_image(source: str):
     """``(name, bytes, example)`` of the image to predict, or None while nothing is chosen."""
@@ -284,7 +248,8 @@ def batch(bundle) -> None:
 st.title("Predict")
 st.write("Upload or photograph one ECG page: the model names its class, says how sure it is, shows where "
          "it looked and which leads drove the decision, and what a patient with such a finding should do.")
-bundle, key = choose_model()
+bundle, key = choose_bundle("predict_model",
+                            help="Models saved in the models folder; the default model is selected first.")
 source = st.radio("Image", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="predict_source")
 if source == "batch":
     batch(bundle)
