@@ -79,17 +79,26 @@ def prepare_images(paths: Sequence[str], spec: Preprocessing, *, hashes: Sequenc
     return PreparedImages(images, kept, errors)
 
 
+def jpeg_min_quality(strength: float) -> int:
+    """Lowest JPEG quality the augmenter uses at ``strength`` (30 at 1, never below 10)."""
+    return int(max(10, min(95, round(95 - 65 * float(strength)))))
+
+
 def make_augmenter(strength: float, seed: int):
     """Augmentation for ECG pages and phone photos of them: small rotation, shift, zoom,
-    perspective, lighting and blur. Never flips: a mirrored ECG is a different ECG.
+    perspective, lighting, blur and JPEG noise (half the images are re-encoded as JPEG, at quality
+    ``95 - 65 * strength`` .. 95, i.e. 30..95 at strength 1, the blocky 8x8 artefacts of phone
+    photos and re-saved scans). Never flips: a mirrored ECG is a different ECG.
 
     ``strength`` 0 disables it; 1 is the default used for real pages. Works on uint8-range floats,
-    filling new borders with white paper.
+    filling new borders with white paper. ``training=False`` gives the input back unchanged.
     """
     if strength <= 0:
         return None
     import keras
     from keras import layers
+
+    from core.augment import RandomJpegNoise
 
     s = float(strength)
     paper = 255.0
@@ -101,7 +110,10 @@ def make_augmenter(strength: float, seed: int):
             layers.RandomPerspective(factor=0.3, scale=0.15 * s, fill_value=paper, seed=seed + 3),
             layers.RandomBrightness(0.15 * s, value_range=(0, 255), seed=seed + 4),
             layers.RandomContrast(0.3 * s, value_range=(0, 255), seed=seed + 5),
-            layers.RandomGaussianBlur(factor=0.3, sigma=0.8 * s, value_range=(0, 255), seed=seed + 6),
+            layers.RandomGaussianBlur(factor=0.3, sigma=min(1.0, 0.8 * s), value_range=(0, 255),
+                                     seed=seed + 6),  # Keras caps sigma at 1
+            # Last: a photo is compressed after it was taken, not before.
+            RandomJpegNoise(jpeg_min_quality(s), 95, rate=0.5, seed=seed + 7, name="jpeg_noise"),
         ],
         name="augmentation",
     )

@@ -58,8 +58,9 @@ def choose_config() -> TrainConfig:
         c1, c2, c3 = st.columns(3)
         augment = c1.slider("Augmentation strength", 0.0, 2.0, float(base.augment), 0.25,
                             key=f"train_aug_{preset}",
-                            help="Small rotations, shifts, perspective, lighting and blur, as in phone "
-                                 "photos of printouts. Never flips.")
+                            help="Small rotations, shifts, perspective, lighting, blur and JPEG noise "
+                                 "(half the copies re-saved as JPEG), as in phone photos of printouts and "
+                                 "re-saved scans. Never flips.")
         class_weights = c2.toggle("Class weights", base.class_weights, key=f"train_cw_{preset}",
                                   help="Weigh rare classes up so the model cannot ignore them.")
         patience = c3.number_input("Early-stopping patience (0 = off)", 0, 50, base.patience,
@@ -107,7 +108,8 @@ def model_summary(config: TrainConfig, n_classes: int) -> None:
 
 
 def augmentation_preview(data, config: TrainConfig) -> None:
-    """Eight augmented versions of one training page, as the model will see them."""
+    """Eight augmented versions of one training page, as the model will see them, each captioned
+    with the JPEG quality it was re-saved at (about half are)."""
     import numpy as np
 
     from core.pipeline import make_augmenter, prepare_images
@@ -117,9 +119,13 @@ def augmentation_preview(data, config: TrainConfig) -> None:
     augment = make_augmenter(max(config.augment, 0.0), config.seed)
     batch = np.repeat(prepared.images.astype("float32"), 8, axis=0)
     shown = batch if augment is None else np.clip(augment(batch, training=True), 0, 255)
+    qualities = [0] * len(batch) if augment is None else augment.get_layer("jpeg_noise").last_qualities
     columns = st.columns(4)
-    for i, image in enumerate(np.asarray(shown).astype("uint8")):
-        columns[i % 4].image(image.squeeze(), width="stretch", clamp=True)
+    for i, (image, quality) in enumerate(zip(np.asarray(shown).astype("uint8"), qualities)):
+        caption = f"JPEG quality {int(quality)}" if quality else "no JPEG noise"
+        columns[i % 4].image(image.squeeze(), caption=caption, width="stretch", clamp=True)
+    if augment is not None:
+        st.caption("JPEG noise shows as blocky 8×8 smudges around the traces; zoom in to see it.")
 
 
 def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> None:
