@@ -16,10 +16,16 @@ from pages.common import LEARN_TAB_KEY, choose_bundle, escape, load_current, req
 
 require_app_navigation()
 
+# The two views are lazy tabs: only the open one runs, so a quiz click does not recompute the
+# feature maps. A widget not drawn in a run loses its value, so the widgets of each view keep
+# theirs while the other view is open (``persist_state="page"``); an upload cannot be kept.
+KEEP = "page"
+
 
 def choose_image() -> tuple[str, bytes] | None:
     """A bundled example, a page of the current dataset, or an upload."""
-    source = st.radio("Image", ["Example", "Dataset page", "Upload"], horizontal=True, key="learn_source")
+    source = st.radio("Image", ["Example", "Dataset page", "Upload"], horizontal=True, key="learn_source",
+                      persist_state=KEEP)
     if source == "Upload":
         upload = st.file_uploader("ECG image", type=list(IMAGE_TYPES), key="learn_upload")
         return (upload.name, upload.getvalue()) if upload is not None else None
@@ -27,7 +33,8 @@ def choose_image() -> tuple[str, bytes] | None:
         data = load_current()
         if data is None:
             return None
-        number = st.number_input("Page number", 0, len(data.index) - 1, 0, key="learn_page_number")
+        number = st.number_input("Page number", 0, len(data.index) - 1, 0, key="learn_page_number",
+                                 persist_state=KEEP)
         row = data.index.iloc[int(number)]
         st.caption(f"{escape(Path(row['path']).name)} · class **{escape(row['class'])}**")
         return row["path"], Path(row["path"]).read_bytes()
@@ -36,7 +43,8 @@ def choose_image() -> tuple[str, bytes] | None:
         st.info("No bundled examples are installed; pick a dataset page or upload an image.")
         return None
     labels = {e.name: e.label for e in examples}
-    name = st.selectbox("Example", list(labels), format_func=labels.get, key="learn_example")
+    name = st.selectbox("Example", list(labels), format_func=labels.get, key="learn_example",
+                        persist_state=KEEP)
     example = next(e for e in examples if e.name == name)
     return example.name, Path(example.path).read_bytes()
 
@@ -51,12 +59,13 @@ def what_the_model_sees(image: bytes, model_spec: Preprocessing) -> None:
                 "(**augmentation**) so it learns the traces, not one particular photo. The controls are "
                 "the Train page's; they start at what this model was trained with.")
     c1, c2, c3, c4, c5 = st.columns(5)
-    height = c1.number_input("Image height", 32, 1024, model_spec.height, step=32, key="learn_h")
-    width = c2.number_input("Image width", 32, 1024, model_spec.width, step=32, key="learn_w")
-    color = c3.selectbox("Colour mode", COLOR_MODES, index=COLOR_MODES.index(model_spec.color_mode), key="learn_color")
-    crop = c4.selectbox("Crop", CROPS, index=CROPS.index(model_spec.crop), key="learn_crop")
-    augment = c5.slider("Augmentation strength", 0.0, 2.0, 0.5, 0.25, key="learn_aug")
-    seed = st.number_input("Augmentation sample", 0, 1000, 0, key="learn_aug_seed",
+    height = c1.number_input("Image height", 32, 1024, model_spec.height, step=32, key="learn_h", persist_state=KEEP)
+    width = c2.number_input("Image width", 32, 1024, model_spec.width, step=32, key="learn_w", persist_state=KEEP)
+    color = c3.selectbox("Colour mode", COLOR_MODES, index=COLOR_MODES.index(model_spec.color_mode), key="learn_color",
+                         persist_state=KEEP)
+    crop = c4.selectbox("Crop", CROPS, index=CROPS.index(model_spec.crop), key="learn_crop", persist_state=KEEP)
+    augment = c5.slider("Augmentation strength", 0.0, 2.0, 0.5, 0.25, key="learn_aug", persist_state=KEEP)
+    seed = st.number_input("Augmentation sample", 0, 1000, 0, key="learn_aug_seed", persist_state=KEEP,
                            help="Change it to draw another random augmentation.")
     try:
         spec = Preprocessing(int(height), int(width), color, crop, model_spec.resize)
@@ -92,7 +101,7 @@ def inside(bundle, image: bytes) -> None:
                 "strong match. Early blocks light up on edges and trace lines; after each pooling step the "
                 "maps are half as tall and wide, and each cell stands for a larger patch of the page, so "
                 "later blocks respond to whole waves and lead panels. Shown: the most active channels.")
-    top = st.slider("Channels per block", 4, 16, 8, 4, key="learn_top")
+    top = st.slider("Channels per block", 4, 16, 8, 4, key="learn_top", persist_state=KEEP)
     for block in feature_maps(model, x, top=top):
         h, w, c = block.shape
         st.markdown(f"**{escape(block.layer)}** · {h}×{w} cells × {c} channels")
@@ -136,21 +145,28 @@ def quiz(bundle) -> None:
     question = asked[1]
     score = state["quiz_score"]
     st.caption(f"Round {state['quiz_round'] + 1}")
-    st.metric("Your score", f"{score.student_right} / {score.played}",
-              help=f"The model: {score.model_right} / {score.played}")
+    you_col, model_col = st.columns(2)
+    you_col.metric("Your score", f"{score.student_right} / {score.played}")
+    model_col.metric("Model's score", f"{score.model_right} / {score.played}",
+                     help="The same pages, answered by the model.")
     st.image(Path(question.path).read_bytes(), width="stretch")
     classes = list(bundle.metadata.classes)
-    guess = st.radio("Your answer", classes, index=None, horizontal=True, key=f"quiz_guess_{state['quiz_round']}")
     revealed = state.get("quiz_revealed") == state["quiz_round"]
+    guess = st.radio("Your answer", classes, index=None, horizontal=True, key=f"quiz_guess_{state['quiz_round']}",
+                     persist_state=KEEP, disabled=revealed)  # the checked answer stands
     if not revealed and st.button("Check", key="quiz_check", disabled=guess is None, type="primary"):
         result = analyse_image(bundle, Path(question.path).read_bytes(), name=Path(question.path).name)
+        heat = page_heat(result, explain_image(bundle, result))
         state["quiz_result"] = result
+        # Once per round: the reveal's reruns (the Next click among them) only draw it.
+        state["quiz_gradcam"] = overlay(result.view.image, heat, box=result.view.box)
+        state["quiz_answer"] = guess
         state["quiz_revealed"] = state["quiz_round"]
         state["quiz_score"] = score.add(guess, result.diagnosis.predicted, question.true_class)
         state["quiz_seen"] = [*state["quiz_seen"], question.path]
         st.rerun()
     if revealed:
-        result = state["quiz_result"]
+        result, guess = state["quiz_result"], state["quiz_answer"]
         model_answer = result.diagnosis.predicted
         c1, c2, c3 = st.columns(3)
         c1.metric("You said", guess or "—", "right" if guess == question.true_class else "wrong",
@@ -158,10 +174,7 @@ def quiz(bundle) -> None:
         c2.metric("The model said", model_answer, f"{float(result.probabilities.max()):.0%} confident",
                   delta_color="off")
         c3.metric("True label", question.true_class)
-        saliency = explain_image(bundle, result)
-        heat = page_heat(result, saliency)
-        st.image(overlay(result.view.image, heat, box=result.view.box), caption="Grad-CAM: where the model looked",
-                 width="stretch")
+        st.image(state["quiz_gradcam"], caption="Grad-CAM: where the model looked", width="stretch")
         if st.button("Next image", key="quiz_next", type="primary"):
             state["quiz_round"] += 1
             st.rerun()
@@ -169,13 +182,16 @@ def quiz(bundle) -> None:
 
 st.title("Inside the CNN")
 bundle, _ = choose_bundle("learn_model")
-# A hand-out link with ``?page=quiz`` opens the Quiz tab (pages.common.apply_query_params).
-tab_inside, tab_quiz = st.tabs(["Inside the CNN", "Quiz"], default=st.session_state.get(LEARN_TAB_KEY))
-with tab_inside:
-    chosen = choose_image()
-    if chosen is not None:
-        name, image = chosen
-        what_the_model_sees(image, bundle_preprocessing(bundle.metadata))
-        inside(bundle, image)
-with tab_quiz:
-    quiz(bundle)
+# Stateful tabs (key + on_change="rerun") run lazily: ``.open`` tells which one is shown. A hand-out
+# link with ``?page=quiz`` puts "Quiz" under the key first (pages.common.apply_query_params).
+tab_inside, tab_quiz = st.tabs(["Inside the CNN", "Quiz"], key=LEARN_TAB_KEY, on_change="rerun")
+if tab_inside.open:
+    with tab_inside:
+        chosen = choose_image()
+        if chosen is not None:
+            name, image = chosen
+            what_the_model_sees(image, bundle_preprocessing(bundle.metadata))
+            inside(bundle, image)
+if tab_quiz.open:
+    with tab_quiz:
+        quiz(bundle)

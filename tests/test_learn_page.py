@@ -53,15 +53,26 @@ def test_quiz_questions_come_from_the_test_split_and_the_score_adds_up() -> None
     assert (score.played, score.student_right, score.model_right) == (2, 1, 1)
 
 
-def _learn_page(app_test, tiny_bundle, models_root, tiny_dataset):
+def _learn_page(app_test, tiny_bundle, models_root, tiny_dataset, view: str | None = None):
+    """The Learn page on the tiny bundle and dataset, opened on ``view`` ("Quiz") or its default."""
     from core.sources import folder_source
+    from pages.common import LEARN_TAB_KEY
 
     shutil.copytree(tiny_bundle, models_root / "tiny")
     at = app_test()
     at.session_state["dataset_source"] = folder_source(tiny_dataset)
+    if view is not None:
+        at.session_state[LEARN_TAB_KEY] = view
     at.switch_page("pages/learn.py").run()
     assert not at.exception, at.exception
     return at
+
+
+FEATURE_MAPS = "2 · Feature maps of each conv block"
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
 
 
 def test_learn_page_shows_steps_maps_filters_and_shapes(app_test, tiny_bundle, models_root, tiny_dataset) -> None:
@@ -80,22 +91,60 @@ def test_learn_page_shows_steps_maps_filters_and_shapes(app_test, tiny_bundle, m
     assert {"Original", "After crop (grid)", "One augmented training copy"} <= set(captions)
     assert sum(c.startswith("channel ") for c in captions) == 5 * 8
     assert sum(c.startswith("filter ") for c in captions) == 8
+    # the Quiz view is closed, so it did not run
+    assert "quiz_check" not in [b.key for b in at.button] and "Your score" not in _metrics(at)
     at.selectbox(key="learn_color").set_value("rgb").run()
     assert not at.exception
 
 
 def test_quiz_plays_three_rounds_with_a_running_score(app_test, tiny_bundle, models_root, tiny_dataset) -> None:
-    at = _learn_page(app_test, tiny_bundle, models_root, tiny_dataset)
-    seen = []
+    at = _learn_page(app_test, tiny_bundle, models_root, tiny_dataset, view="Quiz")
+    seen, you_right, model_right = [], 0, 0
     for round_number in range(3):
+        assert FEATURE_MAPS not in [h.value for h in at.subheader]  # the Inside view is closed: not computed
         assert at.button(key="quiz_check").disabled  # no answer yet
-        at.radio(key=f"quiz_guess_{round_number}").set_value(at.radio(key=f"quiz_guess_{round_number}").options[0]).run()
+        assert _metrics(at)["Your score"] == f"{you_right} / {round_number}"
+        assert _metrics(at)["Model's score"] == f"{model_right} / {round_number}"
+        guess = at.radio(key=f"quiz_guess_{round_number}").options[0]
+        at.radio(key=f"quiz_guess_{round_number}").set_value(guess).run()
         at.button(key="quiz_check").click().run()
         assert not at.exception, at.exception
-        labels = {m.label: m.value for m in at.metric}
+        labels = _metrics(at)
         assert {"You said", "The model said", "True label"} <= set(labels)
-        assert labels["Your score"].endswith(f"/ {round_number + 1}")
+        assert labels["You said"] == guess
+        you_right += guess == labels["True label"]
+        model_right += labels["The model said"] == labels["True label"]
+        assert labels["Your score"] == f"{you_right} / {round_number + 1}"
+        assert labels["Model's score"] == f"{model_right} / {round_number + 1}"
+        assert at.radio(key=f"quiz_guess_{round_number}").disabled  # the checked answer stands
         seen.append(at.session_state["quiz_seen"][-1])
         at.button(key="quiz_next").click().run()
     assert len(set(seen)) == 3  # three different pages
-    assert at.session_state["quiz_score"].played == 3
+    score = at.session_state["quiz_score"]
+    assert (score.played, score.student_right, score.model_right) == (3, you_right, model_right)
+
+
+def test_views_keep_their_choices_while_the_other_view_is_open(app_test, tiny_bundle, models_root,
+                                                                tiny_dataset) -> None:
+    from pages.common import LEARN_TAB_KEY
+
+    at = _learn_page(app_test, tiny_bundle, models_root, tiny_dataset)
+    at.radio(key="learn_source").set_value("Dataset page").run()
+    at.number_input(key="learn_page_number").set_value(3).run()
+    at.session_state[LEARN_TAB_KEY] = "Quiz"
+    at.run()
+    assert not at.exception, at.exception
+    assert FEATURE_MAPS not in [h.value for h in at.subheader]
+    answer = at.radio(key="quiz_guess_0").options[1]
+    at.radio(key="quiz_guess_0").set_value(answer).run()
+
+    at.session_state[LEARN_TAB_KEY] = "Inside the CNN"
+    at.run()
+    assert not at.exception, at.exception
+    assert FEATURE_MAPS in [h.value for h in at.subheader]
+    assert at.radio(key="learn_source").value == "Dataset page"
+    assert at.number_input(key="learn_page_number").value == 3
+    at.session_state[LEARN_TAB_KEY] = "Quiz"
+    at.run()
+    assert at.radio(key="quiz_guess_0").value == answer
+    assert not at.button(key="quiz_check").disabled

@@ -4,8 +4,9 @@ three rounds are played, one answer deliberately wrong.
 Before answering, the test works out which dataset page the quiz shows by matching the served
 image against the tiny dataset's pages, so it knows the true class and what the model will say
 (the same bundle run here, in the test process). It then checks the page against those values:
-the running score rises exactly on a right answer, the round counter advances, and the reveal
-shows the model's answer, its confidence, the true label and the Grad-CAM.
+the running scores (the student's and the model's) rise exactly on right answers, the round
+counter advances, and the reveal shows the model's answer, its confidence, the true label and
+the Grad-CAM. Only the Quiz tab runs: the Inside view's feature maps are not computed.
 """
 from __future__ import annotations
 
@@ -83,12 +84,16 @@ def test_quiz_link_plays_three_rounds_with_a_score_that_counts_right_answers(
     expect(page.get_by_role("tab", name="Quiz")).to_have_attribute("aria-selected", "true")
     expect(page.get_by_test_id("stSidebar")).to_contain_text(MODEL)
     panel = page.get_by_role("tabpanel", name="Quiz")
+    # Only the open tab runs: the Inside view's feature maps are not computed behind the quiz.
+    expect(page.get_by_text("2 · Feature maps of each conv block")).to_have_count(0)
 
-    right_so_far, seen = 0, []
+    right_so_far, model_right, seen = 0, 0, []
     for round_number, answer_right in enumerate([True, False, True]):
         expect(panel.get_by_text(f"Round {round_number + 1}", exact=True)).to_be_visible(timeout=RUN_TIMEOUT_MS)
         expect(_metric(panel, "Your score").get_by_test_id("stMetricValue")).to_have_text(
             f"{right_so_far} / {round_number}")
+        expect(_metric(panel, "Model's score").get_by_test_id("stMetricValue")).to_have_text(
+            f"{model_right} / {round_number}")
         expect(_metric(panel, "True label")).to_have_count(0)              # nothing revealed yet
         check = panel.get_by_role("button", name="Check")
         expect(check).to_be_disabled()                                      # no answer picked yet
@@ -113,6 +118,9 @@ def test_quiz_link_plays_three_rounds_with_a_score_that_counts_right_answers(
         expect(said.get_by_test_id("stMetricValue")).to_have_text(guess)
         expect(said.get_by_test_id("stMetricDelta")).to_have_text("right" if answer_right else "wrong")
         predicted, probability = answer_of(path)
+        model_right += predicted == truth
+        expect(_metric(panel, "Model's score").get_by_test_id("stMetricValue")).to_have_text(
+            f"{model_right} / {round_number + 1}")
         model = _metric(panel, "The model said")
         expect(model.get_by_test_id("stMetricValue")).to_have_text(predicted)
         confidence = model.get_by_test_id("stMetricDelta").inner_text()
@@ -127,4 +135,5 @@ def test_quiz_link_plays_three_rounds_with_a_score_that_counts_right_answers(
 
     expect(panel.get_by_text("Round 4", exact=True)).to_be_visible(timeout=RUN_TIMEOUT_MS)
     expect(_metric(panel, "Your score").get_by_test_id("stMetricValue")).to_have_text("2 / 3")
+    expect(_metric(panel, "Model's score").get_by_test_id("stMetricValue")).to_have_text(f"{model_right} / 3")
     assert len(set(seen)) == 3
