@@ -69,3 +69,21 @@ def test_hand_out_link_with_unknown_values_keeps_defaults(models_root: Path) -> 
     assert at.title[0].value != "Train a model"
     assert not at.session_state["classroom"]
     assert "model_name" not in at.session_state
+
+
+def test_quiz_link_opens_the_learn_page_on_its_quiz_view(tiny_bundle: Path, tiny_dataset: Path,
+                                                         models_root: Path) -> None:
+    shutil.copytree(tiny_bundle, models_root / "tiny")
+    at = AppTest.from_file(str(APP_FILE), default_timeout=120)
+    at.query_params.update({"page": "quiz", "dataset": str(tiny_dataset), "model": "tiny"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Inside the CNN"
+    assert at.session_state["learn_tab"] == "Quiz"
+    assert at.session_state["model_name"] == "tiny"
+    assert Path(at.session_state["quiz_question"][1].path).is_relative_to(tiny_dataset)
+    assert "Round 1" in [c.value for c in at.caption]
+    assert at.button(key="quiz_check").disabled                     # the quiz waits for an answer
+    assert {m.label: m.value for m in at.metric}["Your score"] == "0 / 0"
+    assert not at.subheader                                          # the Inside view did not run
+    assert "learn_source" not in [r.key for r in at.radio]
