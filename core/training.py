@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -141,11 +142,56 @@ def _fit(model, data: dict, config: TrainConfig, *, epochs: int, learning_rate: 
                             class_weights=weights)
     val_ds = make_dataset(data["x_val"], data["y_val"], n_classes, batch_size=64) if has_val else None
     # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-    history = model.fit(train_ds, validation_data=val_ds, initial_epoch=first_epoch, shuffle=False,
-                        epochs=first_epoch + epochs, callbacks=callbacks, verbose=0)
+    with _dropping_all_reduce_gradients():
+        history = model.fit(train_ds, validation_data=val_ds, initial_epoch=first_epoch, shuffle=False,
+                            epochs=first_epoch + epochs, callbacks=callbacks, verbose=0)
     if progress.best_weights is not None:
         model.set_weights(progress.best_weights)
     return history.history, progress.stopped
+
+
+# Works around a TensorFlow leak (tensorflow/tensorflow#97697 and #80895; tf-keras PR #898 does the
+# same in clear_session): Keras's TF optimizer sums the gradients with tf.distribute's
+# ``ReplicaContext.all_reduce``, which wraps them in ``@tf.custom_gradient``. Each time a train step
+# is traced (at least once per new model; twice in a short run here) that registers a closure under
+# a fresh ``CustomGradient-<n>`` name in TF's process-wide gradient registry and never removes it;
+# the closure holds the step's tensors and through them its whole FuncGraph, about 9 MB. A server
+# grew ~19 MB per training run, however the model was dropped (``keras.backend.clear_session()``
+# does not help). Nothing ever differentiates through the optimizer's all-reduce, so once ``fit``
+# has traced its step those entries are dead weight: drop the ones it added. Only entries whose
+# gradient function is that all-reduce's are touched (another session may be tracing gradients of
+# its own meanwhile); should TF change these internals nothing matches and the leak is merely
+# back, which tests/test_memory.py catches.
+@contextmanager
+def _dropping_all_reduce_gradients() -> Iterator[None]:
+    try:
+        from tensorflow.python.framework import ops
+
+        registry = ops._gradient_registry._registry
+    except (ImportError, AttributeError):
+        registry = None
+    before = set(registry) if isinstance(registry, dict) else set()
+    try:
+        yield
+    finally:
+        if isinstance(registry, dict):
+            for name in [n for n in list(registry) if n not in before and n.startswith("CustomGradient-")]:
+                if _is_all_reduce_gradient(registry.get(name)):
+                    registry.pop(name, None)
+
+
+def _is_all_reduce_gradient(entry) -> bool:
+    """Whether a gradient-registry entry is tf.distribute's all-reduce wrapper: the registered
+    function's ``tape_grad_fn`` calls a ``grad_fn`` defined in ``ReplicaContextBase.all_reduce``."""
+    def free_variables(function) -> dict:
+        cells = function.__closure__ or ()
+        return dict(zip(function.__code__.co_freevars, (cell.cell_contents for cell in cells)))
+
+    try:
+        grad_fn = free_variables(free_variables(entry["type"])["tape_grad_fn"])["grad_fn"]
+        return "all_reduce.<locals>" in grad_fn.__qualname__
+    except (KeyError, TypeError, AttributeError, ValueError):  # ValueError: an empty cell
+        return False
 
 
 def _frozen_transfer(data: dict, config: TrainConfig, weights_file, n_classes: int, listener: Listener,
