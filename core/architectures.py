@@ -40,6 +40,13 @@ ARCHITECTURES: dict[str, Architecture] = {
             "beat-to-beat timing, and max + average pooling inside each of the 4×4 lead cells.",
         ),
         Architecture(
+            "leadnet_hr",
+            "Lead-panel CNN, high resolution (real pages)",
+            "The lead-panel CNN at about 1.4× its resolution per lead (e.g. 448×768 ink), with narrower "
+            "early blocks to keep the cost down and one more conv at 1/16 so each feature sees about "
+            "a beat and a half of its lead.",
+        ),
+        Architecture(
             "seed_cnn",
             "Original notebook CNN",
             "The reference CNN of the original notebooks: three conv/pool blocks, Flatten, Dense 256. "
