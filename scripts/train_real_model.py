@@ -391,8 +391,9 @@ best-weights selection and temperature scaling.
 
 ## Recipe (shipped: {recipe})
 Grid crop (header and footer removed), ink colour mode, {input_size} input, `{arch}` architecture,
-augmentation 0.7 (rotation, shift, zoom, perspective, lighting, blur; JPEG noise since commit beeed02 —
-the CV runs below predate it), class weights, Adam.
+augmentation 0.7 (rotation, shift, zoom, perspective, lighting, blur, and JPEG noise since commit
+beeed02: the *leadnet_hr* CV below includes it, the *scratch* and *pretrained* CV runs predate it),
+class weights, Adam.
 `TrainConfig`: `{config}`
 
 ## Cross-validation (duplicate-safe 5-fold, development pages only)
