@@ -28,6 +28,7 @@ from core.hashing import content_hash
 from core.imageio import load_image
 from core.pipeline import make_dataset, prepare_images
 from core.preprocess import Preprocessing, crop_page, decode_side, prepare_image
+from core.synth.dataset import BUILTIN_PER_CLASS
 from core.training import (
     PRESETS,
     TrainConfig,
@@ -60,7 +61,7 @@ class BenchPlan:
 QUICK = BenchPlan(pages_per_class=2, pipeline_images=6, repeats=1, epochs=2, baseline_epochs=1,
                   live_demo_per_class=3, live_demo_epochs=1, predict_runs=5, frozen_epochs=1)
 FULL = BenchPlan(pages_per_class=30, pipeline_images=30, repeats=3, epochs=10, baseline_epochs=3,
-                 live_demo_per_class=100, live_demo_epochs=None, predict_runs=30, frozen_epochs=4)
+                 live_demo_per_class=BUILTIN_PER_CLASS, live_demo_epochs=None, predict_runs=30, frozen_epochs=4)
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -118,14 +118,23 @@ def shape_table(model) -> list[dict]:
     Layers that are not convolutions or pooling leave both unchanged; past the last feature map
     (flatten, dense) they no longer apply and are left empty.
     """
-    rows, field, jump, spatial = [], [1, 1], [1, 1], True
+    import keras
+
+    rows, reach, spatial = [], {}, True  # reach: layer name → (receptive field, jump) of its output
     for layer in model.layers:
         shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
+        # Follow the graph, not the list: branches that merge again (max and average pooling of
+        # the same map) must not count as if one were stacked on the other.
+        parents = [reach[t._keras_history.operation.name] for t in keras.tree.flatten(layer.input)
+                   if t._keras_history.operation.name in reach]
+        field = [max((p[0][axis] for p in parents), default=1) for axis in (0, 1)]
+        jump = list(parents[0][1]) if parents else [1, 1]
         ks = _kernel_and_stride(layer)
         if ks:
             for axis in (0, 1):
                 field[axis] += (ks[0][axis] - 1) * jump[axis]
                 jump[axis] *= ks[1][axis]
+        reach[layer.name] = (field, jump)
         spatial = spatial and len(shape) == 3
         rows.append({"layer": layer.name, "type": type(layer).__name__,
                      "output shape": " × ".join(str(d) for d in shape),

@@ -37,6 +37,8 @@ def build_compact(input_shape: tuple[int, int, int], n_classes: int, *, width: f
     Convolutions share their weights across the whole page, so every lead panel is read by the
     same encoder; pooling inside each cell of the 4×4 lead grid (instead of over the whole page)
     keeps *where* a feature was found — ST elevation in V2 means something else than in aVR.
+    Max-pooling says whether a shape occurs in a lead; average pooling adds how often, which is
+    what rate and rhythm (brady-, tachycardia, dropped beats) are about.
     """
     height, width_px, _ = input_shape
     if height % (16 * LEAD_ROWS) or width_px % (16 * LEAD_COLS):
@@ -52,7 +54,9 @@ def build_compact(input_shape: tuple[int, int, int], n_classes: int, *, width: f
         x = _conv_block(x, f, name=f"block{i}")
     x = _conv_block(x, filters[-1], name="block5", pool=False, activation_name=LAST_CONV)
     cell = (x.shape[1] // LEAD_ROWS, x.shape[2] // LEAD_COLS)
-    x = layers.MaxPooling2D(cell, name="lead_grid_pool")(x)
+    per_cell = [layers.MaxPooling2D(cell, name="lead_grid_pool")(x),
+                layers.AveragePooling2D(cell, name="lead_grid_avg_pool")(x)]
+    x = layers.Concatenate(name="lead_cells")(per_cell)
     x = layers.Flatten(name="lead_features")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="predictions")(x)

@@ -30,10 +30,12 @@ class DatasetSource:
     label: str
 
 
-def synthetic_source(per_class: int = 100, seed: int = 0) -> DatasetSource:
-    """The built-in synthetic ECG report pages (generated on first use, then cached)."""
-    from core.synth import builtin_dataset
+def synthetic_source(per_class: int | None = None, seed: int = 0) -> DatasetSource:
+    """The built-in synthetic ECG report pages (generated on first use, then cached);
+    ``per_class=None`` is the built-in size."""
+    from core.synth.dataset import BUILTIN_PER_CLASS, builtin_dataset
 
+    per_class = per_class or BUILTIN_PER_CLASS
     root = builtin_dataset(per_class=per_class, seed=seed)
     return DatasetSource(SYNTHETIC, str(root), f"Built-in synthetic ECG pages ({per_class} per class)")
 

@@ -21,7 +21,8 @@ DISCLAIMER = (
     "are not a diagnosis; an ECG must be read by a qualified clinician. If you have chest pain or "
     "other symptoms, call your local emergency number."
 )
-SYNTHETIC_PER_CLASS = int(os.environ.get("ECG_LAB_SYNTH_PER_CLASS", "100"))
+# None: the built-in size (core.synth.dataset.BUILTIN_PER_CLASS); tests set a tiny one.
+SYNTHETIC_PER_CLASS = int(os.environ["ECG_LAB_SYNTH_PER_CLASS"]) if "ECG_LAB_SYNTH_PER_CLASS" in os.environ else None
 
 
 def require_app_navigation() -> None:
