@@ -69,10 +69,14 @@ PRESETS: dict[str, TrainConfig] = {
 
 
 def default_preprocessing(arch: str) -> Preprocessing:
-    """Sensible inputs per architecture: grayscale-ink pages for the compact CNN, RGB squares for
-    the ImageNet bases and the original CNN."""
+    """Sensible inputs per architecture: grayscale-ink grid crops for the lead-grid CNNs (sizes they
+    accept), RGB squares for the ImageNet bases and the original CNN."""
     if arch == "compact":
         return Preprocessing()
+    if arch == "leadnet":
+        return Preprocessing(320, 512)   # the shipped real-page recipes' sizes (scripts/train_real_model.py)
+    if arch == "leadnet_hr":
+        return Preprocessing(448, 768)
     if arch == "seed_cnn":
         return Preprocessing(224, 224, "rgb", "none")
     return Preprocessing(224, 224, "rgb", "grid")
