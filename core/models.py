@@ -75,13 +75,32 @@ def build_leadnet(input_shape: tuple[int, int, int], n_classes: int, *, width: f
     inside each of the 4×4 lead cells give one embedding per lead whose position is the lead's
     identity. Everything is measured relative to the input size, never in absolute pixels.
     """
+    return _lead_panel_cnn(input_shape, n_classes, (16, 32, 48, 64), width=width, dropout=dropout,
+                           extra_block=False, name="lead_panel_cnn")
+
+
+def build_leadnet_hr(input_shape: tuple[int, int, int], n_classes: int, *, width: float = 1.0,
+                     dropout: float = 0.3) -> keras.Model:
+    """The lead-panel CNN at about 1.4× the resolution per lead (e.g. 448×768 ink: a lead cell is
+    ~112×192 input pixels, ~70 % of a half-size scan's native panel), one conv deeper.
+
+    Same layout as :func:`build_leadnet` but with narrower early blocks (the large maps are what
+    costs on a CPU) and a second 3×3 conv at 1/16, so each ``last_conv`` feature sees about a beat
+    and a half of its lead instead of one.
+    """
+    return _lead_panel_cnn(input_shape, n_classes, (16, 24, 40, 64), width=width, dropout=dropout,
+                           extra_block=True, name="lead_panel_cnn_hr")
+
+
+def _lead_panel_cnn(input_shape: tuple[int, int, int], n_classes: int, filters: tuple[int, ...], *,
+                    width: float, dropout: float, extra_block: bool, name: str) -> keras.Model:
     height, width_px, _ = input_shape
     if height % (16 * LEAD_ROWS) or width_px % (32 * LEAD_COLS):
         raise ValueError(
             f"the lead-panel CNN needs a height divisible by {16 * LEAD_ROWS} and a width divisible "
             f"by {32 * LEAD_COLS}; got {height}×{width_px}"
         )
-    f_stem, f2, f3, f4 = (max(4, round(f * width)) for f in (16, 32, 48, 64))
+    f_stem, f2, f3, f4 = (max(4, round(f * width)) for f in filters)
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Rescaling(-1.0 / 255, offset=1.0, name="ink_scale")(inputs)
     # stem: 5×5 stride 2 sees a trace at full input resolution at a quarter of the cost
@@ -91,7 +110,11 @@ def build_leadnet(input_shape: tuple[int, int, int], n_classes: int, *, width: f
     x = layers.MaxPooling2D(2, name="stem_pool")(x)
     x = _conv_block(x, f2, name="block2")
     x = _conv_block(x, f3, name="block3")
-    x = _conv_block(x, f4, name="block4", pool=False, activation_name=LAST_CONV)
+    if extra_block:
+        x = _conv_block(x, f4, name="block4", pool=False)
+        x = _conv_block(x, f4, name="block5", pool=False, activation_name=LAST_CONV)
+    else:
+        x = _conv_block(x, f4, name="block4", pool=False, activation_name=LAST_CONV)
     cell_h, cell_w = x.shape[1] // LEAD_ROWS, x.shape[2] // LEAD_COLS
     # one row per lead row, two time bins per lead column
     x = layers.MaxPooling2D((cell_h, cell_w // 2), name="lead_row_pool")(x)
@@ -104,49 +127,7 @@ def build_leadnet(input_shape: tuple[int, int, int], n_classes: int, *, width: f
     x = layers.Flatten(name="lead_features")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name="lead_panel_cnn")
-
-
-def build_leadnet_hr(input_shape: tuple[int, int, int], n_classes: int, *, width: float = 1.0,
-                     dropout: float = 0.3) -> keras.Model:
-    """The lead-panel CNN at about 1.4× the resolution per lead (e.g. 448×768 ink: a lead cell is
-    ~112×192 input pixels, ~70 % of a half-size scan's native panel), one conv deeper.
-
-    Same layout as :func:`build_leadnet` — a stride-2 stem, one encoder over the whole grid, a
-    page-level ``last_conv`` at 1/16 of the input, a (1×5) time convolution per lead row and max +
-    average pooling inside each 4×4 lead cell — but with narrower early blocks (the large maps are
-    what costs on a CPU) and a second 3×3 conv at 1/16, so each ``last_conv`` feature sees about a
-    beat and a half of its lead instead of one. All sizes are relative to the input.
-    """
-    height, width_px, _ = input_shape
-    if height % (16 * LEAD_ROWS) or width_px % (32 * LEAD_COLS):
-        raise ValueError(
-            f"the high-resolution lead-panel CNN needs a height divisible by {16 * LEAD_ROWS} and a "
-            f"width divisible by {32 * LEAD_COLS}; got {height}×{width_px}"
-        )
-    f_stem, f2, f3, f4 = (max(4, round(f * width)) for f in (16, 24, 40, 64))
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Rescaling(-1.0 / 255, offset=1.0, name="ink_scale")(inputs)
-    x = layers.Conv2D(f_stem, 5, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
-    x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
-    x = layers.Activation("relu", name="stem_relu")(x)
-    x = layers.MaxPooling2D(2, name="stem_pool")(x)
-    x = _conv_block(x, f2, name="block2")
-    x = _conv_block(x, f3, name="block3")
-    x = _conv_block(x, f4, name="block4", pool=False)
-    x = _conv_block(x, f4, name="block5", pool=False, activation_name=LAST_CONV)
-    cell_h, cell_w = x.shape[1] // LEAD_ROWS, x.shape[2] // LEAD_COLS
-    x = layers.MaxPooling2D((cell_h, cell_w // 2), name="lead_row_pool")(x)
-    x = layers.Conv2D(f4, (1, 5), padding="same", use_bias=False, name="time_conv")(x)
-    x = layers.BatchNormalization(momentum=0.9, name="time_bn")(x)
-    x = layers.Activation("relu", name="time_relu")(x)
-    per_lead = [layers.MaxPooling2D((1, 2), name="lead_max_pool")(x),
-                layers.AveragePooling2D((1, 2), name="lead_avg_pool")(x)]
-    x = layers.Concatenate(name="lead_embeddings")(per_lead)
-    x = layers.Flatten(name="lead_features")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name="lead_panel_cnn_hr")
+    return keras.Model(inputs, outputs, name=name)
 
 
 def build_seed_cnn(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
