@@ -89,6 +89,19 @@ def app_test() -> Callable[..., AppTest]:
 
 
 @pytest.fixture
+def tiny_train_page(app_test, tiny_dataset: Path) -> AppTest:
+    """The Train page on the tiny folder dataset, Custom preset, compact CNN at 64×128."""
+    at = app_test("pages/train.py")
+    assert not at.exception
+    at.radio(key="train_dataset_kind").set_value("A folder on this computer").run()
+    at.text_input(key="train_folder").set_value(str(tiny_dataset)).run()
+    at.radio(key="train_preset").set_value("custom").run()
+    at.number_input(key="train_h_custom_compact").set_value(64)
+    at.number_input(key="train_w_custom_compact").set_value(128).run()
+    return at
+
+
+@pytest.fixture
 def models_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty models folder of this test only (``ECG_LAB_MODELS`` points at it)."""
     root = tmp_path / "models"

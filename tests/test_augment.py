@@ -1,8 +1,6 @@
 """The training augmenter: JPEG noise (issues 3 and 6), reproducibility, identity at inference, no flips."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -115,13 +113,8 @@ def test_augmenter_never_flips() -> None:
         assert same > 0.4 and mirrored < 0.3 and same > mirrored + 0.2, (same, mirrored)
 
 
-def test_train_page_preview_shows_jpeg_noise(app_test, tiny_dataset: Path) -> None:
-    at = app_test("pages/train.py")
-    at.radio(key="train_dataset_kind").set_value("A folder on this computer").run()
-    at.text_input(key="train_folder").set_value(str(tiny_dataset)).run()
-    at.radio(key="train_preset").set_value("custom").run()
-    at.number_input(key="train_h_custom_compact").set_value(64)
-    at.number_input(key="train_w_custom_compact").set_value(128).run()
+def test_train_page_preview_shows_jpeg_noise(tiny_train_page) -> None:
+    at = tiny_train_page
     assert "JPEG" in at.slider(key="train_aug_custom").help
     at.button(key="train_aug_preview").click().run()
     assert not at.exception, at.exception

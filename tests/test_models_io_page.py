@@ -58,13 +58,8 @@ def test_export_to_tflite_reports_the_check_and_offers_the_zip(app_test, tiny_bu
 
 
 @pytest.mark.slow
-def test_search_shows_ranked_table_and_fills_the_train_settings(app_test, tiny_dataset: Path) -> None:
-    at = app_test("pages/train.py")
-    at.radio(key="train_dataset_kind").set_value("A folder on this computer").run()
-    at.text_input(key="train_folder").set_value(str(tiny_dataset)).run()
-    at.radio(key="train_preset").set_value("custom").run()
-    at.number_input(key="train_h_custom_compact").set_value(64)
-    at.number_input(key="train_w_custom_compact").set_value(128).run()
+def test_search_shows_ranked_table_and_fills_the_train_settings(tiny_train_page) -> None:
+    at = tiny_train_page
     at.multiselect(key="tune_sizes").set_value([(64, 128)])
     at.number_input(key="tune_budget").set_value(20)
     at.number_input(key="tune_epochs").set_value(1).run()

@@ -4,16 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def test_train_page_runs_a_short_training_and_saves_the_bundle(app_test, tiny_dataset: Path,
+def test_train_page_runs_a_short_training_and_saves_the_bundle(tiny_train_page,
                                                                 models_root: Path) -> None:
-    at = app_test("pages/train.py")
-    assert not at.exception
-    at.radio(key="train_dataset_kind").set_value("A folder on this computer").run()
-    at.text_input(key="train_folder").set_value(str(tiny_dataset)).run()
-    at.radio(key="train_preset").set_value("custom").run()
+    at = tiny_train_page
     at.number_input(key="train_epochs_custom").set_value(2)
-    at.number_input(key="train_h_custom_compact").set_value(64)
-    at.number_input(key="train_w_custom_compact").set_value(128)
     at.text_input(key="train_bundle_name").set_value("apptest-tiny").run()
     at.button(key="train_start").click().run()
     assert not at.exception
