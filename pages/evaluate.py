@@ -82,7 +82,7 @@ def _gradcam(bundle_path: str, stamp: float, image_path: str):
 # --- choosing ----------------------------------------------------------------------------------
 
 def describe_model(metadata) -> None:
-    trained_on = metadata.dataset.get("name") or "an unknown dataset"
+    trained_on = metadata.dataset.get("name") or metadata.dataset.get("source") or "an unknown dataset"
     accuracy = metadata.metrics.get("test_accuracy")
     at_training = f" · test accuracy when trained: {accuracy:.3f}" if isinstance(accuracy, float) else ""
     st.caption(f"{escape(metadata.architecture or 'model')} · {len(metadata.classes)} classes: "
