@@ -2,8 +2,6 @@
 photo without a sheet or grid."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -104,15 +102,6 @@ def test_crop_keeps_grid_and_drops_header():
     # The only black left is the trace: no header/footer blocks (which are 4 % of the height).
     black_rows = (cropped.max(axis=2) < 60).any(axis=1).sum()
     assert black_rows < 0.3 * cropped.shape[0]
-
-
-def test_fast_on_full_size_scan():
-    page = _report_page(2213, 1572)
-    find_grid_box(page)
-    start = time.perf_counter()
-    for _ in range(5):
-        find_grid_box(page)
-    assert (time.perf_counter() - start) / 5 < 0.1  # ~12 ms here; generous for slow CI machines
 
 
 @pytest.mark.mendeley

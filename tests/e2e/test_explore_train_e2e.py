@@ -57,7 +57,8 @@ def test_training_survives_a_visit_to_explore(page: Page, app_url: str) -> None:
         f"() => {{ const m = document.body.innerText.match(/Epoch\\s*\\n?\\s*(\\d+)\\//); "
         f"return m && Number(m[1]) > {before}; }}", timeout=RUN_TIMEOUT_MS)
     assert epoch_number(page) > before
-    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2)
+    # This run's two curves; the run history further down may overlay earlier runs too.
+    expect(page.locator(".st-key-train_live").get_by_test_id("stVegaLiteChart")).to_have_count(2)
     # Streamlit's own status widget also has a "Stop" (for the script run): take the page's.
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Training was stopped")).to_be_visible(timeout=RUN_TIMEOUT_MS)
