@@ -25,9 +25,8 @@ from PIL import Image
 
 from core.classes import order_classes
 from core.hashing import content_hash
-from core.imageio import load_image
 from core.pipeline import make_dataset, prepare_images
-from core.preprocess import Preprocessing, crop_page, decode_side, prepare_image
+from core.preprocess import Preprocessing, crop_page, load_page, prepare_image
 from core.synth.dataset import BUILTIN_PER_CLASS
 from core.training import (
     PRESETS,
@@ -148,19 +147,19 @@ def _stage_ms(paths: list[str], spec: Preprocessing) -> dict[str, float]:
             img.draft("RGB", (img.width // 8, img.height // 8))
             img.load()
 
-    steps = {"baseline": [], "decode_full": [], "decode_eighth": [], "load_image": [], "grid_crop": [],
+    steps = {"baseline": [], "decode_full": [], "decode_eighth": [], "decode": [], "grid_crop": [],
              "ink_resize": []}
     for path in paths:
         steps["baseline"].append(_seconds(naive_load, path, *BASELINE_SHAPE))
         steps["decode_full"].append(_seconds(full_decode, path))
         steps["decode_eighth"].append(_seconds(eighth_decode, path))
         start = time.perf_counter()
-        page = load_image(path, max_side=int(decode_side(spec)))
+        page = load_page(path, spec)
         loaded = time.perf_counter()
         cropped = crop_page(page, spec)
         cut = time.perf_counter()
         prepare_image(cropped, replace(spec, crop="none"))
-        steps["load_image"].append(loaded - start)
+        steps["decode"].append(loaded - start)
         steps["grid_crop"].append(cut - loaded)
         steps["ink_resize"].append(time.perf_counter() - cut)
     return {name: 1000 * statistics.median(values) for name, values in steps.items()}

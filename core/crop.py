@@ -89,14 +89,58 @@ def _grid_masks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     high = np.maximum(np.maximum(red, green), blue)
     low = np.minimum(np.minimum(red, green), blue)
     luminance = (red + green + blue) // 3
-    paper = np.percentile(luminance, 90)
+    paper = _percentile(luminance, 90)
     darkness = paper - luminance
     ink = darkness > _INK_DARKNESS
     # Anti-aliased edges of text are grey too; grid pixels never touch the ink.
-    near_ink = ndimage.binary_dilation(ink, iterations=2)
+    near_ink = _dilate_cross(_dilate_cross(ink))
     colour = (high - low >= _CHROMA_MIN) & (high >= 100) & ~near_ink
     grey = (darkness >= _GREY_DARKNESS) & ~ink & ~near_ink & ~colour
     return colour, grey
+
+
+def _running(array: np.ndarray, size: int, axis: int, reduce: np.ufunc, pad: str) -> np.ndarray:
+    """Running ``reduce`` (``np.maximum``/``np.minimum``) over ``size`` neighbours along ``axis``.
+
+    Outside the array is False/0 with ``pad="constant"`` (as in ``ndimage.binary_dilation`` and
+    ``binary_erosion``) or the edge value with ``pad="edge"``. For a max or min, a window cut off
+    at the border gives the edge-padded result, and zero padding only zeroes the border of a min;
+    so no padded copy is needed. 5-20x faster than ``ndimage`` for these tiny windows.
+    """
+    half = size // 2
+    out = array.copy()
+    moved = np.moveaxis(out, axis, 0)   # views: writing into them writes into ``out``
+    source = np.moveaxis(array, axis, 0)
+    for k in range(1, half + 1):
+        reduce(moved[k:], source[:-k], out=moved[k:])
+        reduce(moved[:-k], source[k:], out=moved[:-k])
+    if pad == "constant" and reduce is np.minimum:
+        moved[:half] = 0
+        moved[len(moved) - half:] = 0
+    return out
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation), without its per-call overhead."""
+    flat = values.ravel()
+    position = q / 100 * (flat.size - 1)
+    low = int(position)
+    high = min(low + 1, flat.size - 1)
+    parted = np.partition(flat, [low, high])
+    return float(parted[low] + (position - low) * (float(parted[high]) - float(parted[low])))
+
+
+def _dilate_cross(mask: np.ndarray) -> np.ndarray:
+    """Binary dilation by the 3×3 cross (ndimage's default structuring element)."""
+    return (_running(mask, 3, 0, np.maximum, "constant")
+            | _running(mask, 3, 1, np.maximum, "constant"))
+
+
+def _open_square(mask: np.ndarray) -> np.ndarray:
+    """Binary opening by the 3×3 square: erosion, then dilation, each one axis at a time."""
+    for reduce in (np.minimum, np.maximum):
+        mask = _running(_running(mask, 3, 0, reduce, "constant"), 3, 1, reduce, "constant")
+    return mask
 
 
 def _thin_share(mask: np.ndarray) -> float:
@@ -104,13 +148,12 @@ def _thin_share(mask: np.ndarray) -> float:
     total = mask.sum()
     if total == 0:
         return 0.0
-    opened = ndimage.binary_opening(mask, structure=np.ones((3, 3), bool))
-    return float((mask & ~opened).sum() / total)
+    return float((mask & ~_open_square(mask)).sum() / total)
 
 
 def _dense(counts: np.ndarray) -> np.ndarray:
     """Rows (columns) holding enough grid pixels; "enough" scales with how dense this grid is."""
-    typical = np.percentile(counts[counts > 0], 90) if counts.any() else 0
+    typical = _percentile(counts[counts > 0], 90) if counts.any() else 0
     return counts >= max(_MIN_LINE_PIXELS, _LINE_SHARE * typical)
 
 
@@ -140,27 +183,13 @@ def _box_from_mask(mask: np.ndarray) -> GridBox | None:
     return box
 
 
-def _sliding(array: np.ndarray, size: int, axis: int, reduce) -> np.ndarray:
-    """Running ``reduce`` (``np.maximum`` or ``np.minimum``) over ``size`` neighbours along ``axis``."""
-    half = size // 2
-    pad = [(0, 0)] * array.ndim
-    pad[axis] = (half, half)
-    padded = np.pad(array, pad, mode="edge")
-    n = array.shape[axis]
-    out = padded.take(range(n), axis=axis)
-    for k in range(1, size):
-        reduce(out, padded.take(range(k, k + n), axis=axis), out=out)
-    return out
-
-
 def _flat_field(rgb: np.ndarray, size: int = _FLAT_FIELD_SIZE) -> np.ndarray:
     """``rgb`` divided by its local paper colour, so shadows and tinted paper turn white."""
     # Grey closing (max, then min filter): thin dark lines vanish, the paper and its shading stay.
     background = rgb
-    for axis in (0, 1):
-        background = _sliding(background, size, axis, np.maximum)
-    for axis in (0, 1):
-        background = _sliding(background, size, axis, np.minimum)
+    for reduce in (np.maximum, np.minimum):
+        for axis in (0, 1):
+            background = _running(background, size, axis, reduce, "edge")
     flat = rgb.astype(np.float32) * 255.0 / np.maximum(background, 1)
     return np.clip(flat, 0, 255).astype(np.uint8)
 

@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw
 
 from core.crop import find_grid_box
 from core.imageio import load_image
-from core.preprocess import Preprocessing, decode_side, prepare_image
+from core.preprocess import Preprocessing, load_page, prepare_image
 
 METHODS: dict[str, str] = {
     "gradcam": "Grad-CAM",
@@ -110,7 +110,7 @@ def view_page(source, spec: Preprocessing, *, display_side: int = DISPLAY_SIDE) 
     overlays. Raises :class:`core.imageio.ImageLoadError` for files that are not readable images.
     """
     data = _read_source(source)
-    small = load_image(data, max_side=int(decode_side(spec)))
+    small = load_page(data, spec)
     box, found = (0.0, 0.0, 1.0, 1.0), False
     cropped = small
     grid = find_grid_box(small)

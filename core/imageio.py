@@ -162,10 +162,34 @@ def load_image(source: ImageSource, *, max_side: int | None = None) -> Image.Ima
     """
     if max_side is not None and max_side < MIN_SIDE:
         raise ValueError(f"max_side must be at least MIN_SIDE={MIN_SIDE}. Got {max_side!r} instead.")
+    rgb = _decode(source, draft_side=max_side)
+    if max_side is not None:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return rgb
+
+
+def load_image_at_least(source: ImageSource, min_side: int) -> Image.Image:
+    """Decode an image to RGB, upright per EXIF, at the coarsest cheap scale whose longest side is
+    still at least ``min_side``: a JPEG at 1/2, 1/4 or 1/8 of its size straight from the DCT
+    (libjpeg's scaled decode, a proper low-pass), anything else box-reduced by an integer factor.
+
+    For callers that resize to their own size afterwards (the network input): it skips the
+    resampling :func:`load_image` does, and on a full-size scan decodes a quarter of the pixels.
+    """
+    if min_side < MIN_SIDE:
+        raise ValueError(f"min_side must be at least MIN_SIDE={MIN_SIDE}. Got {min_side!r} instead.")
+    rgb = _decode(source, draft_side=min_side)
+    factor = max(rgb.size) // min_side
+    return rgb.reduce(factor) if factor >= 2 else rgb
+
+
+def _decode(source: ImageSource, *, draft_side: int | None) -> Image.Image:
+    """RGB pixels of the first frame, upright per EXIF; a JPEG at the coarsest DCT scale that keeps
+    its longest side at least ``draft_side``."""
     data, name = _read(source)
     img = _open(data, name)
-    if max_side is not None and img.format == "JPEG":
-        scale = max_side / max(img.size)
+    if draft_side is not None and img.format == "JPEG":
+        scale = draft_side / max(img.size)
         if scale < 1:
             img.draft("RGB", (int(img.width * scale) + 1, int(img.height * scale) + 1))
     try:
@@ -174,7 +198,4 @@ def load_image(source: ImageSource, *, max_side: int | None = None) -> Image.Ima
         img = ImageOps.exif_transpose(img)
     except Exception as error:  # OSError "image file is truncated", SyntaxError, zlib errors...
         raise _truncated(name, error) from error
-    rgb = _to_rgb(img)
-    if max_side is not None:
-        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return rgb
+    return _to_rgb(img)

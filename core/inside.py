@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.imageio import load_image
-from core.preprocess import Preprocessing, _to_color_mode, crop_page, decode_side, prepare_image
+from core.preprocess import Preprocessing, _to_color_mode, crop_page, load_page, prepare_image
 
 
 @dataclass
@@ -28,7 +27,7 @@ class ModelView:
 
 def what_the_model_sees(source, spec: Preprocessing, *, augment: float = 0.0, seed: int = 0) -> ModelView:
     """Original vs crop vs colour mode vs resize vs one augmentation sample, as in training."""
-    img = load_image(source, max_side=int(decode_side(spec)))
+    img = load_page(source, spec)
     cropped = crop_page(img, spec)
     prepared = prepare_image(img, spec)
     augmented = None

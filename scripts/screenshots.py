@@ -1,6 +1,6 @@
 """Full-page PNG screenshots of the app's pages in headless Chromium.
 
-    python scripts/screenshots.py [--out screenshots/] [--pages home,explore,train,evaluate,predict]
+    python scripts/screenshots.py [--out screenshots/] [--pages home,explore,train,learn,evaluate,predict]
 
 Starts ``streamlit run streamlit_app.py`` on a free port (the same helper as the e2e tests),
 waits for each page's script run to finish and prints the path of every PNG.
@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))
 from e2e.browser import LAUNCH_ARGS, VIEWPORT, goto  # noqa: E402
 from e2e.server import running_app  # noqa: E402
 
-PAGES = ("home", "explore", "train", "evaluate", "predict")
+PAGES = ("home", "explore", "train", "learn", "evaluate", "predict")
 
 
 def page_path(name: str) -> str:

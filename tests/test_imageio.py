@@ -9,7 +9,7 @@ from PIL import Image
 
 from badfiles import ODD_SIZES, PAGE, make_bad_files
 from core.dataset import scan
-from core.imageio import ImageInfo, ImageLoadError, load_image, probe_image
+from core.imageio import ImageInfo, ImageLoadError, load_image, load_image_at_least, probe_image
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,35 @@ def test_max_side_shrinks_large_jpeg_keeping_aspect():
     big.save(data, "JPEG")
     small = load_image(data.getvalue(), max_side=512)
     assert small.size[0] == 512 and abs(small.size[1] - 512 * 1572 / 2213) < 1
+
+
+def _encoded(size: tuple[int, int], fmt: str) -> bytes:
+    rng = np.random.default_rng(0)  # texture, so a wrong decode scale would change the pixels
+    data = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), np.uint8)).save(data, fmt)
+    return data.getvalue()
+
+
+@pytest.mark.parametrize(("min_side", "expected"), [
+    (380, (554, 393)),    # a quarter of a full-size scan still covers a 320-px-wide network input
+    (600, (1107, 786)),   # a quarter would not: half
+    (2000, (2213, 1572)),
+    (200, (277, 197)),
+])
+def test_at_least_decodes_a_jpeg_at_the_coarsest_scale_that_covers_min_side(min_side, expected):
+    assert load_image_at_least(_encoded((2213, 1572), "JPEG"), min_side).size == expected
+
+
+def test_at_least_box_reduces_other_formats_by_a_whole_factor():
+    png = _encoded((2213, 1572), "PNG")
+    reduced = load_image_at_least(png, 700)
+    assert reduced.size == (738, 524)  # 2213 // 700 = 3
+    full = np.asarray(load_image(png), dtype=float)
+    np.testing.assert_allclose(np.asarray(reduced, dtype=float)[10, 10],
+                               full[30:33, 30:33].mean(axis=(0, 1)), atol=0.51)
+    assert load_image_at_least(_encoded((300, 200), "PNG"), 200).size == (300, 200)
+    with pytest.raises(ValueError, match="min_side"):
+        load_image_at_least(png, 8)
 
 
 def test_probe_reads_the_header(corpus):

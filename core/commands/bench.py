@@ -31,8 +31,8 @@ def _pipeline_rows(p: dict) -> list[tuple[str, str, str, str]]:
         ("images/s, disk cache warm", _n(p["project_warm_images_per_s"]), base, _ratio(p["ratio_warm"])),
         ("best cold ratio possible: threads × baseline ms ÷ ⅛-scale draft decode ms (per file)", "", "",
          _ratio(p["cold_ceiling"])),
-        ("ms/image: load_image (draft decode + thumbnail) · grid crop · ink + resize",
-         " · ".join(_n(stages[k]) for k in ("load_image", "grid_crop", "ink_resize")), "", ""),
+        ("ms/image: decode (coarsest JPEG scale that covers the input) · grid crop · ink + resize",
+         " · ".join(_n(stages[k]) for k in ("decode", "grid_crop", "ink_resize")), "", ""),
         ("ms/image: full decode (baseline's floor) · ⅛-scale draft decode (anyone's floor)",
          f"{_n(stages['decode_full'])} · {_n(stages['decode_eighth'])}", _n(stages["baseline"]), ""),
     ]
