@@ -29,9 +29,9 @@ ARCHITECTURES: dict[str, Architecture] = {
         Architecture(
             "compact",
             "Compact lead-grid CNN (default)",
-            "Five small conv blocks, then max- and average-pooling inside each lead panel of the 3×4 + "
-            "rhythm layout, so the classifier knows which lead a feature came from and how often it "
-            "occurs. Built for 2 CPU cores.",
+            "A 5×5 stride-2 convolution, four small conv blocks, then max- and average-pooling inside "
+            "each lead panel of the 3×4 + rhythm layout, so the classifier knows which lead a feature "
+            "came from and how often it occurs. Built for 2 CPU cores.",
         ),
         Architecture(
             "leadnet",

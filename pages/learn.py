@@ -98,8 +98,9 @@ def inside(bundle, image: bytes) -> None:
     st.subheader("2 · Feature maps of each conv block")
     st.markdown("Each convolution slides small learned filters over the whole page and writes how strongly "
                 "each filter matched at each place: one **feature map** per filter (channel). Bright = "
-                "strong match. Early blocks light up on edges and trace lines; after each pooling step the "
-                "maps are half as tall and wide, and each cell stands for a larger patch of the page, so "
+                "strong match. Early blocks light up on edges and trace lines; after each pooling step (or a "
+                "convolution with stride 2, which moves its filter two pixels at a time) the maps are half "
+                "as tall and wide, and each cell stands for a larger patch of the page, so "
                 "later blocks respond to whole waves and lead panels. Shown: the most active channels.")
     top = st.slider("Channels per block", 4, 16, 8, 4, key="learn_top", persist_state=KEEP)
     for block in feature_maps(model, x, top=top):

@@ -23,20 +23,20 @@ def test_inside_functions_on_the_tiny_bundle(tiny_bundle: Path, tiny_dataset: Pa
 
     assert conv_block_outputs(bundle.model) == ["block1_relu", "block2_relu", "block3_relu", "block4_relu", "last_conv"]
     blocks = feature_maps(bundle.model, prepare_for_bundle(bundle, page)[0], top=4)
-    assert [b.shape[:2] for b in blocks] == [(64, 128), (32, 64), (16, 32), (8, 16), (4, 8)]
+    assert [b.shape[:2] for b in blocks] == [(32, 64), (32, 64), (16, 32), (8, 16), (4, 8)]  # block 1: stride 2
     for block in blocks:
         assert block.maps.shape == (4, *block.shape[:2]) and 0 <= block.maps.min() and block.maps.max() <= 1
         assert block.mean_activation == sorted(block.mean_activation, reverse=True)
     filters = first_layer_filters(bundle.model)
-    assert filters.shape == (8, 3, 3) and 0 <= filters.min() and filters.max() <= 1
+    assert filters.shape == (8, 5, 5) and 0 <= filters.min() and filters.max() <= 1
 
     rows = {r["layer"]: r for r in shape_table(bundle.model)}
-    # 3×3 convs and 2×2 pools: r = 3, 4 | 8, 10 | 18, 22 | 38, 46 | 78
-    assert [rows[f"block{i}_conv"]["receptive field height (px)"] for i in range(1, 5)] == [3, 8, 18, 38]
-    assert rows["block5_conv"]["receptive field height (px)"] == 78 and rows["block4_pool"]["jump (px)"] == "16 × 16"
+    # a 5×5 stride-2 conv (r = 5, jump 2), then 3×3 convs and 2×2 pools: 9, 11 | 19, 23 | 39, 47 | 79
+    assert [rows[f"block{i}_conv"]["receptive field height (px)"] for i in range(1, 5)] == [5, 9, 19, 39]
+    assert rows["block5_conv"]["receptive field height (px)"] == 79 and rows["block4_pool"]["jump (px)"] == "16 × 16"
     # the lead-grid pool of a 4×8 map into 4×4 cells merges pairs of columns: wider, not taller
-    assert rows["lead_grid_pool"]["receptive field width (px)"] == 78 + 16
-    assert rows["lead_grid_pool"]["receptive field height (px)"] == 78
+    assert rows["lead_grid_pool"]["receptive field width (px)"] == 79 + 16
+    assert rows["lead_grid_pool"]["receptive field height (px)"] == 79
     assert rows["predictions"]["receptive field height (px)"] is None
 
 
@@ -83,9 +83,9 @@ def test_learn_page_shows_steps_maps_filters_and_shapes(app_test, tiny_bundle, m
     assert headers == ["1 · What the model sees", "2 · Feature maps of each conv block",
                        "3 · Learned first-layer filters", "4 · How the input shrinks through the layers"]
     shapes = next(df.value for df in at.dataframe if "receptive field width (px)" in df.value.columns)
-    assert shapes["receptive field width (px)"].max() == 94
+    assert shapes["receptive field width (px)"].max() == 95
     captions = " ".join(str(m.value) for m in at.markdown)
-    assert "64×128 cells × 8 channels" in captions and "4×8 cells × 64 channels" in captions
+    assert "32×64 cells × 8 channels" in captions and "4×8 cells × 64 channels" in captions
     # 4 steps + 5 blocks × 8 channels + 8 filters, plus the quiz page
     captions = [caption for img in at.get("image") for caption in img.captions]
     assert {"Original", "After crop (grid)", "One augmented training copy"} <= set(captions)
