@@ -38,7 +38,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             "Lead-panel CNN (real pages)",
             "The lead-grid idea at twice the resolution per lead (e.g. 384×640 ink): a stride-2 stem, "
             "one conv encoder over the whole grid, then per lead row a time convolution that keeps "
-            "beat-to-beat timing, and max + average pooling inside each of the 4×4 lead cells.",
+            "beat-to-beat timing, and max + average pooling inside each of the 4×4 lead cells. An ink "
+            "gate lets only features on a trace through, so Grad-CAM shows the waves that mattered.",
         ),
         Architecture(
             "leadnet_hr",

@@ -7,7 +7,7 @@ in a score. The recipe itself is always :func:`core.training.train`.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,22 +47,31 @@ def training_index(pages: pd.DataFrame, *, test: pd.DataFrame | None = None, ext
 
 def cross_validate(pages: pd.DataFrame, config: TrainConfig, *, extras: pd.DataFrame | None = None,
                    n_splits: int = 5, seed: int = 0, val_fraction: float = 0.15,
-                   listener: Listener | None = None) -> pd.DataFrame:
+                   folds: Sequence[int] | None = None, listener: Listener | None = None,
+                   on_fold: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
     """Out-of-fold predictions of ``config`` for every row of ``pages`` (one per duplicate group).
 
     Folds come from :func:`core.splits.group_kfold`; inside each fold a ``val_fraction`` of the
-    training groups is kept for best-weights selection and temperature fitting. Returns the
-    per-page table of :func:`core.training.train` (``path``, ``true``, ``predicted``,
-    ``confidence``) plus ``fold`` and ``seconds``.
+    training groups is kept for best-weights selection and temperature fitting. ``folds`` runs only
+    those fold numbers (the same folds and inner splits as a full run, so recipes can be compared
+    fold by fold), and ``on_fold`` receives each fold's table as soon as it is done (to keep it
+    should a later fold be interrupted). Returns the per-page table of
+    :func:`core.training.train` (``path``, ``true``, ``predicted``, ``confidence``) plus ``fold``
+    and ``seconds``.
     """
     listener = listener or (lambda event: None)
     tables = []
     for fold, (train_pos, test_pos) in enumerate(group_kfold(pages, n_splits=n_splits, seed=seed)):
+        if folds is not None and fold not in folds:
+            continue
         listener({"event": "fold", "fold": fold + 1, "folds": n_splits})
         index = training_index(pages.iloc[train_pos], test=pages.iloc[test_pos], extras=extras,
                                val_fraction=val_fraction, seed=seed + fold)
         outcome = train(index, config, listener=listener)
-        tables.append(outcome.test_predictions.assign(fold=fold, seconds=round(outcome.seconds, 1)))
+        table = outcome.test_predictions.assign(fold=fold, seconds=round(outcome.seconds, 1))
+        if on_fold is not None:
+            on_fold(table)
+        tables.append(table)
     return pd.concat(tables, ignore_index=True)
 
 

@@ -119,7 +119,7 @@ def shape_table(model) -> list[dict]:
     """
     import keras
 
-    rows, reach, spatial = [], {}, True  # reach: layer name → (receptive field, jump) of its output
+    rows, reach, flat = [], {}, False  # reach: layer name → (receptive field, jump) of its output
     for layer in model.layers:
         shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
         # Follow the graph, not the list: branches that merge again (max and average pooling of
@@ -134,7 +134,8 @@ def shape_table(model) -> list[dict]:
                 field[axis] += (ks[0][axis] - 1) * jump[axis]
                 jump[axis] *= ks[1][axis]
         reach[layer.name] = (field, jump)
-        spatial = spatial and len(shape) == 3
+        flat = flat or len(shape) == 1  # flatten/dense: no feature map from here on
+        spatial = len(shape) == 3 and not flat
         rows.append({"layer": layer.name, "type": type(layer).__name__,
                      "output shape": " × ".join(str(d) for d in shape),
                      "values": int(np.prod([d for d in shape if d])) if shape else 0,

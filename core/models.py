@@ -31,6 +31,34 @@ def _conv_block(x, filters: int, *, name: str, pool: bool = True, activation_nam
     return layers.MaxPooling2D(2, name=f"{name}_pool")(x) if pool else x
 
 
+# Ink gate: ink-mode paper and what is left of a coloured grid stay below 0.3 (measured on the
+# Mendeley template and the synthetic paper colours); a trace or label pixel is near 1.
+_GATE_FROM, _GATE_TO = 0.3, 0.55
+
+
+def _ink_gate(inputs, features, *, name: str = LAST_CONV):
+    """``features`` with every cell that holds no trace ink set to zero.
+
+    The classifier, and so Grad-CAM, can then only use evidence that lies on a trace: without the
+    gate the lead-panel CNNs put most of their saliency in the blank bands between lead rows
+    (features there see the waves above them), which is right about the lead and wrong about the
+    place. Built from plain layers (no Lambda), so safe-mode loading keeps working.
+    """
+    height, width, channels = inputs.shape[1:]
+    brightest = inputs
+    if channels > 1:  # as the "ink" colour mode: the brightest channel, so a coloured grid is paper
+        brightest = layers.Reshape((height, width, channels, 1), name="ink_gate_channels")(inputs)
+        brightest = layers.MaxPooling3D((1, 1, channels), name="ink_gate_brightest")(brightest)
+        brightest = layers.Reshape((height, width, 1), name="ink_gate_grey")(brightest)
+    ink = layers.Rescaling(-1.0 / 255, offset=1.0, name="ink_gate_ink")(brightest)
+    cells = layers.MaxPooling2D((height // features.shape[1], width // features.shape[2]),
+                                name="ink_gate_cells")(ink)
+    scale = 1.0 / (_GATE_TO - _GATE_FROM)
+    gate = layers.Rescaling(scale, offset=-_GATE_FROM * scale, name="ink_gate_ramp")(cells)
+    gate = layers.ReLU(max_value=1.0, name="ink_gate")(gate)
+    return layers.Multiply(name=name)([features, gate])
+
+
 def build_compact(input_shape: tuple[int, int, int], n_classes: int, *, width: float = 1.0,
                   dropout: float = 0.3) -> keras.Model:
     """The default lead-grid CNN.
@@ -80,7 +108,9 @@ def build_leadnet(input_shape: tuple[int, int, int], n_classes: int, *, width: f
     pooled over its height but keeps 2 time bins per lead column, a (1×5) convolution compares
     neighbouring bins (beat-to-beat timing on the rhythm strip), and max- and average-pooling
     inside each of the 4×4 lead cells give one embedding per lead whose position is the lead's
-    identity. Everything is measured relative to the input size, never in absolute pixels.
+    identity. Before that pooling an ink gate (:func:`_ink_gate`) zeroes the features of cells
+    that hold no trace, so the evidence, and Grad-CAM with it, lies on the waveforms. Everything is
+    measured relative to the input size, never in absolute pixels.
     """
     return _lead_panel_cnn(input_shape, n_classes, (16, 32, 48, 64), width=width, dropout=dropout,
                            extra_block=False, name="lead_panel_cnn")
@@ -117,11 +147,10 @@ def _lead_panel_cnn(input_shape: tuple[int, int, int], n_classes: int, filters: 
     x = layers.MaxPooling2D(2, name="stem_pool")(x)
     x = _conv_block(x, f2, name="block2")
     x = _conv_block(x, f3, name="block3")
+    x = _conv_block(x, f4, name="block4", pool=False)
     if extra_block:
-        x = _conv_block(x, f4, name="block4", pool=False)
-        x = _conv_block(x, f4, name="block5", pool=False, activation_name=LAST_CONV)
-    else:
-        x = _conv_block(x, f4, name="block4", pool=False, activation_name=LAST_CONV)
+        x = _conv_block(x, f4, name="block5", pool=False)
+    x = _ink_gate(inputs, x)
     cell_h, cell_w = x.shape[1] // LEAD_ROWS, x.shape[2] // LEAD_COLS
     # one row per lead row, two time bins per lead column
     x = layers.MaxPooling2D((cell_h, cell_w // 2), name="lead_row_pool")(x)

@@ -64,6 +64,13 @@ def test_cross_validate_predicts_every_page_once(tiny_dataset: Path) -> None:
     assert sorted(predictions["path"]) == sorted(pages["path"])
     assert set(predictions["fold"]) == {0, 1, 2}
 
+    # One fold alone is that same fold of the full run (paired comparisons), handed over when done.
+    handed: list[pd.DataFrame] = []
+    alone = cross_validate(pages, config, n_splits=3, val_fraction=0.2, folds=[1], on_fold=handed.append)
+    assert len(handed) == 1 and handed[0].equals(alone)
+    same = predictions[predictions["fold"] == 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone.drop(columns="seconds"), same.drop(columns="seconds"))
+
 
 @pytest.mark.parametrize("shape", [(320, 512, 1), (384, 640, 1)])
 def test_leadnet_has_a_page_level_gradcam_map_and_rejects_odd_sizes(shape) -> None:
