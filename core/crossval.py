@@ -75,6 +75,23 @@ def cross_validate(pages: pd.DataFrame, config: TrainConfig, *, extras: pd.DataF
     return pd.concat(tables, ignore_index=True)
 
 
+def out_of_fold_temperature(predictions: pd.DataFrame, classes: Sequence[str]) -> float:
+    """The temperature that best calibrates ``config``'s models, fitted on the pooled out-of-fold
+    probabilities (before scaling) of :func:`cross_validate`.
+
+    Each fold's own validation split also picked that fold's best epoch, which makes it look more
+    accurate than the model is; a temperature fitted there sharpens the probabilities too much. The
+    out-of-fold pages were never used to select anything, and there are k times as many of them.
+    """
+    from core.calibration import fit_temperature
+    from core.training import raw_probability_column
+
+    probs = predictions[[raw_probability_column(c) for c in classes]].to_numpy(dtype=float)
+    known = predictions["true"].isin(classes).to_numpy()
+    labels = predictions.loc[known, "true"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    return fit_temperature(probs[known], labels)
+
+
 def _scores(true: np.ndarray, predicted: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     """Macro-F1 over ``classes`` followed by each class's recall (predictions outside ``classes``,
     e.g. Non-ECG, count as misses)."""

@@ -95,6 +95,37 @@ def page_heat(result: ImageResult, saliency: Saliency, *, width: int | None = No
     return heatmap_on_page(saliency.heatmap, result.view, size=size)
 
 
+TRACE_REACH_PX = 4      # network pixels either side of a trace that still count as "on" it
+MIN_INK_CONTRAST = 30   # grey levels between paper and the darkest pixel below which there is no ink
+
+
+@dataclass(frozen=True)
+class TraceShare:
+    """How much of a saliency map lies on the traces: ``heat`` is the share of the map within
+    ``TRACE_REACH_PX`` of ink, ``area`` that band's share of the input (what a map spread evenly
+    would get); ``heat / area`` above 1 means the map favours the waveforms."""
+
+    heat: float
+    area: float
+
+
+def heat_on_traces(result: ImageResult, saliency: Saliency) -> TraceShare:
+    """The share of ``saliency`` that lies on or next to the ECG traces of ``result``'s input.
+
+    Trace pixels are those darker than halfway between the paper (the median, as most of a page is
+    paper) and the darkest pixel: at small input sizes a thin trace is averaged to grey, so no fixed
+    grey level would do.
+    """
+    from scipy import ndimage
+
+    grey = result.view.network_input.min(axis=-1).astype("float32")
+    paper, darkest = float(np.median(grey)), float(grey.min())
+    ink = grey < (paper + darkest) / 2 if paper - darkest >= MIN_INK_CONTRAST else np.zeros(grey.shape, bool)
+    near = ndimage.binary_dilation(ink, iterations=TRACE_REACH_PX)
+    total = float(saliency.heatmap.sum())
+    return TraceShare(float(saliency.heatmap[near].sum()) / total if total > 0 else 0.0, float(near.mean()))
+
+
 def lead_attribution(result: ImageResult, saliency: Saliency, *, layout: str = DEFAULT_LAYOUT,
                      boxes: dict | None = None) -> tuple[pd.DataFrame, Territory]:
     """Per-lead share of saliency and the territory it points to.

@@ -300,13 +300,16 @@ def train(index: pd.DataFrame, config: TrainConfig, *, listener: Listener | None
     listener({"event": "status", "message": "Evaluating on the test split"})
     has_val = len(data["x_val"]) > 0
     temperature = fit_temperature(_predict(model, data["x_val"]), data["y_val"]) if has_val else 1.0
-    test_probs = apply_temperature(_predict(model, data["x_test"]), temperature)
+    raw_test_probs = _predict(model, data["x_test"])
+    test_probs = apply_temperature(raw_test_probs, temperature)
     y_test = data["y_test"]
     predictions = pd.DataFrame({
         "path": rows["test"]["path"],
         "true": [classes[i] for i in y_test],
         "predicted": [classes[i] for i in test_probs.argmax(axis=1)],
         "confidence": test_probs.max(axis=1),
+        # before temperature scaling: out-of-fold tables can then calibrate a final model (crossval)
+        **{raw_probability_column(c): raw_test_probs[:, i] for i, c in enumerate(classes)},
     })
     train_rows = rows["train"]
     return TrainOutcome(
@@ -319,6 +322,12 @@ def train(index: pd.DataFrame, config: TrainConfig, *, listener: Listener | None
                       for s in ("train", "val", "test")},
         test_predictions=predictions,
     )
+
+
+def raw_probability_column(class_name: str) -> str:
+    """Column of :attr:`TrainOutcome.test_predictions` holding a class's probability before
+    temperature scaling."""
+    return f"raw p({class_name})"
 
 
 def _predict(model, images: np.ndarray) -> np.ndarray:

@@ -12,8 +12,8 @@ from core.errors import USER_ERRORS
 from core.explain import COLORMAPS, METHODS, overlay
 from core.guidance import guidance_for
 from core.leads import DEFAULT_LAYOUT, LAYOUTS
-from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, images_from_zip,
-                             lead_attribution, page_heat, predict_many)
+from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, heat_on_traces,
+                             images_from_zip, lead_attribution, page_heat, predict_many)
 from core.report import ReportInput, model_details, report_html
 from pages.common import choose_bundle, disclaimer, escape, report_error, require_app_navigation
 
@@ -121,6 +121,10 @@ def show_saliency(result, saliency, controls):
         st.caption(f"Note: {escape(saliency.note)}.")
     if saliency.flat:
         st.info("The map is empty: nothing in this image raised the score of this class at the explained layer.")
+    elif result.diagnosis.is_ecg:
+        share = heat_on_traces(result, saliency)
+        st.caption(f"{share.heat:.0%} of the heat lies on or right next to the traces, which cover "
+                   f"{share.area:.0%} of what the model saw.")
     st.markdown(COLOURS_EXPLAINED)
     return picture
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.crossval import (cross_validate, distinct_pages, format_summary, holdout_split, summarise,
-                           training_index)
+from core.crossval import (cross_validate, distinct_pages, format_summary, holdout_split,
+                           out_of_fold_temperature, summarise, training_index)
 from core.preprocess import Preprocessing
 from core.sources import folder_source, prepare_dataset
 from core.training import TrainConfig
@@ -44,6 +44,24 @@ def test_training_index_puts_test_and_extras_on_their_sides() -> None:
     assert out.loc[out["path"] == "x.jpg", "split"].item() == "train"
 
 
+@pytest.mark.parametrize(("sure", "expect_above_one"), [(0.99, True), (0.55, False)])
+def test_out_of_fold_temperature_undoes_over_and_under_confidence(sure: float, expect_above_one: bool) -> None:
+    from core.training import raw_probability_column
+
+    # Two classes, right 80 % of the time: claiming 0.99 is over-confident, 0.55 under-confident.
+    true = np.array(["MI", "Normal"] * 50)
+    predicted = np.where(np.arange(100) % 5 == 0, np.where(true == "MI", "Normal", "MI"), true)
+    table = pd.DataFrame({"true": true,
+                          raw_probability_column("MI"): np.where(predicted == "MI", sure, 1 - sure),
+                          raw_probability_column("Normal"): np.where(predicted == "MI", 1 - sure, sure)})
+    temperature = out_of_fold_temperature(table, ["MI", "Normal"])
+    assert (temperature > 1.5) if expect_above_one else (temperature < 0.7)
+    from core.calibration import apply_temperature
+    calibrated = apply_temperature(table[[raw_probability_column("MI"), raw_probability_column("Normal")]]
+                                   .to_numpy(), temperature).max(axis=1)
+    assert np.allclose(calibrated, 0.8, atol=0.01)  # exactly the accuracy
+
+
 def test_summary_counts_non_ecg_predictions_as_misses_and_brackets_the_point() -> None:
     true = np.array(["MI"] * 10 + ["Normal"] * 10)
     predicted = true.copy()
@@ -63,6 +81,10 @@ def test_cross_validate_predicts_every_page_once(tiny_dataset: Path) -> None:
     predictions = cross_validate(pages, config, n_splits=3, val_fraction=0.2)
     assert sorted(predictions["path"]) == sorted(pages["path"])
     assert set(predictions["fold"]) == {0, 1, 2}
+
+    # The probabilities before scaling come along, so a final model can be calibrated out of fold.
+    temperature = out_of_fold_temperature(predictions, sorted(pages["class"].unique()))
+    assert 0.05 <= temperature <= 20
 
     # One fold alone is that same fold of the full run (paired comparisons), handed over when done.
     handed: list[pd.DataFrame] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -105,6 +106,9 @@ def test_upload_shows_class_chart_overlay_leads_guidance_and_disclaimer(app_test
     captions = [caption for img in at.get("image") for caption in img.captions]
     assert captions == ["Original", "Grad-CAM for Myocardial Infarction"]
     assert "How to read the colours" in markdown_text(at)
+    on_traces = next(c.value for c in at.caption if "of the heat lies on or right next to the traces" in c.value)
+    heat, area = (int(v) for v in re.findall(r"(\d+)%", on_traces))
+    assert 0 <= heat <= 100 and 0 < area < 50  # traces are a small part of a page
 
     assert charts_titled(at, "Share of the saliency in each lead")
     assert any(s.value == "Which leads drove the decision" for s in at.subheader)
