@@ -99,6 +99,11 @@ def cmd_cv(args) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
 
     def keep(table: pd.DataFrame) -> None:
+        if out.exists():  # append in the file's own column order
+            header = list(pd.read_csv(out, nrows=0).columns)
+            if sorted(header) != sorted(table.columns):
+                raise SystemExit(f"{out} holds folds of another table layout; delete it and run the CV again")
+            table = table[header]
         table.to_csv(out, mode="a", header=not out.exists(), index=False)
         f1 = f1_score(table["true"], table["predicted"], labels=list(ECG_CLASSES), average="macro", zero_division=0)
         mi = table[table["true"] == ECG_CLASSES[0]]
