@@ -346,7 +346,7 @@ def model_card(report: dict) -> str:
                         for name, c in report.get("gradcam", {}).items()) or "| (run `card`) | | | |"
     return CARD_TEMPLATE.format(
         recipe=report["recipe"], cv=cv, gradcam=gradcam, holdout=_metric_rows(held), holdout_pages=held["pages"],
-        holdout_counts=held["pages_per_class"], **cal,
+        holdout_counts=", ".join(f"{n} {c}" for c, n in held["pages_per_class"].items()), **cal,
         **{f"{k}_rate": v["rate"] for k, v in guard.items()}, **{f"{k}_n": v["images"] for k, v in guard.items()},
         config=json.dumps(CANDIDATES[report["recipe"]].to_dict()),
         input_size="×".join(str(v) for v in CANDIDATES[report["recipe"]].preprocessing.input_shape[:2]),
