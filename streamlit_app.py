@@ -3,9 +3,11 @@ each page in ``pages/`` is thin UI over the ``core`` package."""
 import streamlit as st
 
 from pages.common import apply_query_params, sidebar_status
+from pages.keras_state import keep_keras_state_across_reruns
 
 
 def main() -> None:
+    keep_keras_state_across_reruns()  # before this run ends, for the training threads' sake
     st.set_page_config(page_title="ECG Image Lab", page_icon=":material/ecg_heart:", layout="wide")
     page = apply_query_params()  # a hand-out link: dataset, model, preset, classroom, page
     navigation = st.navigation(
