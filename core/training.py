@@ -57,7 +57,7 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
-    # What an instructor runs in front of a class: about a minute on a 2-core laptop.
+    # What an instructor runs in front of a class: 1–3 min on a 2-core laptop, by its speed.
     "live-demo": TrainConfig(arch="compact", epochs=10, batch_size=16, learning_rate=3e-3,
                              preprocessing=Preprocessing(height=128, width=256), augment=0.0,
                              patience=0),

@@ -128,7 +128,7 @@ def current_model_name() -> str | None:
 
 
 NO_MODEL_HINT = ("There is no model yet. Train one on the **Train** page (the *Live demo* preset takes "
-                 "about a minute), then come back here.")
+                 "1–3 minutes on 2 cores), then come back here.")
 
 
 def usable_bundles() -> pd.DataFrame:

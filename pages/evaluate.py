@@ -302,7 +302,7 @@ st.markdown("Score a saved model on images it never saw: where it is right, wher
 
 models = usable_bundles()
 if models.empty:
-    st.info("There are no saved models yet. Train one first — the Live-demo preset takes about a minute.")
+    st.info("There are no saved models yet. Train one first — the Live-demo preset takes 1–3 minutes.")
     st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
     st.stop()
 

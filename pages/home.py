@@ -18,7 +18,7 @@ steps[0].caption("Class counts, sample pages, duplicates that leak into test set
                  "diagnosis looks like on paper.")
 steps[1].page_link("pages/train.py", label="**Train** a model live", icon=":material/model_training:")
 steps[1].caption("Pick a dataset and a model, press Train and watch accuracy and loss grow epoch by "
-                 "epoch. The Live-demo preset finishes in about a minute.")
+                 "epoch. The Live-demo preset finishes in 1–3 minutes on 2 cores.")
 steps[2].page_link("pages/evaluate.py", label="**Evaluate** honestly", icon=":material/analytics:")
 steps[2].caption("Confusion matrix, per-class report with confidence intervals, calibration and the "
                  "model's most confident mistakes.")

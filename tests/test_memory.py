@@ -12,7 +12,8 @@ Two leaks were found and fixed, each pinned by a quick test here:
 
 The opt-in soak (``pytest -m soak``, about 2 minutes) runs 20 train → save → load → predict cycles
 in one process, as the app's training jobs and the Predict page do (no
-``keras.backend.clear_session()``: the app does not call it), and asserts that the resident set
+``keras.backend.clear_session()``: the app does not call it, and ``pages.keras_state`` stops
+Streamlit calling it after each script run), and asserts that the resident set
 size levels off. Measured on 2 busy cores, RSS per cycle in MB:
 
 * before the registry fix: 898, 931, 950, 968, 987, 1007, 1025, … 1231, 1252, 1270 (~19 MB a
