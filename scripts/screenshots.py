@@ -37,6 +37,9 @@ def take_screenshots(out: Path, pages: list[str]) -> list[Path]:
             page = browser.new_page(viewport=VIEWPORT)
             for name in pages:
                 goto(page, server.url, page_path(name))
+                # the run has ended a moment before its widgets are drawn: skeletons until then
+                page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")",
+                                       timeout=60_000)
                 path = out / f"{name}.png"
                 page.screenshot(path=str(path), full_page=True)
                 shots.append(path)
