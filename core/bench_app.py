@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,18 +15,9 @@ from core.paths import PROJECT_ROOT
 
 APP_FILE = PROJECT_ROOT / "streamlit_app.py"
 
-# Runs in a fresh interpreter: the Home page, then Explore (on the built-in synthetic set), each
-# followed by a look at sys.modules.
-_TF_PROBE = """
-import json, sys
-from streamlit.testing.v1 import AppTest
-app = AppTest.from_file(sys.argv[1], default_timeout=600)
-app.run()
-seen = {"home": "tensorflow" in sys.modules, "errors": len(app.exception)}
-app.switch_page("pages/explore.py").run()
-seen.update(explore="tensorflow" in sys.modules, errors=seen["errors"] + len(app.exception))
-print(json.dumps(seen))
-"""
+# Streamlit scripts of their own (core never imports Streamlit), each run in a subprocess.
+BARE_APP = PROJECT_ROOT / "pages" / "bench" / "bare_app.py"
+TENSORFLOW_PROBE = PROJECT_ROOT / "pages" / "bench" / "tensorflow_probe.py"
 
 
 def _e2e_helpers():
@@ -61,13 +51,11 @@ def first_page_seconds() -> dict:
     from playwright.sync_api import sync_playwright
 
     _, _, launch_args = _e2e_helpers()
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
-        bare = Path(tmp) / "bare_app.py"
-        bare.write_text('import streamlit as st\n\nst.title("ECG Image Lab")\n')
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(**launch_args)
         try:
             page = browser.new_page()
-            floor = _first_page_seconds(page, bare)
+            floor = _first_page_seconds(page, BARE_APP)
             app = _first_page_seconds(page, APP_FILE)
         finally:
             browser.close()
@@ -77,7 +65,7 @@ def first_page_seconds() -> dict:
 
 def tensorflow_free_pages() -> dict:
     """Whether the Home and Explore pages run without importing TensorFlow (fresh subprocess)."""
-    done = subprocess.run([sys.executable, "-c", _TF_PROBE, str(APP_FILE)], cwd=PROJECT_ROOT,
+    done = subprocess.run([sys.executable, str(TENSORFLOW_PROBE), str(APP_FILE)], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=900, check=True)
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     return {"home_imports_tensorflow": seen["home"], "explore_imports_tensorflow": seen["explore"],
