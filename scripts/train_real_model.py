@@ -151,20 +151,24 @@ def guard_rates(model, outcome_classes, temperature: float, holdout_predicted: p
     }
 
 
-def calibration(model, holdout: pd.DataFrame, classes: list[str], temperature: float,
-                validation_temperature: float) -> dict:
-    """ECE of the held-out pages before scaling, with the shipped (out-of-fold) temperature and with
-    the one the final run's own validation split would have given."""
-    from core.calibration import apply_temperature, expected_calibration_error
-    from core.inference import predict_arrays
-    from core.pipeline import prepare_images
+def raw_test_probabilities(outcome) -> tuple:
+    """(probabilities before temperature scaling, true class indices) of the outcome's test pages."""
+    from core.training import raw_probability_column
 
-    prepared = prepare_images(holdout["path"].tolist(), model_preprocessing(model), hashes=holdout["sha1"])
-    raw = predict_arrays(model, prepared.images)
-    labels = holdout.iloc[prepared.kept]["class"].map(classes.index).to_numpy()
-    return {"temperature": round(temperature, 3), "validation_temperature": round(validation_temperature, 3),
+    table = outcome.test_predictions
+    raw = table[[raw_probability_column(c) for c in outcome.classes]].to_numpy(dtype=float)
+    return raw, table["true"].map(outcome.classes.index).to_numpy()
+
+
+def calibration(outcome, validation_temperature: float) -> dict:
+    """ECE of the held-out (test) pages before scaling, with the outcome's (out-of-fold) temperature
+    and with the one the final run's own validation split would have given."""
+    from core.calibration import apply_temperature, expected_calibration_error
+
+    raw, labels = raw_test_probabilities(outcome)
+    return {"temperature": round(outcome.temperature, 3), "validation_temperature": round(validation_temperature, 3),
             "ece_before": round(expected_calibration_error(raw, labels), 3),
-            "ece_after": round(expected_calibration_error(apply_temperature(raw, temperature), labels), 3),
+            "ece_after": round(expected_calibration_error(apply_temperature(raw, outcome.temperature), labels), 3),
             "ece_after_validation_temperature":
                 round(expected_calibration_error(apply_temperature(raw, validation_temperature), labels), 3)}
 
@@ -196,8 +200,7 @@ def cmd_ship(args) -> None:
         "recipe": args.recipe,
         "holdout": {**held, "sha1": sorted(holdout["sha1"]), "fraction": HOLDOUT_FRACTION, "seed": HOLDOUT_SEED},
         "cross_validation": cv_results(),
-        "calibration_holdout": calibration(outcome.model, holdout, outcome.classes, outcome.temperature,
-                                           validation_temperature),
+        "calibration_holdout": calibration(outcome, validation_temperature),
         "guard": guard_rates(outcome.model, outcome.classes, outcome.temperature,
                              outcome.test_predictions["predicted"]),
     }
@@ -217,13 +220,11 @@ def recalibrated(outcome, temperature: float):
     from dataclasses import replace
 
     from core.calibration import apply_temperature, expected_calibration_error
-    from core.training import raw_probability_column
 
-    table = outcome.test_predictions
-    raw = table[[raw_probability_column(c) for c in outcome.classes]].to_numpy(dtype=float)
+    raw, labels = raw_test_probabilities(outcome)
     probs = apply_temperature(raw, temperature)
-    labels = table["true"].map(outcome.classes.index).to_numpy()
-    return replace(outcome, temperature=temperature, test_predictions=table.assign(confidence=probs.max(axis=1)),
+    return replace(outcome, temperature=temperature,
+                   test_predictions=outcome.test_predictions.assign(confidence=probs.max(axis=1)),
                    metrics={**outcome.metrics, "test_ece": expected_calibration_error(probs, labels)})
 
 
