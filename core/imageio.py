@@ -41,19 +41,24 @@ class ImageInfo:
 
 
 def _read(source: ImageSource) -> tuple[bytes, str]:
-    """All bytes of the source and a display name for messages."""
+    """All bytes of the source and its file name ("" for bare bytes: the caller shows its own)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), "the uploaded image"
+        return bytes(source), ""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
             return path.read_bytes(), path.name
         except OSError as error:
             raise ImageLoadError(f"'{path.name}' cannot be read ({error.strerror or error}).") from error
-    name = Path(str(getattr(source, "name", "") or "the uploaded image")).name
+    name = Path(str(getattr(source, "name", "") or "")).name
     if source.seekable():
         source.seek(0)
     return source.read(), name
+
+
+def _subject(name: str) -> str:
+    """How a message names the file: quoted, or "This file" when only its bytes are known."""
+    return f"'{name}'" if name else "This file"
 
 
 def _looks_like(head: bytes) -> str | None:
@@ -79,7 +84,7 @@ def _looks_like(head: bytes) -> str | None:
 def _open(data: bytes, name: str) -> Image.Image:
     """Open (header only) with every size and content check; raises ImageLoadError."""
     if not data:
-        raise ImageLoadError(f"'{name}' is empty (0 bytes); the upload or copy did not finish.")
+        raise ImageLoadError(f"{_subject(name)} is empty (0 bytes); the upload or copy did not finish.")
     try:
         with warnings.catch_warnings():
             # PIL only warns between its 89 MP and 179 MP limits; a warning here means a bomb.
@@ -87,30 +92,30 @@ def _open(data: bytes, name: str) -> Image.Image:
             img = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageLoadError(
-            f"'{name}' is above the {_LIMIT} limit ({error}); scale it down and try again."
+            f"{_subject(name)} is above the {_LIMIT} limit ({error}); scale it down and try again."
         ) from error
     except UnidentifiedImageError as error:
         kind = _looks_like(data[:2048])
         what = f"it looks like {kind}" if kind else "its content is not a format we can read"
-        raise ImageLoadError(f"'{name}' is not an image ({what}); {_SAVE_AS}.") from error
+        raise ImageLoadError(f"{_subject(name)} is not an image ({what}); {_SAVE_AS}.") from error
     except Exception as error:  # a header cut short: OSError, SyntaxError, struct.error, EOFError...
         raise _truncated(name, error) from error
     width, height = img.size
     if width * height > MAX_PIXELS:
         raise ImageLoadError(
-            f"'{name}' is {width}×{height} px, above the {_LIMIT} limit; "
+            f"{_subject(name)} is {width}×{height} px, above the {_LIMIT} limit; "
             "scale it down and try again."
         )
     if min(width, height) < MIN_SIDE:
         raise ImageLoadError(
-            f"'{name}' is too small ({width}×{height} px) to be an ECG page; "
+            f"{_subject(name)} is too small ({width}×{height} px) to be an ECG page; "
             f"use an image at least {MIN_SIDE} px on each side."
         )
     return img
 
 
 def _truncated(name: str, error: Exception) -> ImageLoadError:
-    return ImageLoadError(f"'{name}' is truncated or corrupt ({error}); download or copy it again.")
+    return ImageLoadError(f"{_subject(name)} is truncated or corrupt ({error}); download or copy it again.")
 
 
 def _jpeg_is_complete(data: bytes) -> bool:
