@@ -30,24 +30,27 @@ class PreparedImages:
 
 
 def _cache_file(spec: Preprocessing, content_hash: str) -> Path:
-    return cache_dir() / "prepared" / spec.key() / f"{content_hash}.npy"
+    return cache_dir() / "prepared" / spec.key() / f"{content_hash}.u8"
 
 
+# Cached arrays are raw uint8 bytes, their shape given by the key's spec: np.load would parse each
+# .npy header with ast.literal_eval, which CPython 3.11 can fail from concurrent threads
+# ("SystemError: AST constructor recursion depth mismatch", python/cpython#106905): it failed a
+# training once while the pool's two threads read cached pages.
 def _prepare_one(path: str, content_hash: str | None, spec: Preprocessing) -> np.ndarray:
     cached = _cache_file(spec, content_hash) if content_hash else None
     if cached is not None and cached.exists():
         try:
-            array = np.load(cached)
-            if array.shape == spec.input_shape:
-                return array
-        except (OSError, ValueError):
-            pass  # a damaged cache entry is simply rebuilt
+            data = cached.read_bytes()
+            if len(data) == int(np.prod(spec.input_shape)):
+                return np.frombuffer(data, np.uint8).reshape(spec.input_shape).copy()
+        except OSError:
+            pass  # an unreadable or damaged cache entry is simply rebuilt
     array = load_and_prepare(path, spec)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{np.random.randint(1 << 30)}.tmp")
-        with open(tmp, "wb") as fh:
-            np.save(fh, array)
+        tmp.write_bytes(np.ascontiguousarray(array, np.uint8).tobytes())
         tmp.replace(cached)
     return array
 
