@@ -219,28 +219,35 @@ def test_every_method_gives_a_normalised_map_of_the_input_size(bundle, page_path
     assert saliency.flat or saliency.heatmap.max() == pytest.approx(1.0)
 
 
-def test_tf_keras_vis_gradcam_agrees_with_the_gradient_tape_oracle(bundle, tiny_dataset):
-    from core.explain import _normalise, _resize_map, explainer_for, gradcam_tape
+def test_compiled_gradcam_agrees_with_tf_keras_vis(bundle, tiny_dataset):
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    from core.explain import _normalise, _resize_map, explainer_for
     from core.inference import prepare_for_bundle
 
     explainer = explainer_for(bundle.model)
+    oracle = Gradcam(explainer.net, model_modifier=None, clone=False)
     compared = 0
     for path in sorted(tiny_dataset.glob("*/*.jpg"))[::5]:
         image = prepare_for_bundle(bundle, path)[0]
+        ink = 255.0 - image[None].astype("float32")
         for k in range(len(bundle.metadata.classes)):
             # Both at the feature-map resolution, before any upsampling.
-            ours = _normalise(explainer._tkv("gradcam", 255.0 - image[None].astype("float32"), k))
-            oracle = _normalise(gradcam_tape(explainer._forward, 255.0 - image[None].astype("float32"), k))
-            assert ours.shape == oracle.shape == (4, 8)
-            np.testing.assert_allclose(ours, oracle, atol=1e-4)
-            compared += int(oracle.max() > 0)
+            ours = _normalise(explainer.gradcam(ink, k))
+            theirs = _normalise(np.asarray(oracle(CategoricalScore([k]), ink, penultimate_layer=explainer.layer,
+                                                  seek_penultimate_conv_layer=False, expand_cam=False,
+                                                  normalize_cam=False))[0])
+            assert ours.shape == theirs.shape == (4, 8)
+            np.testing.assert_allclose(ours, theirs, atol=1e-4)
+            compared += int(theirs.max() > 0)
         upsampled = explainer.saliency(image, 0, "gradcam").heatmap
-        np.testing.assert_allclose(upsampled, _normalise(_resize_map(
-            gradcam_tape(explainer._forward, 255.0 - image[None].astype("float32"), 0), image.shape[:2])), atol=1e-4)
+        np.testing.assert_allclose(upsampled, _normalise(_resize_map(explainer.gradcam(ink, 0), image.shape[:2])),
+                                   atol=1e-4)
     assert compared >= 5
 
 
-def test_fallback_to_the_tape_gradcam_when_tf_keras_vis_fails(bundle, page_path, monkeypatch):
+def test_fallback_to_gradcam_when_tf_keras_vis_fails(bundle, page_path, monkeypatch):
     from core.explain import Explainer
     from core.inference import prepare_for_bundle
 
@@ -251,8 +258,8 @@ def test_fallback_to_the_tape_gradcam_when_tf_keras_vis_fails(bundle, page_path,
 
     monkeypatch.setattr(explainer, "_tkv", broken)
     saliency = explainer.saliency(prepare_for_bundle(bundle, page_path)[0], 0, "scorecam")
-    assert saliency.used == "gradcam-tape"
-    assert "Score-CAM failed in tf-keras-vis" in saliency.note and "built-in Grad-CAM" in saliency.note
+    assert saliency.used == "gradcam"
+    assert "Score-CAM failed in tf-keras-vis" in saliency.note and "showing Grad-CAM instead" in saliency.note
     assert list(saliency.heatmap.shape) == bundle.metadata.input_size and np.isfinite(saliency.heatmap).all()
     with pytest.raises(ValueError, match="method"):
         explainer.saliency(prepare_for_bundle(bundle, page_path)[0], 0, "lime")
