@@ -27,11 +27,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from core.paths import PROJECT_ROOT, models_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
@@ -452,6 +453,8 @@ def default_bundle(root: Path | None = None) -> Path | None:
 
 def list_bundles(root: Path | None = None) -> pd.DataFrame:
     """One row per bundle folder, default first, then newest; broken bundles carry an ``error``."""
+    import pandas as pd   # here, not at the top: Home and the sidebar need this module, not pandas
+
     root = root or models_dir()
     recover_interrupted(root)
     default = default_bundle(root)

@@ -23,8 +23,6 @@ import os
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
-from scipy.fft import dctn
 
 from core.crop import crop_to_grid
 
@@ -44,6 +42,8 @@ def content_hash(source: str | os.PathLike | bytes) -> str:
 
 def _ink_map(img: Image.Image) -> np.ndarray:
     """64×32 float map of dark ink inside the grid box, with the light grid removed."""
+    from scipy import ndimage   # imported on first use: scipy costs 0.5 s, and Home needs none of it
+
     small = img.convert("RGB")
     small.thumbnail((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX, reducing_gap=2.0)
     rgb = np.asarray(crop_to_grid(small, margin=0.0))
@@ -57,6 +57,8 @@ def _ink_map(img: Image.Image) -> np.ndarray:
 
 def perceptual_hash(img: Image.Image) -> str:
     """512-bit hex hash of the ink on the page; compare two with ``hash_distance``."""
+    from scipy.fft import dctn
+
     rows, cols = _KEPT
     coefficients = dctn(_ink_map(img), norm="ortho")[:rows, :cols].ravel()
     bits = coefficients > np.median(coefficients[1:])  # the DC term only says how much ink

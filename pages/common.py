@@ -1,18 +1,17 @@
-"""UI pieces every page shares: the dataset and model choosers, cached loaders, sidebar status, disclaimer.
+"""UI pieces every page shares: navigation, sidebar status, hand-out links, disclaimer, errors.
 
-Pages stay thin: everything here either draws widgets or caches a call into ``core``.
+Home and the app's entry point import only this module, and it imports nothing heavy (no pandas,
+scipy or TensorFlow): it is what a class's first visitor waits for. The dataset and model
+choosers are in :mod:`pages.choosers`.
 """
 from __future__ import annotations
 
 import html
 import logging
-import os
-from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from core import bundles, sources
+from core import bundles
 from core.errors import USER_ERRORS
 from core.paths import SHARED_MENDELEY_DIR
 
@@ -21,8 +20,6 @@ DISCLAIMER = (
     "are not a diagnosis; an ECG must be read by a qualified clinician. If you have chest pain or "
     "other symptoms, call your local emergency number."
 )
-# None: the built-in size (core.synth.dataset.BUILTIN_PER_CLASS); tests set a tiny one.
-SYNTHETIC_PER_CLASS = int(os.environ["ECG_LAB_SYNTH_PER_CLASS"]) if "ECG_LAB_SYNTH_PER_CLASS" in os.environ else None
 
 
 def require_app_navigation() -> None:
@@ -61,117 +58,12 @@ def report_error(context: str, exc: Exception) -> None:
              "The details are in the server log for your instructor.", icon=":material/error:")
 
 
-@st.cache_resource(show_spinner="Generating the built-in synthetic ECG pages (first run only)…")
-def _synthetic_source(per_class: int) -> sources.DatasetSource:
-    return sources.synthetic_source(per_class=per_class)
-
-
-@st.cache_data(show_spinner="Scanning the dataset and looking for duplicates…", max_entries=8)
-def _prepared(kind: str, path: str, label: str, seed: int) -> sources.PreparedDataset:
-    return sources.prepare_dataset(sources.DatasetSource(kind, path, label), seed=seed)
-
-
-def current_source() -> sources.DatasetSource:
-    """The dataset chosen in this session (the built-in synthetic set until the user picks one)."""
-    if "dataset_source" not in st.session_state:
-        st.session_state["dataset_source"] = _synthetic_source(SYNTHETIC_PER_CLASS)
-    return st.session_state["dataset_source"]
-
-
-def load_current(seed: int = 0) -> sources.PreparedDataset | None:
-    """The chosen dataset, scanned and split; shows the error and returns None when unusable."""
-    source = current_source()
-    try:
-        return _prepared(source.kind, source.path, source.label, seed)
-    except USER_ERRORS as exc:
-        st.error(f"This dataset cannot be used: {escape(exc)}")
-        return None
-
-
-def dataset_picker(key: str) -> None:
-    """Let the user choose the dataset; the choice is shared by every page of the session."""
-    options = ["Built-in synthetic pages"]
-    if SHARED_MENDELEY_DIR.is_dir():
-        options.append("Shared Mendeley pages")
-    options += ["A folder on this computer", "Upload a .zip"]
-    choice = st.radio("Dataset", options, horizontal=True, key=f"{key}_dataset_kind")
-    try:
-        if choice == "Built-in synthetic pages":
-            _set_source(_synthetic_source(SYNTHETIC_PER_CLASS))
-        elif choice == "Shared Mendeley pages":
-            _set_source(sources.folder_source(SHARED_MENDELEY_DIR))
-        elif choice == "A folder on this computer":
-            path = st.text_input("Folder path", key=f"{key}_folder",
-                                 placeholder="/data/ECG_DATA  (class sub-folders, or train/test/<class>)")
-            if path:
-                _set_source(sources.folder_source(path))
-        else:
-            upload = st.file_uploader("Zip of class folders", type=["zip"], key=f"{key}_zip")
-            if upload is not None:
-                with st.spinner("Extracting the zip safely…"):
-                    _set_source(sources.zip_source(upload.getvalue(), upload.name))
-    except USER_ERRORS as exc:
-        st.error(escape(exc))
-    st.caption(f"Using: **{escape(current_source().label)}**")
-
-
-def _set_source(source: sources.DatasetSource) -> None:
-    st.session_state["dataset_source"] = source
-
-
 def current_model_name() -> str | None:
     """The model bundle chosen in this session, else the default bundle."""
     if st.session_state.get("model_name"):
         return st.session_state["model_name"]
     default = bundles.default_bundle()
     return default.name if default else None
-
-
-NO_MODEL_HINT = ("There is no model yet. Train one on the **Train** page (the *Live demo* preset takes "
-                 "1–3 minutes on 2 cores), then come back here.")
-
-
-def usable_bundles() -> pd.DataFrame:
-    """The saved model bundles that can be offered (broken ones are left out)."""
-    table = bundles.list_bundles()
-    return table[table["error"].isna()].reset_index(drop=True)
-
-
-def model_selectbox(table: pd.DataFrame, key: str, *, help: str | None = None) -> pd.Series:
-    """The "Model" selectbox over ``table`` (rows of :func:`usable_bundles`), the session's model
-    selected first; the choice becomes the session's model for every page. Returns its row."""
-    names = table["name"].tolist()
-    current = current_model_name()
-    index = names.index(current) if current in names else 0
-    name = st.selectbox("Model", names, index=index, key=key, help=help)
-    st.session_state["model_name"] = name
-    return table[table["name"] == name].iloc[0]
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _load_bundle(path: str, mtime: float) -> bundles.Bundle:
-    return bundles.load_bundle(path)
-
-
-def choose_bundle(key: str, *, help: str | None = None) -> tuple[bundles.Bundle, tuple[str, float]]:
-    """The model chooser of the pages that run a model: returns ``(bundle, cache_key)``, the key
-    being ``(path, mtime of the model file)`` so that caches keyed on it follow a retrain. Stops
-    the page with a hint when there is no model, with an error when the chosen one cannot be loaded."""
-    table = usable_bundles()
-    if table.empty:
-        st.info(NO_MODEL_HINT)
-        st.stop()
-    row = model_selectbox(table, key, help=help)
-    name, path = row["name"], Path(row["path"])
-    try:
-        cache_key = (str(path), (path / bundles.MODEL_FILE).stat().st_mtime)
-        return _load_bundle(*cache_key), cache_key
-    except USER_ERRORS as exc:
-        st.error(f"The model {escape(name)} cannot be used: {escape(exc)}")
-        st.stop()
-    except Exception as exc:
-        report_error(f"loading the model {name}", exc)
-        st.stop()
 
 
 def sidebar_status() -> None:
@@ -213,11 +105,10 @@ def apply_query_params() -> str | None:
     flag, and returns the page file to open (or None); ``page=quiz`` opens the Learn page on its Quiz
     tab. Unknown values are ignored with a toast.
     ``dataset`` is ``synthetic``, ``mendeley`` or a folder path on the server."""
-    from core.training import PRESETS
-
     params = st.query_params
     if st.session_state.get("_query_applied") or not params:
         return None
+    from core.training import PRESETS
     st.session_state["_query_applied"] = True
     if params.get("classroom") in ("1", "true", "yes", "on"):
         st.session_state["classroom"] = True
@@ -229,10 +120,13 @@ def apply_query_params() -> str | None:
             st.session_state[f"{key}_dataset_kind"] = kind
             if dataset not in kinds:
                 st.session_state[f"{key}_folder"] = dataset
+        from core.sources import folder_source
+        from pages.choosers import builtin_source
+
         try:
             st.session_state["dataset_source"] = (
-                _synthetic_source(SYNTHETIC_PER_CLASS) if dataset == "synthetic"
-                else sources.folder_source(SHARED_MENDELEY_DIR if dataset == "mendeley" else dataset))
+                builtin_source() if dataset == "synthetic"
+                else folder_source(SHARED_MENDELEY_DIR if dataset == "mendeley" else dataset))
         except USER_ERRORS as exc:
             st.toast(f"Dataset from the link not used: {escape(exc)}")
     preset = params.get("preset")

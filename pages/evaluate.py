@@ -13,8 +13,8 @@ from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_cha
                          reliability_chart, roc_chart, training_curves_chart)
 from core.errors import USER_ERRORS
 from core.gallery import thumbnail
-from pages.common import (dataset_picker, escape, load_current, model_selectbox, report_error,
-                          require_app_navigation, usable_bundles)
+from pages.choosers import dataset_picker, load_current, model_selectbox, usable_bundles
+from pages.common import escape, report_error, require_app_navigation
 
 require_app_navigation()
 

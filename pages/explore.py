@@ -8,7 +8,8 @@ from core.gallery import outline_grid_box, page_count, sample_page, thumbnail
 from core.guide import explain_class
 from core.preprocess import crop_page, Preprocessing
 from core.imageio import load_image
-from pages.common import dataset_picker, escape, load_current, require_app_navigation
+from pages.choosers import dataset_picker, load_current
+from pages.common import escape, require_app_navigation
 
 require_app_navigation()
 

@@ -12,7 +12,8 @@ from core.errors import USER_ERRORS
 from core.inference import bundle_preprocessing
 from core.prediction import IMAGE_TYPES, bundled_examples
 from core.preprocess import COLOR_MODES, CROPS, Preprocessing
-from pages.common import LEARN_TAB_KEY, choose_bundle, escape, load_current, require_app_navigation
+from pages.choosers import choose_bundle, load_current
+from pages.common import LEARN_TAB_KEY, escape, require_app_navigation
 
 require_app_navigation()
 

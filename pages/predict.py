@@ -15,7 +15,8 @@ from core.leads import DEFAULT_LAYOUT, LAYOUTS
 from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, heat_on_traces,
                              images_from_zip, lead_attribution, page_heat, predict_many)
 from core.report import ReportInput, model_details, report_html
-from pages.common import choose_bundle, disclaimer, escape, report_error, require_app_navigation
+from pages.choosers import choose_bundle
+from pages.common import disclaimer, escape, report_error, require_app_navigation
 
 require_app_navigation()
 
@@ -48,7 +49,7 @@ def _explain(model_key: tuple, digest: str, name: str, method: str, class_name: 
     return explain_image(_bundle, _result, method, class_name=class_name)
 
 
-# --- choosing the image (the model: pages.common.choose_bundle) --------------------------------
+# --- choosing the image (the model: pages.choosers.choose_bundle) --------------------------------
 
 def choose_image(source: str):
     """``(name, bytes, example)`` of the image to predict, or None while nothing is chosen."""

@@ -14,7 +14,8 @@ from core.errors import USER_ERRORS
 from core.architectures import ARCHITECTURES, expected_weights_path
 from core.preprocess import COLOR_MODES, CROPS, Preprocessing
 from core.training import PRESETS, TrainConfig, default_preprocessing
-from pages.common import classroom_mode, dataset_picker, escape, load_current, require_app_navigation
+from pages.choosers import dataset_picker, load_current
+from pages.common import classroom_mode, escape, require_app_navigation
 from pages.lessons_ui import run_history, split_method, split_option
 from pages.models_io_ui import models_io_expander
 from pages.tuning_ui import search_expander
