@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import warnings
 import weakref
 from dataclasses import dataclass, replace
@@ -468,7 +467,6 @@ _EXPLAINERS: "weakref.WeakKeyDictionary[object, dict[str, Explainer]]" = weakref
 
 def explainer_for(model, layer: str | None = None) -> Explainer:
     """The :class:`Explainer` of ``model`` (one per model object and layer, built on first use)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     per_model = _EXPLAINERS.setdefault(model, {})
     key = layer or ""
     if key not in per_model:

@@ -6,10 +6,7 @@ prediction and exported models can never disagree about it.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
