@@ -13,7 +13,7 @@ import streamlit as st
 from core import bundles, sources
 from core.errors import USER_ERRORS
 from core.paths import SHARED_MENDELEY_DIR
-from pages.common import current_model_name, escape, report_error
+from pages.common import current_model_name, escape, stop_on_error
 
 # None: the built-in size (core.synth.dataset.BUILTIN_PER_CLASS); tests set a tiny one.
 SYNTHETIC_PER_CLASS = int(os.environ["ECG_LAB_SYNTH_PER_CLASS"]) if "ECG_LAB_SYNTH_PER_CLASS" in os.environ else None
@@ -118,12 +118,7 @@ def choose_bundle(key: str, *, help: str | None = None) -> tuple[bundles.Bundle,
         st.stop()
     row = model_selectbox(table, key, help=help)
     name, path = row["name"], Path(row["path"])
-    try:
+    with stop_on_error(f"loading the model {name}", f"The model {escape(name)} cannot be used"):
         cache_key = (str(path), (path / bundles.MODEL_FILE).stat().st_mtime)
-        return _load_bundle(*cache_key), cache_key
-    except USER_ERRORS as exc:
-        st.error(f"The model {escape(name)} cannot be used: {escape(exc)}")
-        st.stop()
-    except Exception as exc:
-        report_error(f"loading the model {name}", exc)
-        st.stop()
+        bundle = _load_bundle(*cache_key)
+    return bundle, cache_key

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -56,6 +58,20 @@ def report_error(context: str, exc: Exception) -> None:
     st.error(f"Something went wrong while {escape(context)} ({escape(type(exc).__name__)}: {escape(exc)}). "
              "Try again; if it happens again, reload the page or choose another image or model. "
              "The details are in the server log for your instructor.", icon=":material/error:")
+
+
+@contextmanager
+def stop_on_error(doing: str, cannot: str) -> Iterator[None]:
+    """Run the block; if it fails, say so and stop the page: a user's error (a bad file, folder or
+    model) as ``cannot: <its message>``, anything else through :func:`report_error` as ``doing``."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        st.error(f"{cannot}: {escape(exc)}")
+        st.stop()
+    except Exception as exc:
+        report_error(doing, exc)
+        st.stop()
 
 
 def current_model_name() -> str | None:

@@ -14,7 +14,7 @@ from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_cha
 from core.errors import USER_ERRORS
 from core.gallery import thumbnail
 from pages.choosers import dataset_picker, load_current, model_selectbox, usable_bundles
-from pages.common import escape, report_error, require_app_navigation
+from pages.common import escape, require_app_navigation, stop_on_error
 
 require_app_navigation()
 
@@ -322,14 +322,8 @@ if data is None:
     st.stop()
 data_key = (data.source.kind, data.source.path, seed)
 stamp = _stamp(chosen["path"])
-try:
+with stop_on_error(f"evaluating the model {chosen['name']}", "Cannot evaluate this model on these images"):
     ev = _evaluate(chosen["path"], stamp, data_key, split, data)
-except USER_ERRORS as exc:
-    st.error(f"Cannot evaluate this model on these images: {escape(exc)}")
-    st.stop()
-except Exception as exc:
-    report_error(f"evaluating the model {chosen['name']}", exc)
-    st.stop()
 if ev.n_images == 0:
     st.warning("None of these images could be used for this model.")
     st.stop()
