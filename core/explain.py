@@ -10,14 +10,14 @@ Four methods on the bundle's Grad-CAM layer (``metadata.gradcam_layer``):
 The map belongs to the network input — the ECG grid crop, resized — so :func:`heatmap_on_page`
 puts it back through the crop box onto the *original* upload, which is what a student should see.
 
-Grad-CAM, the Predict page's default, is the keras.io recipe compiled with ``tf.function`` (tf-keras-vis
-runs the model eagerly, 8x slower here; a test checks both give the same map); the other three come
-from tf-keras-vis. tf-keras-vis 0.8.7 works on Keras 3 functional models only with care (see the
-stack notes), so every method runs on one private clone of the model whose softmax is replaced by a linear output
-(class *logits*, which Grad-CAM needs and the out-of-distribution score uses) and whose input is
-"ink" (255 − pixel): Score-CAM masks by multiplying with zero, and zero ink is blank paper, whereas
-zero pixels would be a black page. If tf-keras-vis or the clone fails, Grad-CAM stands in and
-says so in ``Saliency.note``.
+Grad-CAM, the Predict page's default, is the keras.io recipe compiled with ``tf.function``
+(tf-keras-vis runs the model eagerly, 8x slower here; a test checks both give the same map); the
+other three come from tf-keras-vis. tf-keras-vis 0.8.7 works on Keras 3 functional models only with
+care (see the stack notes), so every method runs on one private clone of the model whose softmax is
+replaced by a linear output (class *logits*, which Grad-CAM needs and the out-of-distribution score
+uses) and whose input is "ink" (255 − pixel): Score-CAM masks by multiplying with zero, and zero ink
+is blank paper, whereas zero pixels would be a black page. If tf-keras-vis or the clone fails,
+Grad-CAM stands in and says so in ``Saliency.note``.
 
 TensorFlow is imported inside functions; importing this module stays cheap.
 """
@@ -311,17 +311,11 @@ class Explainer:
         batch = np.asarray(batch, dtype="float32")
         return 255.0 - batch if self.net is not None else batch
 
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Class logits ``(N, K)`` for prepared ``uint8`` images ``(N, H, W, C)``.
-
-        Without a logit clone (a model whose last layer is not a softmax), these are
-        log-probabilities: fine for ranking classes, not for energy scores.
-        """
-        return self.logits_and_features(batch)[0]
-
     def logits_and_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Class logits ``(N, K)`` and the features the classifier head reads ``(N, F)`` (the input
-        of the last layer, flattened), from one forward pass."""
+        of the last layer, flattened) for prepared ``uint8`` images ``(N, H, W, C)``, from one
+        forward pass. Without a logit clone (a model whose last layer is not a softmax), the
+        "logits" are log-probabilities: fine for ranking classes, not for energy scores."""
         _, out, features = self._forward(self._net_input(batch))
         out = np.asarray(out, dtype="float64")
         logits = out if self.has_logits else np.log(np.clip(out, 1e-12, 1.0))

@@ -199,7 +199,7 @@ def test_explainer_logits_reproduce_the_model_and_leave_it_untouched(bundle, pag
     assert explainer_for(model) is explainer              # built once per model
     assert explainer.has_logits and explainer.layer == bundle.metadata.extra["gradcam_layer"]
     batch = prepare_for_bundle(bundle, page_path)
-    logits = explainer.logits(batch)
+    logits, _ = explainer.logits_and_features(batch)
     probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     np.testing.assert_allclose(probs, model.predict(batch.astype("float32"), verbose=0), atol=1e-5)
     assert model.layers[-1].activation.__name__ == "softmax"
