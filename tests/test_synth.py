@@ -205,3 +205,23 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         generate_dataset(tmp_path / "set", per_class=1, page_size=SMALL, workers=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_workers_do_not_rerun_the_calling_script(tmp_path):
+    """A script without a ``__main__`` guard (as the app's page scripts are, under Streamlit):
+    spawned workers used to run it again before their first page, and this one would then try to
+    generate again inside a worker, which multiprocessing refuses (the pool never finishes)."""
+    import subprocess
+    import sys
+
+    from core.paths import PROJECT_ROOT
+
+    script = tmp_path / "page_script.py"
+    script.write_text("from core.synth import generate_dataset\n"
+                      "print('script ran', flush=True)\n"
+                      f"generate_dataset({str(tmp_path / 'out')!r}, per_class=1, seed=3, workers=2)\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=240, env={**__import__("os").environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("script ran") == 1
+    assert len(list((tmp_path / "out").glob("*/*.jpg"))) == 5

@@ -11,7 +11,10 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -139,13 +142,38 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
             rows = [_write_page(job) for job in jobs]
         else:
             # spawn, not fork: the app process may hold TensorFlow and Streamlit threads.
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            with _workers_skip_main_script():   # only while the workers start
+                pool = multiprocessing.get_context("spawn").Pool(workers)
+            with pool:
                 rows = pool.map(_write_page, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
         frame = _write_tables(rows, temp)
         _replace_dir(temp, out_dir)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return frame
+
+
+@contextmanager
+def _workers_skip_main_script() -> Iterator[None]:
+    """Start spawned workers without re-running the parent's ``__main__`` script.
+
+    multiprocessing runs a script's ``__main__`` file again in every spawned worker before its
+    first task. Under Streamlit that file is the page being run: each worker ran the app's script
+    in "bare mode" (60 warnings in the server log on a fresh machine), and a script without a
+    ``__name__`` guard starts generating again in the worker, which fails. The workers need only
+    this module, so the file is hidden while they start. Modules run with ``-m`` are re-imported
+    by name instead, behind their own guard, and are left alone.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def builtin_dataset(per_class: int = BUILTIN_PER_CLASS, seed: int = 0) -> Path:
