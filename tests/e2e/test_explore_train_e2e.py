@@ -24,8 +24,15 @@ def test_explore_shows_the_class_chart_and_the_gallery(page: Page, app_url: str)
 
 
 def epoch_number(page: Page) -> int:
+    """Epochs done, from the "Epoch" metric (the progress text above it names the one running)."""
     text = page.get_by_test_id("stMetric").filter(has_text="Epoch").first.inner_text()
     return int(re.search(r"(\d+)\s*/", text).group(1))
+
+
+# The same number read in the browser, for wait_for_function: 0 until the metric is drawn.
+EPOCHS_DONE_JS = ("(() => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
+                  ".map(e => e.innerText.match(/Epoch\\s*\\n?\\s*(\\d+)\\s*\\//)).find(Boolean); "
+                  "return m ? Number(m[1]) : 0; })()")
 
 
 def test_training_survives_a_visit_to_explore(page: Page, app_url: str) -> None:
@@ -43,8 +50,8 @@ def test_training_survives_a_visit_to_explore(page: Page, app_url: str) -> None:
     page.get_by_role("button", name="Train").click()
 
     expect(page.get_by_test_id("stMetric").filter(has_text="Epoch").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    page.wait_for_function(  # at least two epochs done, so the curves exist
-        "() => /Epoch\\s*\\n?\\s*([2-9]|\\d\\d)\\//.test(document.body.innerText)", timeout=RUN_TIMEOUT_MS)
+    # at least two epochs done, so the curves exist
+    page.wait_for_function(f"() => {EPOCHS_DONE_JS} >= 2", timeout=RUN_TIMEOUT_MS)
     before = epoch_number(page)
 
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Explore").click()
@@ -53,9 +60,7 @@ def test_training_survives_a_visit_to_explore(page: Page, app_url: str) -> None:
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Train").click()
 
     expect(page.get_by_test_id("stMetric").filter(has_text="Epoch").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    page.wait_for_function(
-        f"() => {{ const m = document.body.innerText.match(/Epoch\\s*\\n?\\s*(\\d+)\\//); "
-        f"return m && Number(m[1]) > {before}; }}", timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function(f"() => {EPOCHS_DONE_JS} > {before}", timeout=RUN_TIMEOUT_MS)
     assert epoch_number(page) > before
     # This run's two curves; the run history further down may overlay earlier runs too.
     expect(page.locator(".st-key-train_live").get_by_test_id("stVegaLiteChart")).to_have_count(2)
