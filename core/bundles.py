@@ -39,7 +39,7 @@ METADATA_FILE = "metadata.json"
 DEFAULT_FILE = "DEFAULT"
 BUNDLE_FILES = (MODEL_FILE, METADATA_FILE)
 
-# Must accept what core.preprocess / core.training write ("ink" is a one-channel mode; "in-model"
+# Must accept what core.ecg.preprocess / core.learn.training write ("ink" is a one-channel mode; "in-model"
 # means the network rescales its own input).
 COLOR_MODES = {"grayscale": 1, "ink": 1, "rgb": 3}
 PREPROCESSING_OPTIONS = {"crop": ("grid", "none"), "resize": ("stretch", "pad"),
@@ -453,7 +453,7 @@ def default_bundle(root: Path | None = None) -> Path | None:
 
 def list_bundles(root: Path | None = None) -> pd.DataFrame:
     """One row per bundle folder, default first, then newest; broken bundles carry an ``error``."""
-    import pandas as pd   # here, not at the top: Home and the sidebar need this module, not pandas
+    import pandas as pd  # here, not at the top: Home and the sidebar need this module, not pandas
 
     root = root or models_dir()
     recover_interrupted(root)

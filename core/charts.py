@@ -62,7 +62,7 @@ def confusion_heatmap_chart(cells: pd.DataFrame, *, value: str = "count", select
     """Confusion-matrix heatmap with the value written in every cell.
 
     ``cells`` has ``true``, ``predicted``, ``count`` and the row-normalised ``rate`` (see
-    :func:`core.evaluation.confusion_cells`); ``value`` picks which one colours and labels the cells.
+    :func:`core.evaluate.evaluation.confusion_cells`); ``value`` picks which one colours and labels the cells.
     With ``selectable`` a click selects a cell (selection ``CELL_SELECTION`` over true/predicted).
     """
     if value not in ("count", "rate"):
@@ -140,7 +140,7 @@ def pr_chart(curves: pd.DataFrame, aps: pd.DataFrame) -> alt.Chart:
 
 def reliability_chart(bins: pd.DataFrame) -> alt.LayerChart:
     """Reliability diagram: accuracy against mean confidence per confidence bin, before and after
-    temperature scaling (``bins`` from :func:`core.evaluation.calibration_frame`). A calibrated
+    temperature scaling (``bins`` from :func:`core.evaluate.evaluation.calibration_frame`). A calibrated
     model sits on the dashed diagonal; dot size is the number of predictions in the bin."""
     names = {k: f"{k} scaling (ECE {e:.3f})" for k, e in bins.groupby("calibration", sort=False)["ece"].first().items()}
     data = bins.assign(series=bins["calibration"].map(names))
@@ -166,7 +166,7 @@ def reliability_chart(bins: pd.DataFrame) -> alt.LayerChart:
 
 
 def comparison_chart(table: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macro_f1", "ece")) -> alt.Chart:
-    """Grouped bars of a few metrics per model (``table`` from :func:`core.evaluation.comparison_table`)."""
+    """Grouped bars of a few metrics per model (``table`` from :func:`core.evaluate.evaluation.comparison_table`)."""
     long = table.melt("model", value_vars=[m for m in metrics if m in table.columns],
                       var_name="metric", value_name="value")
     models = list(table["model"])
@@ -210,7 +210,7 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
 
 
 def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:
-    """Bars of each lead's share of the saliency (``shares`` from :func:`core.leads.lead_shares`),
+    """Bars of each lead's share of the saliency (``shares`` from :func:`core.ecg.leads.lead_shares`),
     largest first, coloured by the territory the lead faces."""
     data = shares.assign(territory=shares["territory"].fillna(""))
     domain = list(TERRITORY_COLORS)
@@ -231,7 +231,7 @@ def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:
 
 def tuning_chart(table: pd.DataFrame) -> alt.Chart:
     """Each search trial as a point: learning rate (log x) against cross-validated macro-F1, coloured
-    by image size, sized by model width; unfinished trials are hollow (``table`` from core.tuning)."""
+    by image size, sized by model width; unfinished trials are hollow (``table`` from core.learn.tuning)."""
     data = table.assign(size=table["height"].astype(str) + "×" + table["width"].astype(str),
                         finished=table["state"] == "complete")
     return (
@@ -256,7 +256,7 @@ def tuning_chart(table: pd.DataFrame) -> alt.Chart:
 def runs_overlay_chart(curves: pd.DataFrame, metric: str = "accuracy") -> alt.Chart:
     """Curves of several runs on one chart: colour = run, solid = train, dashed = validation.
 
-    ``curves`` is ``core.runs.curves_frame`` (run, epoch, metric, series, value).
+    ``curves`` is ``core.learn.runs.curves_frame`` (run, epoch, metric, series, value).
     """
     data = curves[curves["metric"] == metric]
     y_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)

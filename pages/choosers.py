@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import bundles, sources
+from core import bundles
+from core.data import sources
 from core.errors import USER_ERRORS
 from core.paths import SHARED_MENDELEY_DIR
 from pages.common import current_model_name, escape, stop_on_error

@@ -1,6 +1,6 @@
 """Evaluate: how good is a saved model really, on pages it never saw, and how does it go wrong?
 
-Every number comes from ``core.evaluation`` and every chart from ``core.charts``; this page only
+Every number comes from ``core.evaluate.evaluation`` and every chart from ``core.charts``; this page only
 chooses the model and the images, caches the predictions, and lays the results out.
 """
 from pathlib import Path
@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import bundles, evaluation
-from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_chart, pr_chart,
-                         reliability_chart, roc_chart, training_curves_chart)
+from core import bundles
+from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_chart, pr_chart, reliability_chart,
+                         roc_chart, training_curves_chart)
+from core.data import thumbnail
 from core.errors import USER_ERRORS
-from core.gallery import thumbnail
+from core.evaluate import evaluation
 from pages.choosers import dataset_picker, load_current, model_selectbox, usable_bundles
 from pages.common import escape, require_app_navigation, stop_on_error
 
@@ -56,7 +57,7 @@ def _thumb(path: str):
 
 def _gradcam_available() -> bool:
     try:
-        from core.prediction import explain_image  # noqa: F401  (arrived with the Predict page)
+        from core.use import explain_image  # noqa: F401  (arrived with the Predict page)
     except ImportError:
         return False
     return True
@@ -66,8 +67,7 @@ def _gradcam_available() -> bool:
 def _gradcam(bundle_path: str, stamp: float, image_path: str):
     """Grad-CAM of the predicted class over the page, made by the Predict page's explainer;
     ``None`` when it cannot be made for this image (the gallery then shows the plain image)."""
-    from core.explain import overlay
-    from core.prediction import analyse_image, explain_image, page_heat
+    from core.use import analyse_image, explain_image, overlay, page_heat
 
     bundle = _bundle(bundle_path, stamp)
     try:

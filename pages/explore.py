@@ -3,11 +3,11 @@ import pandas as pd
 import streamlit as st
 
 from core.charts import class_counts_chart
+from core.data import outline_grid_box, page_count, sample_page, thumbnail
+from core.ecg import Preprocessing, crop_page
 from core.errors import USER_ERRORS
-from core.gallery import outline_grid_box, page_count, sample_page, thumbnail
-from core.guide import explain_class
-from core.preprocess import crop_page, Preprocessing
 from core.imageio import load_image
+from core.teach import explain_class
 from pages.choosers import dataset_picker, load_current
 from pages.common import escape, require_app_navigation
 

@@ -17,8 +17,8 @@ def keep_keras_state_across_reruns() -> None:
     session. Keras then swaps its global (per-thread) state and TensorFlow clears its kernel caches
     under the training jobs' background threads: in a class, where every open Train page reruns
     each second, two trainings and a predicting session stalled in their first batch for minutes.
-    The app frees its own models (``core.explain``, ``core.training``), so nothing needs that reset.
-    Should Streamlit rename the hook, this does nothing and ``tests/test_keras_state.py`` fails.
+    The app frees its own models (``core.use.explain``, ``core.learn.training``), so nothing needs that reset.
+    Should Streamlit rename the hook, this does nothing and ``tests/ui/test_keras_state.py`` fails.
     """
     from streamlit.runtime.scriptrunner import script_runner
 

@@ -1,6 +1,6 @@
 """Learn: inside the CNN (what the model sees, feature maps, filters, shapes) and the quiz.
 
-The computation is in ``core.inside`` and ``core.quiz``; this page only picks and draws.
+The computation is in ``core.teach.inside`` and ``core.teach.quiz``; this page only picks and draws.
 """
 from pathlib import Path
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.ecg import COLOR_MODES, CROPS, Preprocessing
 from core.errors import USER_ERRORS
-from core.inference import bundle_preprocessing
-from core.prediction import IMAGE_TYPES, bundled_examples
-from core.preprocess import COLOR_MODES, CROPS, Preprocessing
+from core.learn import bundle_preprocessing
+from core.use import IMAGE_TYPES, bundled_examples
 from pages.choosers import choose_bundle, load_current
 from pages.common import LEARN_TAB_KEY, escape, require_app_navigation
 
@@ -51,7 +51,7 @@ def choose_image() -> tuple[str, bytes] | None:
 
 
 def what_the_model_sees(image: bytes, model_spec: Preprocessing) -> None:
-    from core.inside import what_the_model_sees as steps
+    from core.teach import what_the_model_sees as steps
 
     st.subheader("1 · What the model sees")
     st.markdown("A network never sees your photo. It sees a small grid of numbers made from it: the page "
@@ -91,8 +91,8 @@ def _grid(maps: np.ndarray, captions: list[str], columns: int = 4) -> None:
 
 
 def inside(bundle, image: bytes) -> None:
-    from core.inference import prepare_for_bundle
-    from core.inside import feature_maps, first_layer_filters, shape_table
+    from core.learn import prepare_for_bundle
+    from core.teach import feature_maps, first_layer_filters, shape_table
 
     model = bundle.model
     x = prepare_for_bundle(bundle, image)[0]
@@ -126,9 +126,8 @@ def inside(bundle, image: bytes) -> None:
 
 
 def quiz(bundle) -> None:
-    from core.explain import overlay
-    from core.prediction import analyse_image, explain_image, page_heat
-    from core.quiz import Score, pick_question
+    from core.teach import Score, pick_question
+    from core.use import analyse_image, explain_image, overlay, page_heat
 
     st.markdown("A random page from the **test** split of the current dataset. Pick a class, then see what "
                 "the model says, how sure it is, where it looked (Grad-CAM) and the true label.")
@@ -185,7 +184,7 @@ def quiz(bundle) -> None:
 st.title("Inside the CNN")
 bundle, _ = choose_bundle("learn_model")
 # Stateful tabs (key + on_change="rerun") run lazily: ``.open`` tells which one is shown. A hand-out
-# link with ``?page=quiz`` puts "Quiz" under the key first (pages.common.apply_query_params).
+# link with ``?page=quiz`` puts "Quiz" under the key first (pages.handout.apply_query_params).
 tab_inside, tab_quiz = st.tabs(["Inside the CNN", "Quiz"], key=LEARN_TAB_KEY, on_change="rerun")
 if tab_inside.open:
     with tab_inside:

@@ -1,7 +1,7 @@
 """Train-page pieces for teaching: the split choice of the leakage lesson, the run history with
 overlaid curves, and the leakage lesson itself (two runs side by side with the groups that leaked).
 
-Everything computed here comes from ``core.runs`` and ``core.splits``; this module only draws.
+Everything computed here comes from ``core.learn.runs`` and ``core.data.splits``; this module only draws.
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core import runs
 from core.charts import runs_overlay_chart
-from core.splits import leaked_groups, split_dataset
+from core.data import leaked_groups, split_dataset
+from core.learn import runs
 
 SPLIT_LABELS = {"duplicate-safe": "Split: duplicate-safe (right)",
                 "random": "Split: random files (wrong — for the leakage lesson)"}

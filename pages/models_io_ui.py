@@ -1,6 +1,6 @@
 """The Train page's "Import or export a model" expander: bring in a Keras ``.h5``/``.keras`` file
 (class names and preprocessing asked for) and download any bundle as ``.keras``, ``.h5``,
-SavedModel or TFLite. Every action is one call into :mod:`core.model_import` or :mod:`core.export`.
+SavedModel or TFLite. Every action is one call into :mod:`core.learn.importing` or :mod:`core.use.exporting`.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import streamlit as st
 
 from core import bundles
+from core.ecg import CROPS, RESIZES, Preprocessing
 from core.errors import USER_ERRORS
-from core.export import FORMATS
-from core.preprocess import CROPS, RESIZES, Preprocessing
+from core.use import FORMATS
 from pages.common import escape
 
 FORMAT_LABELS = {"keras": "Keras (.keras)", "h5": "Keras legacy (.h5)", "savedmodel": "TensorFlow SavedModel",
@@ -24,7 +24,7 @@ EXPORT_KEY = "mio_export_result"
 @st.cache_data(show_spinner="Reading the model safely…", max_entries=4)
 def _inspect(data: bytes, file_name: str):
     """Save the upload where Keras can read it (it cannot load from memory) and describe it."""
-    from core.model_import import inspect_model_file
+    from core.learn import inspect_model_file
     from core.paths import cache_dir
 
     digest = hashlib.sha1(data).hexdigest()[:16]
@@ -35,7 +35,7 @@ def _inspect(data: bytes, file_name: str):
 
 
 def _import_form() -> None:
-    from core.model_import import INPUT_SCALES, default_class_names, import_model
+    from core.learn import INPUT_SCALES, default_class_names, import_model
 
     upload = st.file_uploader("Keras model file", type=["h5", "hdf5", "keras"], key="mio_upload",
                               help="For example ecg_classifier.h5 or ecg_vgg16_model.h5 from the original notebooks.")
@@ -81,7 +81,7 @@ def _import_form() -> None:
 
 
 def _export_panel() -> None:
-    from core.export import export_bundle, zip_folder
+    from core.use import export_bundle, zip_folder
 
     table = bundles.list_bundles()
     names = list(table.loc[table["error"].isna(), "name"]) if not table.empty else []

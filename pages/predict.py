@@ -7,14 +7,11 @@ from pathlib import Path
 import streamlit as st
 
 from core.charts import lead_share_chart, probability_chart
-from core.diagnosis import CONFIDENT, NOT_AN_ECG, UNCERTAIN
+from core.ecg import DEFAULT_LAYOUT, LAYOUTS
 from core.errors import USER_ERRORS
-from core.explain import COLORMAPS, METHODS, overlay
-from core.guidance import guidance_for
-from core.leads import DEFAULT_LAYOUT, LAYOUTS
-from core.prediction import (IMAGE_TYPES, analyse_image, bundled_examples, explain_image, heat_on_traces,
-                             images_from_zip, lead_attribution, page_heat, predict_many)
-from core.report import ReportInput, model_details, report_html
+from core.use import (COLORMAPS, CONFIDENT, IMAGE_TYPES, METHODS, NOT_AN_ECG, UNCERTAIN, ReportInput, analyse_image,
+                      bundled_examples, explain_image, guidance_for, heat_on_traces, images_from_zip, lead_attribution,
+                      model_details, overlay, page_heat, predict_many, report_html)
 from pages.choosers import choose_bundle
 from pages.common import disclaimer, escape, report_error, require_app_navigation
 

@@ -10,10 +10,9 @@ import streamlit as st
 
 from core import bundles
 from core.charts import training_curves_chart
+from core.ecg import COLOR_MODES, CROPS, Preprocessing
 from core.errors import USER_ERRORS
-from core.architectures import ARCHITECTURES, expected_weights_path
-from core.preprocess import COLOR_MODES, CROPS, Preprocessing
-from core.training import PRESETS, TrainConfig, default_preprocessing
+from core.learn import ARCHITECTURES, PRESETS, TrainConfig, default_preprocessing, expected_weights_path
 from pages.choosers import dataset_picker, load_current
 from pages.common import classroom_mode, escape, require_app_navigation
 from pages.lessons_ui import run_history, split_method, split_option
@@ -94,7 +93,7 @@ def _weights_choice(arch: str) -> str | None:
 
 def model_summary(config: TrainConfig, n_classes: int) -> None:
     """Layers, output shapes and parameters of the model the settings describe."""
-    from core.models import build_model, count_flops, summary_table
+    from core.learn import build_model, count_flops, summary_table
 
     try:
         model = build_model(config.arch, config.preprocessing.input_shape, n_classes,
@@ -113,7 +112,7 @@ def augmentation_preview(data, config: TrainConfig) -> None:
     with the JPEG quality it was re-saved at (about half are)."""
     import numpy as np
 
-    from core.pipeline import make_augmenter, prepare_images
+    from core.learn import make_augmenter, prepare_images
 
     row = data.index[data.index["split"] == "train"].iloc[0]
     prepared = prepare_images([row["path"]], config.preprocessing, hashes=[row["sha1"]])
@@ -130,7 +129,7 @@ def augmentation_preview(data, config: TrainConfig) -> None:
 
 
 def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> None:
-    from core.jobs import TrainingJob
+    from core.learn import TrainingJob
 
     job = TrainingJob(data.index, config, bundle_name=name, overwrite=overwrite,
                       dataset_info={"name": data.source.label, "path": data.source.path,

@@ -12,8 +12,7 @@ import streamlit as st
 
 from core.charts import tuning_chart
 from core.errors import USER_ERRORS
-from core.training import TrainConfig
-from core.tuning import SearchSpace, TuningResult, tune
+from core.learn import SearchSpace, TrainConfig, TuningResult, tune
 from pages.common import escape
 
 RESULT_KEY = "tune_result"

@@ -11,11 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.jobs import TrainingJob  # noqa: E402
+from core.data import folder_source, leaked_groups, prepare_dataset, split_dataset  # noqa: E402
+from core.learn import TrainingJob  # noqa: E402
+from core.learn import PRESETS, with_overrides  # noqa: E402
 from core.paths import SHARED_MENDELEY_DIR  # noqa: E402
-from core.sources import folder_source, prepare_dataset  # noqa: E402
-from core.splits import leaked_groups, split_dataset  # noqa: E402
-from core.training import PRESETS, with_overrides  # noqa: E402
 
 
 def main() -> None:

@@ -27,14 +27,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.classes import ECG_CLASSES, NON_ECG  # noqa: E402
-from core.crossval import (cross_validate, distinct_pages, format_summary, holdout_split, out_of_fold_temperature,  # noqa: E402
-                           summarise, training_index)
-from core.dataset import scan  # noqa: E402
+from core.data import folder_source, prepare_dataset, scan  # noqa: E402
+from core.ecg import Preprocessing  # noqa: E402
+from core.learn import (TrainConfig, cross_validate, distinct_pages, format_summary,  # noqa: E402
+                        holdout_split, out_of_fold_temperature, summarise, train, training_index, with_overrides)
 from core.paths import SHARED_MENDELEY_DIR, cache_dir  # noqa: E402
-from core.preprocess import Preprocessing  # noqa: E402
-from core.sources import folder_source, prepare_dataset  # noqa: E402
 from core.synth import generate_dataset  # noqa: E402
-from core.training import TrainConfig, train, with_overrides  # noqa: E402
 
 BUNDLE = "mendeley-leadnet"
 HOLDOUT_FRACTION, HOLDOUT_SEED = 0.2, 2026
@@ -135,8 +133,7 @@ def _rate(predicted: pd.Series, target_is_non_ecg: bool) -> dict:
 def guard_rates(model, outcome_classes, temperature: float, holdout_predicted: pd.Series) -> dict:
     """Non-ECG rejection on held-out generated Non-ECG images; ECG false rejection (predicted
     Non-ECG) on real held-out pages and on held-out generated ECG pages, all and photo-style."""
-    from core.inference import predict_arrays
-    from core.pipeline import prepare_images
+    from core.learn import predict_arrays, prepare_images
 
     test = synthetic(SYNTH_TEST_SEED, 40)
     prepared = prepare_images(test["path"].tolist(), model_preprocessing(model), hashes=test["sha1"])
@@ -153,7 +150,7 @@ def guard_rates(model, outcome_classes, temperature: float, holdout_predicted: p
 
 def raw_test_probabilities(outcome) -> tuple:
     """(probabilities before temperature scaling, true class indices) of the outcome's test pages."""
-    from core.training import raw_probability_column
+    from core.learn import raw_probability_column
 
     table = outcome.test_predictions
     raw = table[[raw_probability_column(c) for c in outcome.classes]].to_numpy(dtype=float)
@@ -163,7 +160,7 @@ def raw_test_probabilities(outcome) -> tuple:
 def calibration(outcome, validation_temperature: float) -> dict:
     """ECE of the held-out (test) pages before scaling, with the outcome's (out-of-fold) temperature
     and with the one the final run's own validation split would have given."""
-    from core.calibration import apply_temperature, expected_calibration_error
+    from core.learn import apply_temperature, expected_calibration_error
 
     raw, labels = raw_test_probabilities(outcome)
     return {"temperature": round(outcome.temperature, 3), "validation_temperature": round(validation_temperature, 3),
@@ -185,14 +182,14 @@ def out_of_fold(recipe: str) -> pd.DataFrame:
 
 def cmd_ship(args) -> None:
     from core.bundles import save_bundle, set_default
-    from core.training import outcome_metadata
+    from core.learn import outcome_metadata
 
     dev, holdout = real_pages()
     config = CANDIDATES[args.recipe]
     folds = out_of_fold(args.recipe)
     outcome = train(training_index(dev, test=holdout, extras=extras(), seed=HOLDOUT_SEED), config, listener=log)
     # The final run's 40 validation pages also chose its best epoch, so they flatter it; the CV's
-    # out-of-fold pages never chose anything (core.crossval.out_of_fold_temperature).
+    # out-of-fold pages never chose anything (core.learn.crossval.out_of_fold_temperature).
     validation_temperature = outcome.temperature
     outcome = recalibrated(outcome, out_of_fold_temperature(folds, outcome.classes))
     held = summarise(outcome.test_predictions)
@@ -219,7 +216,7 @@ def recalibrated(outcome, temperature: float):
     """``outcome`` with another temperature: its held-out confidences and ECE follow."""
     from dataclasses import replace
 
-    from core.calibration import apply_temperature, expected_calibration_error
+    from core.learn import apply_temperature, expected_calibration_error
 
     raw, labels = raw_test_probabilities(outcome)
     probs = apply_temperature(raw, temperature)
@@ -238,7 +235,7 @@ def gradcam_check(bundle) -> dict:
     """Where Grad-CAM puts its heat on each real example: share of the heat above the grid box
     (the header) and near a trace, against that band's share of the area."""
     from core.paths import ASSETS_DIR
-    from core.prediction import analyse_image, explain_image, heat_on_traces, page_heat
+    from core.use import analyse_image, explain_image, heat_on_traces, page_heat
 
     checks = {}
     for name in EXAMPLE_FILES.values():
@@ -276,7 +273,7 @@ NON_ECG_EXAMPLE_KINDS = ("photo", "document")
 
 def _first_right(bundle, candidates: pd.DataFrame, cls: str, encode) -> tuple[pd.Series, bytes]:
     """The first candidate (in the given order) whose re-encoded image the bundle gets right."""
-    from core.prediction import analyse_image
+    from core.use import analyse_image
 
     for _, row in candidates.iterrows():
         data = encode(row["path"])
@@ -370,11 +367,11 @@ Non-ECG images and a few extra ECG pages of other layouts/colours/photo effects 
 `core.synth` (seed {{SYNTH_TRAIN_SEED}}); its photos are crops of scikit-learn's bundled sample images.
 
 ## How the split was made
-Exact and near duplicates were grouped (`core.duplicates`), one file per group kept (every page counts
+Exact and near duplicates were grouped (`core.data.duplicates`), one file per group kept (every page counts
 once). Before any tuning, 20 % of the duplicate groups, stratified by class (seed 2026,
-`core.crossval.holdout_split`), were set aside as the **held-out** pages ({holdout_pages} pages:
+`core.learn.crossval.holdout_split`), were set aside as the **held-out** pages ({holdout_pages} pages:
 {holdout_counts}); their sha1s are listed in `metadata.json` → `evaluation.holdout.sha1`. They were never
-trained or tuned on. The recipe was chosen by duplicate-safe 5-fold CV (`core.splits.group_kfold`) on the
+trained or tuned on. The recipe was chosen by duplicate-safe 5-fold CV (`core.data.splits.group_kfold`) on the
 remaining development pages; inside each training run 15 % of the groups are a validation split used for
 best-weights selection (the shipped temperature comes from the CV instead, see Calibration).
 
@@ -416,7 +413,7 @@ other's intervals.
 
 ## Calibration (held-out pages)
 Temperature {temperature:.3f}, fitted on the pooled out-of-fold CV predictions of the 269 development
-pages (`core.crossval.out_of_fold_temperature`). Held-out ECE before scaling: {ece_before:.3f}, after:
+pages (`core.learn.crossval.out_of_fold_temperature`). Held-out ECE before scaling: {ece_before:.3f}, after:
 {ece_after:.3f}. Why not the final run's own validation split (15 % of the development groups, 40 pages):
 those pages also chose the best epoch, so the model looks better on them than it is (95 % accuracy
 there) and a temperature fitted there sharpens too much — {validation_temperature:.3f} here, which would
@@ -435,7 +432,7 @@ the held-out pages.) On 68 pages an ECE difference of a few hundredths is within
 ## Grad-CAM
 `last_conv` is the gated page-level feature map (1/16 of the input) of the cropped grid, so Grad-CAM maps
 straight back onto the page. The network never sees the header or footer (grid crop), so no heat can
-land on them; `tests/test_bundled_model.py` checks this and that most of the heat lies near the traces on
+land on them; `tests/use/test_bundled_model.py` checks this and that most of the heat lies near the traces on
 every real example, and the overlays were inspected by eye (on the MI example the heat sits on the ST–T
 segments of V2 and V3). Measured on the real examples (share of the heat above the grid; share within 4
 network pixels of a trace, against that band's share of the area):

@@ -126,9 +126,9 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A compact CNN trained for two epochs on ``tiny_dataset`` at 64×128, saved as a bundle."""
-    from core.preprocess import Preprocessing
-    from core.sources import folder_source, prepare_dataset
-    from core.training import TrainConfig, save_outcome, train
+    from core.data import folder_source, prepare_dataset
+    from core.ecg import Preprocessing
+    from core.learn import TrainConfig, save_outcome, train
 
     data = prepare_dataset(folder_source(tiny_dataset), seed=0)
     config = TrainConfig(epochs=2, batch_size=8, preprocessing=Preprocessing(64, 128), patience=0)

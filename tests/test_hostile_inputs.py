@@ -2,7 +2,7 @@
 scanner CLI, batch prediction, the predict CLI and the Predict page. Each bad file gives its own
 message, nothing crashes, and names with HTML or Markdown are shown escaped.
 
-The scanner and ``load_image`` themselves are covered in tests/test_imageio.py.
+The scanner and ``load_image`` themselves are covered in tests/data/test_imageio.py.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from badfiles import make_bad_files
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,8 +44,8 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_loader_gives_the_specific_message_or_a_network_input(corpus, name):
+    from core.ecg import Preprocessing, load_and_prepare
     from core.imageio import ImageLoadError
-    from core.preprocess import Preprocessing, load_and_prepare
 
     spec = Preprocessing(64, 128)
     if EXPECTED[name] is None:
@@ -59,7 +58,7 @@ def test_loader_gives_the_specific_message_or_a_network_input(corpus, name):
 
 def test_batch_predict_gives_each_bad_file_its_message_and_predicts_the_rest(corpus, tiny_bundle):
     from core.bundles import load_bundle
-    from core.prediction import predict_many
+    from core.use import predict_many
 
     bundle = load_bundle(tiny_bundle)
     table = predict_many(bundle, [(name, (corpus / name).read_bytes()) for name in EXPECTED]).set_index("file")

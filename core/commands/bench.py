@@ -1,4 +1,4 @@
-"""``bench``: measure the lab's speed on this machine (see :mod:`core.bench`) and print a table."""
+"""``bench``: measure the lab's speed on this machine (see :mod:`core.bench.suite`) and print a table."""
 from __future__ import annotations
 
 import sys
@@ -132,7 +132,7 @@ def format_report(results: dict) -> str:
 
 
 def _cmd_bench(args) -> int:
-    from core.bench import FULL, QUICK, run
+    from core.bench.suite import FULL, QUICK, run
 
     def progress(message: str) -> None:
         print(f"bench: {message}", file=sys.stderr, flush=True)

@@ -1,7 +1,6 @@
 """Data commands: ``synth`` writes synthetic ECG pages, ``scan`` indexes a dataset folder."""
 from __future__ import annotations
 
-
 from core.commands import print_json
 
 
@@ -15,8 +14,7 @@ def _cmd_synth(args) -> int:
 
 
 def _cmd_scan(args) -> int:
-    from core.dataset import scan
-    from core.duplicates import duplicate_groups, duplicate_report
+    from core.data import duplicate_groups, duplicate_report, scan
 
     result = scan(args.folder, use_cache=not args.no_cache)
     report = duplicate_report(duplicate_groups(result.index))

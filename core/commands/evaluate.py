@@ -24,7 +24,7 @@ def _bundle_path(value: str) -> Path:
 
 def _source(value: str):
     """``--data``: ``synthetic``, a dataset folder, or a ``.zip`` of class folders."""
-    from core.sources import resolve_data_argument, zip_source
+    from core.data import resolve_data_argument, zip_source
 
     path = Path(value).expanduser()
     if value.lower().endswith(".zip") and path.is_file():
@@ -34,8 +34,8 @@ def _source(value: str):
 
 def _cmd_evaluate(args) -> int:
     from core.bundles import load_bundle, read_metadata
-    from core.evaluation import evaluate_bundle, evaluation_index, summary
-    from core.sources import prepare_dataset
+    from core.data import prepare_dataset
+    from core.evaluate import evaluate_bundle, evaluation_index, summary
 
     bundle_path = _bundle_path(args.model)
     metadata = read_metadata(bundle_path)        # a missing model fails before TensorFlow loads
@@ -86,7 +86,7 @@ def _print_report(report: dict) -> None:
 
 
 def register(sub) -> None:
-    from core.evaluation import SPLITS
+    from core.evaluate import SPLITS
 
     p = sub.add_parser("evaluate", help="score a model bundle on labelled images")
     p.add_argument("--model", required=True, help="bundle name or folder, e.g. models/live-demo")

@@ -9,7 +9,7 @@ from core.commands import print_json
 
 
 def _cmd_export(args) -> int:
-    from core.export import export_bundle, zip_folder
+    from core.use import export_bundle, zip_folder
 
     result = export_bundle(args.model, args.format, args.out, quantize=args.quantize,
                            image_paths=args.image or None, tolerance=args.tolerance)
@@ -27,7 +27,7 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_import(args) -> int:
-    from core.model_import import import_model
+    from core.learn import import_model
 
     path = import_model(args.file, args.classes, name=args.name, input_scale=args.input_scale,
                         overwrite=args.overwrite)
@@ -36,9 +36,8 @@ def _cmd_import(args) -> int:
 
 
 def _cmd_tune(args) -> int:
-    from core.sources import prepare_dataset, resolve_data_argument
-    from core.training import TrainConfig, default_preprocessing
-    from core.tuning import tune
+    from core.data import prepare_dataset, resolve_data_argument
+    from core.learn import TrainConfig, default_preprocessing, tune
 
     data = prepare_dataset(resolve_data_argument(args.data), seed=args.seed)
     base = TrainConfig(arch="compact", preprocessing=default_preprocessing("compact"), seed=args.seed)
@@ -76,7 +75,7 @@ def _input_scale(text: str) -> int:
 
 
 def register(sub) -> None:
-    from core.export import FORMATS
+    from core.use import FORMATS
 
     p = sub.add_parser("export", help="export a model bundle (.keras, .h5, SavedModel, TFLite) with a JSON of "
                                       "class names and preprocessing")

@@ -30,9 +30,7 @@ def _cam_path(out_dir: Path, image: str, used: set[str]) -> Path:
 
 
 def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
-    from core.explain import overlay
-    from core.guidance import risk_of
-    from core.prediction import analyse_image, explain_image, page_heat
+    from core.use import analyse_image, explain_image, overlay, page_heat, risk_of
 
     result = analyse_image(bundle, image, name=image)
     d = result.diagnosis
@@ -81,7 +79,7 @@ def _cmd_predict(args) -> int:
 
 
 def register(sub) -> None:
-    from core.explain import COLORMAPS, METHODS
+    from core.use import COLORMAPS, METHODS
 
     p = sub.add_parser("predict", help="classify ECG images with a saved model bundle")
     p.add_argument("--model", required=True, help="bundle name in models/ or a bundle folder")

@@ -8,8 +8,8 @@ from core.commands import print_json
 
 
 def _train_config(args):
-    from core.preprocess import Preprocessing
-    from core.training import PRESETS, TrainConfig, default_preprocessing, with_overrides
+    from core.ecg import Preprocessing
+    from core.learn import PRESETS, TrainConfig, default_preprocessing, with_overrides
 
     if args.preset:
         config = PRESETS[args.preset]
@@ -41,8 +41,8 @@ def _parse_size(text: str, spec) -> tuple[int, int]:
 
 
 def _cmd_train(args) -> int:
-    from core.sources import prepare_dataset, resolve_data_argument
-    from core.training import save_outcome, train
+    from core.data import prepare_dataset, resolve_data_argument
+    from core.learn import save_outcome, train
 
     config = _train_config(args)
     source = resolve_data_argument(args.data)
@@ -88,8 +88,8 @@ def _cmd_models(args) -> int:
 
 
 def register(sub) -> None:
-    from core.architectures import ARCHITECTURES
-    from core.preprocess import COLOR_MODES, CROPS
+    from core.ecg import COLOR_MODES, CROPS
+    from core.learn import ARCHITECTURES
 
     p = sub.add_parser("train", help="train a model and save it as a bundle")
     p.add_argument("--data", required=True, help="dataset folder, or 'synthetic' for the built-in set")

@@ -1,5 +1,5 @@
 """A classroom at once, in Chromium: two sessions train while a third predicts, all on one server
-(core.jobs lets two trainings run at once), and nobody sees anybody else's run.
+(core.learn.jobs lets two trainings run at once), and nobody sees anybody else's run.
 
 Every wait is on a UI state (a script run finished, a progress bar, a result), never a sleep.
 A small observer in each page records what its training panel showed over time (epoch counters,
@@ -107,7 +107,7 @@ def epochs_seen(log: list[dict]) -> list[tuple[int, set[int]]]:
 def test_two_sessions_train_while_a_third_predicts(browser: Browser, app_url: str, served_bundle: Path,
                                                    tiny_dataset: Path, run_names: tuple[str, ...]) -> None:
     from core.bundles import load_bundle
-    from core.prediction import analyse_image
+    from core.use import analyse_image
 
     t0 = time.monotonic()
 

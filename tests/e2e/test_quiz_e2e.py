@@ -35,7 +35,7 @@ def _pixels(data: bytes) -> np.ndarray:
 @pytest.fixture(scope="module")
 def dataset_pages(tiny_dataset: Path):
     """Every page of the tiny dataset with its class and split, as the app splits it (seed 0)."""
-    from core.sources import folder_source, prepare_dataset
+    from core.data import folder_source, prepare_dataset
 
     index = prepare_dataset(folder_source(tiny_dataset), seed=0).index
     return [(row.path, row["class"], row.split, _pixels(Path(row.path).read_bytes()))
@@ -46,7 +46,7 @@ def dataset_pages(tiny_dataset: Path):
 def model_answer(served_bundle: Path):
     """What the served model says of a page (class, top probability), computed in this process."""
     from core.bundles import load_bundle
-    from core.prediction import analyse_image
+    from core.use import analyse_image
 
     bundle = load_bundle(served_bundle)
 

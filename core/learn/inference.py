@@ -1,0 +1,55 @@
+"""Run a saved model on images exactly as it was trained: same crop, colour mode, size and
+calibration. Evaluate, Predict, the CLI and the benchmark all predict through here."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.ecg import Preprocessing, load_and_prepare
+from core.learn.calibration import apply_temperature
+from core.learn.pipeline import prepare_images
+
+
+def bundle_preprocessing(metadata) -> Preprocessing:
+    """The :class:`Preprocessing` a bundle's model was trained with."""
+    height, width = metadata.input_size
+    prep = metadata.preprocessing
+    return Preprocessing(height=height, width=width, color_mode=metadata.color_mode,
+                         crop=prep.get("crop", "none"), resize=prep.get("resize", "stretch"))
+
+
+def temperature_of(metadata) -> float:
+    return float(metadata.calibration.get("temperature", 1.0) or 1.0)
+
+
+def predict_arrays(model, images: np.ndarray, *, temperature: float = 1.0, batch_size: int = 32) -> np.ndarray:
+    """Calibrated class probabilities for prepared ``uint8`` arrays (N, H, W, C)."""
+    if len(images) == 0:
+        return np.zeros((0, model.output_shape[-1]), dtype="float32")
+    probs = model.predict(images.astype("float32"), batch_size=batch_size, verbose=0)
+    return apply_temperature(probs, temperature) if temperature != 1.0 else probs
+
+
+@dataclass
+class BatchPrediction:
+    """Probabilities for the files that could be read, and messages for those that could not."""
+
+    probs: np.ndarray
+    kept: np.ndarray
+    errors: dict[str, str]
+
+
+def predict_files(bundle, paths: Sequence[str], *, hashes: Sequence[str] | None = None,
+                  progress=None) -> BatchPrediction:
+    """Prepare ``paths`` for ``bundle`` (cached by content hash) and predict them."""
+    spec = bundle_preprocessing(bundle.metadata)
+    prepared = prepare_images(list(paths), spec, hashes=hashes, progress=progress)
+    probs = predict_arrays(bundle.model, prepared.images, temperature=temperature_of(bundle.metadata))
+    return BatchPrediction(probs, prepared.kept, prepared.errors)
+
+
+def prepare_for_bundle(bundle, source) -> np.ndarray:
+    """One image (path, bytes or upload) as a batch of one for ``bundle``'s model."""
+    return load_and_prepare(source, bundle_preprocessing(bundle.metadata))[None]

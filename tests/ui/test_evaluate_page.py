@@ -1,0 +1,126 @@
+"""The Evaluate page in AppTest: no models yet, a tiny bundle on its own test split, leakage when
+evaluating on its training images, and a comparison of two bundles on the same images."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+PAGE = "pages/evaluate.py"
+
+
+def open_evaluate(app_test, data_dir: Path, *, split: str = "test", compare: list[str] | None = None):
+    """The Evaluate page with ``data_dir`` chosen as a folder (the built-in set is never generated)."""
+    at = app_test()
+    at.session_state["evaluate_dataset_kind"] = "A folder on this computer"
+    at.session_state["evaluate_folder"] = str(data_dir)
+    at.session_state["evaluate_split"] = split
+    if compare:
+        at.session_state["evaluate_compare"] = compare
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def charts_titled(at, text: str) -> list:
+    """Altair charts whose spec title contains ``text`` (their data is in ``proto.datasets``)."""
+    charts = at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")
+    return [c for c in charts
+            if text in json.dumps(json.loads(c.proto.spec).get("title", ""), ensure_ascii=False)]
+
+
+def chart_frames(chart) -> list[pd.DataFrame]:
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    return [convert_arrow_bytes_to_pandas_df(ds.data.data) for ds in chart.proto.datasets]
+
+
+@pytest.fixture
+def installed_tiny(tiny_bundle: Path, models_root: Path) -> Path:
+    shutil.copytree(tiny_bundle, models_root / "tiny")
+    return models_root / "tiny"
+
+
+def test_without_models_the_page_points_to_train(app_test, models_root: Path) -> None:
+    at = app_test(PAGE)
+    assert not at.exception
+    assert "no saved models yet" in at.info[0].value
+    assert not at.get("arrow_vega_lite_chart") and not at.get("vega_lite_chart")
+
+
+def test_tiny_bundle_on_its_test_split(app_test, installed_tiny: Path, tiny_dataset: Path) -> None:
+    at = open_evaluate(app_test, tiny_dataset)
+    meta = json.loads((installed_tiny / "metadata.json").read_text())
+    test_images = sum(meta["split"]["counts"]["test"].values())
+    assert metric(at, "Images") == str(test_images)
+    assert metric(at, "Accuracy") == f"{meta['metrics']['test_accuracy']:.3f}"
+    assert metric(at, "Seen in training") == "0"
+    assert not [w for w in at.warning if "Leakage" in w.value]
+
+    heat = charts_titled(at, "Confusion matrix: images")
+    assert len(heat) == 1
+    cells = next(f for f in chart_frames(heat[0]) if "count" in f.columns)
+    assert cells["count"].sum() == test_images                 # every test image is in one cell
+    assert sorted(set(cells["true"])) == sorted(meta["split"]["counts"]["test"])
+
+    report = next(d.value for d in at.dataframe if "support" in d.value.columns)
+    classes = [c for c in meta["classes"] if c in meta["split"]["counts"]["test"]]
+    assert list(report.index) == [*classes, "accuracy", "macro avg", "weighted avg"]
+    assert report.loc["accuracy", "support"] == test_images
+    assert [b.label for b in at.get("download_button")][:1] == ["Download the report (CSV)"]
+    for title in ("ROC", "Precision–recall", "Reliability diagram", "Loss", "Accuracy"):
+        assert charts_titled(at, title), title
+
+
+def test_training_images_trigger_the_leakage_warning(app_test, installed_tiny: Path,
+                                                     tiny_dataset: Path) -> None:
+    at = open_evaluate(app_test, tiny_dataset, split="all")
+    fingerprint = json.loads((installed_tiny / "metadata.json").read_text())["dataset"]["fingerprint"]
+    leaked = int(metric(at, "Seen in training"))
+    assert leaked >= len(fingerprint) > 0
+    assert any(f"{leaked} of these 30 images" in w.value for w in at.warning)
+
+
+def test_compare_two_models_on_the_same_images(app_test, installed_tiny: Path, tiny_dataset: Path) -> None:
+    from core.data import content_hash
+
+    # A second model whose training set held every page of the dataset (as if trained with
+    # another split seed): the comparison must flag it.
+    other = installed_tiny.parent / "tiny-saw-all"
+    shutil.copytree(installed_tiny, other)
+    meta = json.loads((other / "metadata.json").read_text())
+    meta["dataset"]["fingerprint"] = sorted(content_hash(p) for p in tiny_dataset.rglob("*.jpg"))
+    (other / "metadata.json").write_text(json.dumps(meta))
+    test_images = sum(meta["split"]["counts"]["test"].values())
+
+    at = open_evaluate(app_test, tiny_dataset, compare=["tiny", "tiny-saw-all"])
+    table = next(d.value for d in at.dataframe if "model" in d.value.columns).set_index("model")
+    assert sorted(table.index) == ["tiny", "tiny-saw-all"]
+    assert table["accuracy"].nunique() == 1                      # same weights, same images
+    assert table.loc["tiny", "leaked_images"] == 0
+    assert table.loc["tiny-saw-all", "leaked_images"] == test_images
+    assert any(f"saw {test_images} of these {test_images} images" in w.value for w in at.warning)
+    assert charts_titled(at, "Same images, different models")
+
+
+def test_four_ecg_classes_and_an_unknown_class(app_test, installed_tiny: Path, tiny_dataset: Path,
+                                               tmp_path: Path) -> None:
+    from core.classes import NON_ECG, canonical_class
+
+    data = tmp_path / "four"
+    for folder in tiny_dataset.iterdir():
+        if folder.is_dir() and canonical_class(folder.name) != NON_ECG:
+            shutil.copytree(folder, data / folder.name)
+    shutil.copytree(data / "Normal", data / "Sinus tachycardia")
+    at = open_evaluate(app_test, data, split="all")
+    assert metric(at, "Images") == "24"
+    assert any("6 images of class **Sinus tachycardia** were left out" in i.value for i in at.info)
+    report = next(d.value for d in at.dataframe if "support" in d.value.columns)
+    assert NON_ECG not in report.index and report.loc["accuracy", "support"] == 24
