@@ -2,7 +2,8 @@
 each page in ``pages/`` is thin UI over the ``core`` package."""
 import streamlit as st
 
-from pages.common import apply_query_params, sidebar_status
+from pages.common import sidebar_status
+from pages.handout import apply_query_params
 from pages.keras_state import keep_keras_state_across_reruns
 
 

@@ -15,7 +15,6 @@ import streamlit as st
 
 from core import bundles
 from core.errors import USER_ERRORS
-from core.paths import SHARED_MENDELEY_DIR
 
 DISCLAIMER = (
     "**Educational use only.** ECG Image Lab is a teaching tool, not a medical device. Its outputs "
@@ -107,58 +106,7 @@ h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { f
 [data-testid="stVegaLiteChart"] { zoom: 1.25; }
 </style>"""
 
-# ``?page=`` values and the page files they open.
-PAGE_PARAMS = {"home": "pages/home.py", "explore": "pages/explore.py", "train": "pages/train.py",
-               "learn": "pages/learn.py", "quiz": "pages/learn.py", "evaluate": "pages/evaluate.py",
-               "predict": "pages/predict.py"}
-DATASET_PICKERS = ("train", "explore", "evaluate")
 LEARN_TAB_KEY = "learn_tab"   # the tab the Learn page opens on; ``?page=quiz`` sets "Quiz"
-
-
-def apply_query_params() -> str | None:
-    """Apply a hand-out link once per session: ``?page=train&dataset=synthetic&model=NAME&
-    preset=live-demo&classroom=1``. Sets the session's dataset, model, Train preset and classroom
-    flag, and returns the page file to open (or None); ``page=quiz`` opens the Learn page on its Quiz
-    tab. Unknown values are ignored with a toast.
-    ``dataset`` is ``synthetic``, ``mendeley`` or a folder path on the server."""
-    params = st.query_params
-    if st.session_state.get("_query_applied") or not params:
-        return None
-    from core.training import PRESETS
-    st.session_state["_query_applied"] = True
-    if params.get("classroom") in ("1", "true", "yes", "on"):
-        st.session_state["classroom"] = True
-    dataset = params.get("dataset")
-    if dataset:
-        kinds = {"synthetic": "Built-in synthetic pages", "mendeley": "Shared Mendeley pages"}
-        kind = kinds.get(dataset, "A folder on this computer")
-        for key in DATASET_PICKERS:
-            st.session_state[f"{key}_dataset_kind"] = kind
-            if dataset not in kinds:
-                st.session_state[f"{key}_folder"] = dataset
-        from core.sources import folder_source
-        from pages.choosers import builtin_source
-
-        try:
-            st.session_state["dataset_source"] = (
-                builtin_source() if dataset == "synthetic"
-                else folder_source(SHARED_MENDELEY_DIR if dataset == "mendeley" else dataset))
-        except USER_ERRORS as exc:
-            st.toast(f"Dataset from the link not used: {escape(exc)}")
-    preset = params.get("preset")
-    if preset in (*PRESETS, "custom"):
-        st.session_state["train_preset"] = preset
-    elif preset:
-        st.toast(f"Unknown preset in the link: {escape(preset)}")
-    model = params.get("model")
-    if model:
-        if model in set(bundles.list_bundles()["name"]):
-            st.session_state["model_name"] = model
-        else:
-            st.toast(f"The model {escape(model)} from the link is not on this server.")
-    if params.get("page") == "quiz":
-        st.session_state[LEARN_TAB_KEY] = "Quiz"
-    return PAGE_PARAMS.get(params.get("page", ""))
 
 
 def classroom_mode() -> bool:
