@@ -69,14 +69,16 @@ def _stretches(has_ink: np.ndarray, bridge: int) -> list[tuple[int, int]]:
 
 
 def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[int]:
-    band = max(3, int(3 * px_per_mm))
-    near = cv2.dilate(mask.astype(np.uint8), np.ones((band, 1), np.uint8))
+    """Baseline rows: peaks of the share of columns with ink within 1.5 mm, with a long ink stretch within 3 mm."""
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, int(3 * px_per_mm)), 1), np.uint8))
     coverage = uniform_filter1d(near.mean(axis=1), max(1, int(px_per_mm)))
-    peaks, _ = find_peaks(coverage, height=0.12, distance=max(1, int(7 * px_per_mm)), prominence=0.05)
-    rows = []
+    peaks, _ = find_peaks(coverage, height=max(0.12, 0.3 * coverage.max()),
+                          distance=max(1, int(7 * px_per_mm)), prominence=0.05)
+    wide = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, int(6 * px_per_mm)), 1), np.uint8))
     bridge = max(1, int(_BRIDGE_MM * px_per_mm))
+    rows = []
     for y in peaks:
-        runs = _stretches(near[y].astype(bool), bridge)
+        runs = _stretches(wide[y].astype(bool), bridge)
         if runs and max(b - a for a, b in runs) >= _MIN_ROW_MM * px_per_mm:
             rows.append(int(y))
     return rows

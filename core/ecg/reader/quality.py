@@ -18,7 +18,7 @@ MAX_EINTHOVEN = 0.5
 MAX_HR_MAD_BPM = 10.0
 MIN_COVERAGE = 0.7
 MAX_LAG = 5                 # samples (10 ms at 500 Hz) one lead may lag the others in the law checks
-_MIN_RR_BEATS = 2
+_MIN_RR_BEATS = 1        # a 2.5 s segment at 60 bpm shows 2 or 3 beats
 
 
 @dataclass(frozen=True)
