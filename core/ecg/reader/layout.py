@@ -44,7 +44,7 @@ class Row:
     bottom: int
     x0: int
     x1: int
-    pulse: tuple[int, int, int, int] | None       # x0, y0, x1, y1 of its calibration pulse
+    pulses: tuple[tuple[int, int, int, int], ...]   # x0, y0, x1, y1 of its calibration pulses
 
 
 @dataclass(frozen=True)
@@ -112,14 +112,46 @@ def _gain(pulses: list[tuple[int, int, int, int]], stroke: float, px_per_mm: flo
     return GAIN_MM_MV, f"calibration pulse {height_mm:.1f} mm tall is no standard gain: 10 mm/mV assumed"
 
 
-def _mid_break(stretch_list: list[tuple[int, int]], x0: int, x1: int) -> bool:
-    """Whether a row's ink breaks (gap or pulse) in the middle fifth of its span, as 6x2 rows do."""
-    mid_lo, mid_hi = x0 + 0.4 * (x1 - x0), x0 + 0.6 * (x1 - x0)
-    return any(mid_lo <= b <= mid_hi for _, b in stretch_list[:-1])
+def _baseline_gaps(mask: np.ndarray, row: "Row", px_per_mm: float) -> list[tuple[int, int]]:
+    """Gaps (x0, x1) of at least 1 mm in the ink within 4 mm of a row's baseline, inside its trace span.
+
+    Lead labels sit above or below the baseline, so they do not hide the break between columns;
+    the right column of a 6x2 page may rest a few mm off the left one's baseline.
+    """
+    half = int(4 * px_per_mm)
+    has_ink = mask[max(0, row.y - half):row.y + half + 1, row.x0:row.x1].any(axis=0)
+    runs = _stretches(has_ink, max(1, int(0.5 * px_per_mm)))
+    return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in zip(runs, runs[1:]) if c - b >= px_per_mm]
 
 
-def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0) -> Layout:
-    """Rows, layout name and lead segments of a trace mask at ``px_per_mm``."""
+def _two_columns(mask: np.ndarray, rows: list["Row"], px_per_mm: float, separators: np.ndarray | None) -> bool:
+    """Six rows as 6x2 (every row breaks mid-row) rather than 3x4+3 (the bottom three are unbroken strips).
+
+    Evidence: a baseline gap of at least 2 mm near mid-row in half the rows, or a vertical
+    separator line near mid-row crossing the rhythm-strip rows.
+    """
+    gapped = 0
+    for row in rows:
+        span = row.x1 - row.x0
+        gaps = _baseline_gaps(mask, row, px_per_mm)
+        gapped += any(b - a >= 2 * px_per_mm and 0.4 * span <= (a + b) / 2 - row.x0 <= 0.6 * span for a, b in gaps)
+    if gapped >= 3:
+        return True
+    if separators is None:
+        return False
+    lo, hi = rows[3].top, rows[5].bottom
+    mid = (rows[3].x0 + rows[3].x1) // 2
+    half = int(0.1 * (rows[3].x1 - rows[3].x0))
+    column_ink = separators[lo:hi, mid - half:mid + half].mean(axis=0)
+    return bool(column_ink.size and column_ink.max() > 0.5)
+
+
+def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
+                separators: np.ndarray | None = None) -> Layout:
+    """Rows, layout name and lead segments of a trace mask at ``px_per_mm``.
+
+    ``separators``: the long vertical lines removed from the ink (``Traces.vertical_lines``).
+    """
     h, w = mask.shape
     ys = _find_rows(mask, px_per_mm)
     if not ys:
@@ -132,29 +164,29 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0) -> L
     for i, y in enumerate(ys):
         top, bottom = bounds[i], bounds[i + 1]
         runs = _stretches(mask[top:bottom].any(axis=0), bridge)
-        long = [r for r in runs if r[1] - r[0] >= 5 * px_per_mm]
-        pulse = None
-        for a, b in runs:
-            if long and b <= long[0][0] + 1:
-                pulse = _pulse(mask, top, bottom, a, b, px_per_mm) or pulse
-        if pulse is None and long:                  # a pulse joined to the trace: test its first 8 mm
+        # Pulses: short flat-topped stretches anywhere (6x2 pages repeat them mid-row), or the first
+        # 7 mm of the first long stretch when the pulse runs straight into the trace.
+        row_pulses = [p for a, b in runs if (p := _pulse(mask, top, bottom, a, b, px_per_mm))]
+        long = [r for r in runs if r[1] - r[0] >= 5 * px_per_mm
+                and not any(p[0] <= r[0] and r[1] <= p[2] for p in row_pulses)]
+        if long and not any(p[2] <= long[0][0] + 1 for p in row_pulses):
             a = long[0][0]
             box = _pulse(mask, top, bottom, a, a + int(7 * px_per_mm), px_per_mm)
             if box is not None:
-                pulse = box
+                row_pulses.insert(0, box)
                 long[0] = (box[2], long[0][1])
-        if pulse is not None:
-            pulses.append(pulse)
-        kept = [r for r in long if pulse is None or r[0] >= pulse[2]] or long
-        x0, x1 = (kept[0][0], kept[-1][1]) if kept else (0, w)
-        rows.append(Row(y, top, bottom, x0, x1, pulse))
-        row_stretches.append(kept)
+        pulses += row_pulses
+        x0, x1 = (long[0][0], long[-1][1]) if long else (0, w)
+        rows.append(Row(y, top, bottom, x0, x1, tuple(row_pulses)))
+        row_stretches.append(long)
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
-    name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 7: "6x2+1", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
-    if n == 6:
-        breaks = sum(_mid_break(row_stretches[i], rows[i].x0, rows[i].x1) for i in range(3))
-        name = "6x2" if breaks >= 2 else "3x4+3"
+    name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
+    if n in (6, 7):
+        two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
+        name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
+        if two_columns:
+            row_stretches = [_two_parts(rows[i], _baseline_gaps(mask, rows[i], px_per_mm)) for i in range(n)]
     segments = _segments(name, rows, row_stretches, px_per_mm)
     quality = {"rows": float(n), "pulses": float(len(pulses)), "gain_mm_per_mv": gain}
     fallback = gain_note
@@ -162,6 +194,18 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0) -> L
         note = f"{n} trace rows match no standard layout: one lead per row, standard order by position"
         fallback = note if fallback is None else f"{note}; {fallback}"
     return Layout(name, tuple(rows), tuple(segments), gain, quality, fallback)
+
+
+def _two_parts(row: Row, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A 6x2 row as its two trace stretches, cut at the baseline gap nearest mid-row."""
+    if not gaps:
+        return [(row.x0, row.x1)]
+    mid = (row.x0 + row.x1) / 2
+    a, b = min(gaps, key=lambda g: abs((g[0] + g[1]) / 2 - mid))
+    for p in row.pulses:                         # the right column's own pulse is no signal
+        if p[0] <= b + 2 * (p[2] - p[0]) and p[2] > b:
+            b = p[2]
+    return [(row.x0, a), (b, row.x1)]
 
 
 def _split(row: Row, index: int, n_cols: int, stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:

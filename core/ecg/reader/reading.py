@@ -104,7 +104,7 @@ def read_page(image: PageSource) -> PageReading:
                       interpolation=cv2.INTER_AREA if fx < 1 else cv2.INTER_LINEAR)
     traces = find_traces(work, sheet.dark_background, WORK_PX_PER_MM)
     stages["traces"] = _stage(traces)
-    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px)
+    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines)
     stages["layout"] = _stage(layout)
     if not layout.segments:
         return PageReading(False, ("no trace rows found",), layout.name, px_per_mm_input, None, {},
