@@ -1,4 +1,5 @@
-"""Reading an ECG page: the grid crop, the lead geometry and the preparation of a page for a network."""
+"""Reading an ECG page: the page reader (`core.ecg.reader`: sheet, grid, traces, layout, signals, quality), the grid
+crop, the lead geometry and the preparation of a page for a network."""
 from core._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {

@@ -1,0 +1,119 @@
+"""The millimetre grid: its period in px along x and y, from the spectrum of grid-ink profiles.
+
+Grid lines repeat every 1 mm (minor) and 5 mm (major), across the whole sheet, so the mean
+darkness of every pixel column (or row) is a periodic signal whose spectrum has a comb of peaks;
+the traces and text add little periodic energy. Minor lines make the 5th harmonic of the major
+spacing stand out, which tells 1 mm from 5 mm; when only one spacing is printed, the page size
+decides. Without a grid (screens, plain prints) the scale comes from the page width.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+TRACE_WIDTH_MM = 265.0      # 10 s at 25 mm/s plus the calibration pulse: the width a full page's grid spans
+_MIN_PERIOD, _MAX_PERIOD = 2.5, 60.0
+_MIN_CONTRAST = 12.0        # peak power over the spectrum's median: a visible grid measures 30 to 10^4
+_PAD = 8
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Millimetre scale of the sheet."""
+
+    px_per_mm_x: float
+    px_per_mm_y: float
+    found: bool                          # True: measured on a printed grid
+    quality: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None
+
+    @property
+    def px_per_mm(self) -> float:
+        """The mean of the two axes."""
+        return (self.px_per_mm_x + self.px_per_mm_y) / 2
+
+
+def grid_darkness(rgb: np.ndarray, dark_background: bool) -> np.ndarray:
+    """Ink of any colour relative to the local paper (0 = paper, 1 = black), shadows divided out."""
+    v = (255 - rgb.max(axis=2)) if dark_background else rgb.min(axis=2)
+    paper = cv2.dilate(v, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15)))
+    paper = cv2.blur(paper, (31, 31)).astype(np.float32)
+    return np.clip(1 - v.astype(np.float32) / np.maximum(paper, 1), 0, 1)
+
+
+def _spectrum(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    high = profile - uniform_filter1d(profile, 2 * int(_MAX_PERIOD) + 1, mode="nearest")
+    n = len(high)
+    power = np.abs(np.fft.rfft(high * np.hanning(n), n * _PAD)) ** 2
+    return np.fft.rfftfreq(n * _PAD), power
+
+
+def _power_at(freqs, power, f, tol=0.03) -> float:
+    band = (freqs > f * (1 - tol)) & (freqs < f * (1 + tol))
+    return float(power[band].max()) if band.any() else 0.0
+
+
+def _refine(freqs, power, f, tol=0.03) -> float:
+    """The peak frequency near ``f``, with parabolic interpolation between bins."""
+    band = np.flatnonzero((freqs > f * (1 - tol)) & (freqs < f * (1 + tol)))
+    if len(band) < 3:
+        return f
+    i = band[np.argmax(power[band])]
+    if 0 < i < len(power) - 1:
+        a, b, c = np.log(power[i - 1:i + 2] + 1e-30)
+        denom = a - 2 * b + c
+        offset = 0.5 * (a - c) / denom if denom != 0 else 0.0
+        return float(freqs[i] + offset * (freqs[1] - freqs[0]))
+    return float(freqs[i])
+
+
+def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, float]:
+    """(px per mm, contrast) along one axis; px per mm is NaN when the profile is too short."""
+    if len(profile) < 4 * _MAX_PERIOD:
+        return np.nan, 0.0
+    freqs, power = _spectrum(profile.astype(np.float64))
+    usable = (freqs >= 1 / _MAX_PERIOD) & (freqs <= 1 / _MIN_PERIOD)
+    median = float(np.median(power[usable]))
+    if median <= 0:
+        return np.nan, 0.0
+    top_power = float(power[usable].max())
+    top = float(freqs[usable][np.argmax(power[usable])])
+    contrast = top_power / median
+
+    def seen(f: float) -> bool:
+        return _power_at(freqs, power, f) >= max(8 * median, 0.03 * top_power)
+
+    if top * 5 <= 0.45 and seen(top * 5):
+        minor = _refine(freqs, power, top * 5)                   # top = major lines, minor lines seen
+    elif seen(top / 5):
+        minor = _refine(freqs, power, top)                       # top = minor lines, major lines seen
+    else:
+        # One spacing only: it is 1 mm or 5 mm; the page size picks.
+        top = _refine(freqs, power, top)
+        minor = min((top, top * 5), key=lambda f: abs(np.log(prior_px_per_mm * f)))
+    return 1.0 / minor, contrast
+
+
+def find_grid(rgb: np.ndarray, dark_background: bool) -> Grid:
+    """Grid period in px per mm along x and y; falls back to the page width when no grid shows."""
+    h, w = rgb.shape[:2]
+    prior = w / TRACE_WIDTH_MM
+    darkness = np.minimum(grid_darkness(rgb, dark_background), 0.5)   # traces must not dominate
+    x_mm, x_contrast = axis_period(darkness.mean(axis=0), prior)
+    y_mm, y_contrast = axis_period(darkness.mean(axis=1), prior)
+    quality = {"contrast_x": x_contrast, "contrast_y": y_contrast, "prior_px_per_mm": prior}
+    ok_x = np.isfinite(x_mm) and x_contrast >= _MIN_CONTRAST
+    ok_y = np.isfinite(y_mm) and y_contrast >= _MIN_CONTRAST
+    if ok_x and ok_y and abs(np.log(x_mm / y_mm)) < 0.15:
+        quality.update(px_per_mm_x=x_mm, px_per_mm_y=y_mm)
+        return Grid(x_mm, y_mm, True, quality)
+    if ok_x or ok_y:
+        one = x_mm if (ok_x and (not ok_y or x_contrast >= y_contrast)) else y_mm
+        quality.update(px_per_mm_x=one, px_per_mm_y=one)
+        return Grid(one, one, True, quality, "grid seen along one axis only: same scale used for both")
+    quality.update(px_per_mm_x=prior, px_per_mm_y=prior)
+    return Grid(prior, prior, False, quality,
+                f"no millimetre grid visible: scale from the page width (≈{TRACE_WIDTH_MM:g} mm of traces)")

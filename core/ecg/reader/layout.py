@@ -1,0 +1,239 @@
+"""Lead layout: trace rows, calibration pulses, and which lead each stretch of a row shows.
+
+A trace row is a band where nearly every pixel column has ink near one level over a long stretch
+(text lines are patchy and short). The number of rows and where each row's trace breaks decide
+among the standard layouts: 3 rows = 3x4, 4 = 3x4+1, 6 = 6x2 (a break mid-row) or 3x4+3, 7 = 6x2+1,
+12 = 12x1, 13 = 12x1+1; anything else is read as "N rows", one lead per row, named in standard order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import find_peaks
+
+LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+SPEED_MM_S = 25.0
+GAIN_MM_MV = 10.0
+_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
+_RHYTHM = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
+_MIN_ROW_MM = 40.0           # the longest ink stretch a trace row must have
+_BRIDGE_MM = 1.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One lead's stretch of a row: x range in working px and its time in the recording."""
+
+    lead: str
+    row: int
+    x0: int
+    x1: int
+    start_s: float
+    rhythm: bool = False              # a long strip repeating a lead shown elsewhere on the page
+
+
+@dataclass(frozen=True)
+class Row:
+    """A trace row: the baseline level, the band it may use, the trace's x range after any pulse."""
+
+    y: int
+    top: int
+    bottom: int
+    x0: int
+    x1: int
+    pulses: tuple[tuple[int, int, int, int], ...]   # x0, y0, x1, y1 of its calibration pulses
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Rows, lead segments and the gain read from the calibration pulses."""
+
+    name: str
+    rows: tuple[Row, ...]
+    segments: tuple[Segment, ...]
+    gain_mm_per_mv: float
+    quality: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None
+
+
+def _stretches(has_ink: np.ndarray, bridge: int) -> list[tuple[int, int]]:
+    """Runs of True (x0, x1 exclusive) after bridging gaps of up to ``bridge`` columns."""
+    closed = cv2.morphologyEx(has_ink.astype(np.uint8)[None, :], cv2.MORPH_CLOSE,
+                              np.ones((1, 2 * bridge + 1), np.uint8))[0].astype(bool)
+    closed &= np.convolve(has_ink, np.ones(2 * bridge + 1), "same") > 0    # no growth at the ends
+    d = np.diff(closed.astype(np.int8), prepend=0, append=0)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[int]:
+    """Baseline rows: peaks of the share of columns with ink within 1.5 mm, with a long ink stretch within 3 mm."""
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, int(3 * px_per_mm)), 1), np.uint8))
+    coverage = uniform_filter1d(near.mean(axis=1), max(1, int(px_per_mm)))
+    peaks, _ = find_peaks(coverage, height=max(0.12, 0.3 * coverage.max()),
+                          distance=max(1, int(7 * px_per_mm)), prominence=0.05)
+    wide = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, int(6 * px_per_mm)), 1), np.uint8))
+    bridge = max(1, int(_BRIDGE_MM * px_per_mm))
+    rows = []
+    for y in peaks:
+        runs = _stretches(wide[y].astype(bool), bridge)
+        if runs and max(b - a for a, b in runs) >= _MIN_ROW_MM * px_per_mm:
+            rows.append(int(y))
+    return rows
+
+
+def _pulse(mask: np.ndarray, top: int, bottom: int, a: int, b: int, px_per_mm: float) -> tuple[int, int, int, int] | None:
+    """The stretch [a, b) as a calibration pulse box if it is one: narrow, 4-25 mm tall, flat-topped."""
+    width_mm = (b - a) / px_per_mm
+    if not 1.5 <= width_mm <= 12:
+        return None
+    ys = np.flatnonzero(mask[top:bottom, a:b].any(axis=1))
+    if len(ys) == 0:
+        return None
+    height_mm = (ys[-1] - ys[0]) / px_per_mm
+    if not 3.5 <= height_mm <= 25:
+        return None
+    # A flat top: the top-most ink spans a horizontal stretch of >= 1 mm.
+    top_row = mask[top + ys[0]:top + ys[0] + max(2, int(0.5 * px_per_mm)), a:b].any(axis=0)
+    if top_row.sum() < px_per_mm:
+        return None
+    return a, top + int(ys[0]), b, top + int(ys[-1])
+
+
+def _gain(pulses: list[tuple[int, int, int, int]], stroke: float, px_per_mm: float) -> tuple[float, str | None]:
+    if not pulses:
+        return GAIN_MM_MV, "no calibration pulse found: 10 mm/mV assumed"
+    height_mm = float(np.median([(y1 - y0 - stroke + 1) / px_per_mm for _, y0, _, y1 in pulses]))
+    for gain in (5.0, 10.0, 20.0):
+        if abs(height_mm / gain - 1) < 0.2:
+            return gain, None
+    return GAIN_MM_MV, f"calibration pulse {height_mm:.1f} mm tall is no standard gain: 10 mm/mV assumed"
+
+
+def _baseline_gaps(mask: np.ndarray, row: "Row", px_per_mm: float) -> list[tuple[int, int]]:
+    """Gaps (x0, x1) of at least 1 mm in the ink within 4 mm of a row's baseline, inside its trace span.
+
+    Lead labels sit above or below the baseline, so they do not hide the break between columns;
+    the right column of a 6x2 page may rest a few mm off the left one's baseline.
+    """
+    half = int(4 * px_per_mm)
+    has_ink = mask[max(0, row.y - half):row.y + half + 1, row.x0:row.x1].any(axis=0)
+    runs = _stretches(has_ink, max(1, int(0.5 * px_per_mm)))
+    return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in zip(runs, runs[1:]) if c - b >= px_per_mm]
+
+
+def _two_columns(mask: np.ndarray, rows: list["Row"], px_per_mm: float, separators: np.ndarray | None) -> bool:
+    """Six rows as 6x2 (every row breaks mid-row) rather than 3x4+3 (the bottom three are unbroken strips).
+
+    Evidence: a baseline gap of at least 2 mm near mid-row in half the rows, or a vertical
+    separator line near mid-row crossing the rhythm-strip rows.
+    """
+    gapped = 0
+    for row in rows:
+        span = row.x1 - row.x0
+        gaps = _baseline_gaps(mask, row, px_per_mm)
+        gapped += any(b - a >= 2 * px_per_mm and 0.4 * span <= (a + b) / 2 - row.x0 <= 0.6 * span for a, b in gaps)
+    if gapped >= 3:
+        return True
+    if separators is None:
+        return False
+    lo, hi = rows[3].top, rows[5].bottom
+    mid = (rows[3].x0 + rows[3].x1) // 2
+    half = int(0.1 * (rows[3].x1 - rows[3].x0))
+    column_ink = separators[lo:hi, mid - half:mid + half].mean(axis=0)
+    return bool(column_ink.size and column_ink.max() > 0.5)
+
+
+def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
+                separators: np.ndarray | None = None) -> Layout:
+    """Rows, layout name and lead segments of a trace mask at ``px_per_mm``.
+
+    ``separators``: the long vertical lines removed from the ink (``Traces.vertical_lines``).
+    """
+    h, w = mask.shape
+    ys = _find_rows(mask, px_per_mm)
+    if not ys:
+        return Layout("none", (), (), GAIN_MM_MV, {"rows": 0.0}, "no trace rows found")
+    # Bands between rows; the outer rows get the same half spacing, not the header or footer.
+    half = int(np.median(np.diff(ys)) / 2) if len(ys) > 1 else int(15 * px_per_mm)
+    bounds = [max(0, ys[0] - half)] + [(a + b) // 2 for a, b in zip(ys, ys[1:])] + [min(h, ys[-1] + half)]
+    bridge = max(1, int(_BRIDGE_MM * px_per_mm))
+    rows, row_stretches, pulses = [], [], []
+    for i, y in enumerate(ys):
+        top, bottom = bounds[i], bounds[i + 1]
+        runs = _stretches(mask[top:bottom].any(axis=0), bridge)
+        # Pulses: short flat-topped stretches anywhere (6x2 pages repeat them mid-row), or the first
+        # 7 mm of the first long stretch when the pulse runs straight into the trace.
+        row_pulses = [p for a, b in runs if (p := _pulse(mask, top, bottom, a, b, px_per_mm))]
+        long = [r for r in runs if r[1] - r[0] >= 5 * px_per_mm
+                and not any(p[0] <= r[0] and r[1] <= p[2] for p in row_pulses)]
+        if long and not any(p[2] <= long[0][0] + 1 for p in row_pulses):
+            a = long[0][0]
+            box = _pulse(mask, top, bottom, a, a + int(7 * px_per_mm), px_per_mm)
+            if box is not None:
+                row_pulses.insert(0, box)
+                long[0] = (box[2], long[0][1])
+        pulses += row_pulses
+        x0, x1 = (long[0][0], long[-1][1]) if long else (0, w)
+        rows.append(Row(y, top, bottom, x0, x1, tuple(row_pulses)))
+        row_stretches.append(long)
+    gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
+    n = len(rows)
+    name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
+    if n in (6, 7):
+        two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
+        name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
+        if two_columns:
+            row_stretches = [_two_parts(rows[i], _baseline_gaps(mask, rows[i], px_per_mm)) for i in range(n)]
+    segments = _segments(name, rows, row_stretches, px_per_mm)
+    quality = {"rows": float(n), "pulses": float(len(pulses)), "gain_mm_per_mv": gain}
+    fallback = gain_note
+    if name.endswith("rows"):
+        note = f"{n} trace rows match no standard layout: one lead per row, standard order by position"
+        fallback = note if fallback is None else f"{note}; {fallback}"
+    return Layout(name, tuple(rows), tuple(segments), gain, quality, fallback)
+
+
+def _two_parts(row: Row, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A 6x2 row as its two trace stretches, cut at the baseline gap nearest mid-row."""
+    if not gaps:
+        return [(row.x0, row.x1)]
+    mid = (row.x0 + row.x1) / 2
+    a, b = min(gaps, key=lambda g: abs((g[0] + g[1]) / 2 - mid))
+    for p in row.pulses:                         # the right column's own pulse is no signal
+        if p[0] <= b + 2 * (p[2] - p[0]) and p[2] > b:
+            b = p[2]
+    return [(row.x0, a), (b, row.x1)]
+
+
+def _split(row: Row, index: int, n_cols: int, stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``n_cols`` equal x ranges of a row; a 2-column row splits at its mid-row break when it has one."""
+    if n_cols == 2 and len(stretches) >= 2:
+        mid = row.x0 + (row.x1 - row.x0) / 2
+        cut = min(stretches[:-1], key=lambda s: abs(s[1] - mid))
+        nxt = stretches[stretches.index(cut) + 1]
+        return [(row.x0, cut[1]), (nxt[0], row.x1)]
+    edges = np.linspace(row.x0, row.x1, n_cols + 1).round().astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
+def _segments(name: str, rows: list[Row], stretches, px_per_mm: float) -> list[Segment]:
+    base = name.split("+")[0]
+    extra = int(name.split("+")[1]) if "+" in name else 0
+    plan: list[tuple[tuple[str, ...], float]] = []       # per row: leads left to right, seconds per column
+    if base == "3x4":
+        plan = [(r, 2.5) for r in _3X4] + [((lead,), 10.0) for lead in _RHYTHM.get(name, ("II",) * extra)]
+    elif base == "6x2":
+        plan = [((LEADS[i], LEADS[i + 6]), 5.0) for i in range(6)] + [(("II",), 10.0)] * extra
+    elif base == "12x1":
+        plan = [((lead,), 10.0) for lead in LEADS] + [(("II",), 10.0)] * extra
+    else:
+        plan = [((LEADS[i % 12],), 10.0) for i in range(len(rows))]
+    out = []
+    n_main = {"3x4": 3, "6x2": 6, "12x1": 12}.get(base, len(rows))
+    for i, (row, (leads, col_s)) in enumerate(zip(rows, plan)):
+        for c, (x0, x1) in enumerate(_split(row, i, len(leads), stretches[i])):
+            out.append(Segment(leads[c], i, x0, x1, c * col_s, rhythm=i >= n_main))
+    return out

@@ -1,0 +1,144 @@
+"""Quality of a reading without labels: lead consistency, heart rate per lead, coverage, a verdict.
+
+Leads recorded at the same moment obey Einthoven (II = I + III) and Goldberger
+(aVR + aVL + aVF = 0); their residual over the leads' own size is near 0 for a good reading and
+near 1 or more for noise. The heart rate from R peaks (NeuroKit2) must be physiological and the
+same in every lead.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.ecg.reader.signals import LeadSignal
+
+MAX_EINTHOVEN = 0.5
+MAX_HR_MAD_BPM = 10.0
+MIN_COVERAGE = 0.7
+MAX_LAG = 5                 # samples (10 ms at 500 Hz) one lead may lag the others in the law checks
+_MIN_RR_BEATS = 1        # a 2.5 s segment at 60 bpm shows 2 or 3 beats
+
+
+@dataclass(frozen=True)
+class PageQuality:
+    """Per-page numbers and the verdict."""
+
+    readable: bool
+    reasons: tuple[str, ...]
+    heart_rate_bpm: float | None
+    lead_rates: dict[str, float]
+    qc: dict[str, float | None] = field(default_factory=dict)
+
+
+def _shared(leads: dict[str, LeadSignal], names: tuple[str, ...]) -> np.ndarray | None:
+    """The named leads on their common time span as rows of a (k, n) array, or None."""
+    if not all(n in leads for n in names):
+        return None
+    fs = leads[names[0]].fs
+    start = max(leads[n].start_s for n in names)
+    end = min(leads[n].start_s + len(leads[n].mv) / fs for n in names)
+    if end - start < 0.5:
+        return None
+    rows = []
+    for n in names:
+        i0 = int(round((start - leads[n].start_s) * fs))
+        rows.append(leads[n].mv[i0:i0 + int((end - start) * fs)])
+    k = min(len(r) for r in rows)
+    return np.array([r[:k] for r in rows])
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x ** 2))) if x.size else 0.0
+
+
+def law_ratio(leads: dict[str, LeadSignal], plus: tuple[str, ...], minus: tuple[str, ...] = (),
+              max_lag: int = 0) -> float | None:
+    """RMS of (Σ plus − Σ minus) over the mean RMS of the leads, on finite shared samples; None if unknown.
+
+    ``max_lag`` > 0 allows the first lead of ``minus`` (or of ``plus``) to move by up to that
+    many samples against the rest, and keeps the best: printers sample leads a few ms apart.
+    """
+    names = plus + minus
+    data = _shared(leads, names)
+    if data is None:
+        return None
+    best = None
+    moved = len(plus) if minus else 0
+    for lag in range(-max_lag, max_lag + 1):
+        shifted = data.copy()
+        shifted[moved] = np.roll(data[moved], lag)
+        part = shifted[:, max_lag:shifted.shape[1] - max_lag]
+        part = part[:, np.isfinite(part).all(axis=0)]
+        if part.shape[1] < 100:
+            continue
+        part = part - np.median(part, axis=1, keepdims=True)   # each lead's zero is the reader's estimate
+        residual = part[:len(plus)].sum(axis=0) - part[len(plus):].sum(axis=0)
+        size = float(np.mean([_rms(r) for r in part]))
+        if size > 0:
+            ratio = _rms(residual) / size
+            best = ratio if best is None else min(best, ratio)
+    return best
+
+
+def _fill_gaps(mv: np.ndarray) -> np.ndarray | None:
+    ok = np.isfinite(mv)
+    if ok.mean() < 0.6:
+        return None
+    idx = np.arange(len(mv))
+    return np.interp(idx, idx[ok], mv[ok])
+
+
+def lead_rate(signal: LeadSignal) -> float | None:
+    """Heart rate in bpm from the lead's R peaks (NeuroKit2), None with fewer than 2 RR intervals."""
+    import neurokit2 as nk
+
+    mv = _fill_gaps(signal.mv)
+    if mv is None or len(mv) < signal.fs or np.ptp(mv) < 0.05:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            cleaned = nk.ecg_clean(mv, sampling_rate=signal.fs)
+            _, info = nk.ecg_peaks(cleaned, sampling_rate=signal.fs)
+        except (ValueError, IndexError, ZeroDivisionError):
+            return None
+    peaks = np.asarray(info["ECG_R_Peaks"])
+    if len(peaks) < _MIN_RR_BEATS + 1:
+        return None
+    rr = np.diff(peaks) / signal.fs
+    return float(60 / np.median(rr))
+
+
+def assess(leads: dict[str, LeadSignal]) -> PageQuality:
+    """Consistency, heart rate and coverage of the leads, and whether the page was read (else why not)."""
+    reasons: list[str] = []
+    coverage = {n: s.coverage for n, s in leads.items()}
+    rates = {n: r for n, s in leads.items() if (r := lead_rate(s)) is not None}
+    einthoven = law_ratio(leads, ("I", "III"), ("II",), MAX_LAG)
+    goldberger = law_ratio(leads, ("aVR", "aVL", "aVF"), (), MAX_LAG)
+    values = np.array(list(rates.values()))
+    hr = float(np.median(values)) if len(values) else None
+    mad = float(np.median(np.abs(values - hr))) if len(values) else None
+    spread = float(np.ptp(values)) if len(values) else None
+    median_cov = float(np.median(list(coverage.values()))) if coverage else 0.0
+    if len(leads) < 3:
+        reasons.append(f"only {len(leads)} trace rows or leads found (an ECG has at least 3)")
+    if median_cov < MIN_COVERAGE:
+        reasons.append(f"leads read over {median_cov:.0%} of their length (median), under {MIN_COVERAGE:.0%}")
+    if len(rates) < max(2, len(leads) // 2):
+        reasons.append(f"R peaks found in {len(rates)} of {len(leads)} leads")
+    if hr is not None and not 25 <= hr <= 250:
+        reasons.append(f"heart rate {hr:.0f} bpm is not physiological")
+    if mad is not None and mad > MAX_HR_MAD_BPM:
+        reasons.append(f"heart rate disagrees between leads (median deviation {mad:.0f} bpm)")
+    if einthoven is not None and einthoven > MAX_EINTHOVEN:
+        reasons.append(f"limb leads break Einthoven's law (residual {einthoven:.2f} of their size)")
+    qc: dict[str, float | None] = {
+        "einthoven_ratio": einthoven, "goldberger_ratio": goldberger,
+        "einthoven_ratio_zero_lag": law_ratio(leads, ("I", "III"), ("II",)),
+        "hr_mad_bpm": mad, "hr_spread_bpm": spread, "leads_with_rate": float(len(rates)),
+        "median_coverage": median_cov, "min_coverage": min(coverage.values()) if coverage else 0.0,
+    }
+    return PageQuality(not reasons, tuple(reasons), hr, rates, qc)

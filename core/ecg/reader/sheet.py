@@ -1,0 +1,120 @@
+"""Find the ECG sheet in an image: light or dark background, the paper in a photo, perspective, skew.
+
+The result is an upright RGB array of the sheet (at most ``MAX_SIDE`` px on its long side) plus
+whether its background is dark (monitor screens: light traces on black), which later stages use
+to read ink as "brighter than the background" instead of "darker".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+MAX_SIDE = 1600          # enough for 1 mm ≥ 5 px on an A4 page; keeps every later stage fast
+_MAX_SKEW_DEG = 12.0
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """The upright sheet and how it was found."""
+
+    rgb: np.ndarray                      # (H, W, 3) uint8
+    dark_background: bool
+    scale: float                         # sheet px per input px (before the perspective warp)
+    corners: np.ndarray | None           # (4, 2) paper corners in input px, None when not warped
+    rotation_deg: float
+    quality: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None
+
+
+def _order_corners(pts: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    s, d = pts.sum(1), np.diff(pts, axis=1)[:, 0]
+    return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]], np.float32)
+
+
+def _paper_quad(rgb: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """Four corners of the largest bright, unsaturated region, and its share of the image."""
+    small_side = 400
+    k = small_side / max(rgb.shape[:2])
+    small = cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    value = cv2.GaussianBlur(hsv[..., 2], (5, 5), 0)
+    _, bright = cv2.threshold(value, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright &= (hsv[..., 1] < 90).astype(np.uint8) * 255           # paper is not saturated
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))  # fill traces/text
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bright)
+    if n < 2:
+        return None, 0.0
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    share = stats[biggest, cv2.CC_STAT_AREA] / bright.size
+    contours, _ = cv2.findContours((labels == biggest).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    perimeter = cv2.arcLength(hull, True)
+    for eps in (0.02, 0.04, 0.06, 0.1):
+        quad = cv2.approxPolyDP(hull, eps * perimeter, True)
+        if len(quad) == 4:
+            break
+    else:
+        quad = cv2.boxPoints(cv2.minAreaRect(hull))
+    return _order_corners(quad.reshape(4, 2).astype(np.float32) / k), float(share)
+
+
+def _skew_deg(grey: np.ndarray) -> tuple[float, int]:
+    """Rotation of the page from near-horizontal long lines (grid lines, baselines), and their count."""
+    edges = cv2.Canny(grey, 50, 150)
+    min_len = grey.shape[1] // 6
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 720, threshold=min_len // 2, minLineLength=min_len, maxLineGap=4)
+    if lines is None:
+        return 0.0, 0
+    x0, y0, x1, y1 = lines.reshape(-1, 4).T.astype(float)
+    angles = np.degrees(np.arctan2(y1 - y0, x1 - x0))
+    angles = angles[np.abs(angles) < _MAX_SKEW_DEG]
+    if len(angles) < 3:
+        return 0.0, int(len(angles))
+    return float(np.median(angles)), int(len(angles))
+
+
+def find_sheet(rgb: np.ndarray) -> Sheet:
+    """The upright sheet of an RGB image; falls back to the whole image with a reason."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, MAX_SIDE / max(h, w))
+    if scale < 1:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    quad, share = _paper_quad(rgb)
+    # A screen: mostly dark with little bright paper, so traces are the light pixels.
+    dark = bool(np.median(rgb.max(axis=2)) < 90 and share < 0.15)
+    quality: dict[str, float] = {"dark_background": float(dark)}
+    fallback = None
+    corners = None
+    if dark:
+        fallback = "dark background (a screen): read light traces on it, whole image used"
+        share = 1.0
+    elif quad is None:
+        fallback = "no bright paper region found: whole image used"
+    elif share < 0.15:
+        fallback = f"paper region too small ({share:.0%} of the image): whole image used"
+    elif share < 0.9:
+        corners = quad                                           # else a scan or render: paper fills the frame
+    perspective = 0.0
+    if corners is not None:
+        top, right = np.linalg.norm(corners[1] - corners[0]), np.linalg.norm(corners[2] - corners[1])
+        bottom, left = np.linalg.norm(corners[2] - corners[3]), np.linalg.norm(corners[3] - corners[0])
+        perspective = float(max(1 - min(top, bottom) / max(top, bottom), 1 - min(left, right) / max(left, right)))
+        out_w, out_h = int(max(top, bottom)), int(max(left, right))
+        target = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
+        matrix = cv2.getPerspectiveTransform(corners, target)
+        rgb = cv2.warpPerspective(rgb, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+        corners = corners / scale
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    rotation, n_lines = _skew_deg(255 - grey if dark else grey)
+    if abs(rotation) > 0.15:
+        hh, ww = grey.shape
+        matrix = cv2.getRotationMatrix2D((ww / 2, hh / 2), rotation, 1.0)
+        rgb = cv2.warpAffine(rgb, matrix, (ww, hh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    quality.update(paper_share=float(share), perspective=perspective, rotation_deg=rotation,
+                   skew_lines=float(n_lines))
+    return Sheet(np.ascontiguousarray(rgb), dark, scale, corners, rotation, quality, fallback)
