@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 SPLIT_ORDER = ["train", "val", "test"]
@@ -273,3 +274,42 @@ def runs_overlay_chart(curves: pd.DataFrame, metric: str = "accuracy") -> alt.Ch
         )
         .properties(height=300)
     )
+
+
+# --- the page reader -----------------------------------------------------------------------------
+
+# The 3x4 printout's reading order (row by row), so the plot looks like the paper students know.
+PRINT_ORDER = ["I", "aVR", "V1", "V4", "II", "aVL", "V2", "V5", "III", "aVF", "V3", "V6"]
+_PAPER = {"gridColor": "#f3b6bd", "domainColor": "#e58f9b", "tickColor": "#e58f9b"}
+
+
+def twelve_lead_chart(signals: pd.DataFrame, *, height: int = 110) -> alt.VConcatChart:
+    """The digitised leads drawn like an ECG printout: the twelve leads in the 3×4 order, then any
+    rhythm strip at full width, on pink grid lines every 0.2 s and 0.5 mV.
+
+    ``signals`` has one row per sample: ``lead``, ``time_s`` (from the start of the recording) and
+    ``mv`` (NaN where the trace could not be read, drawn as a gap).
+    """
+    def panel(frame: pd.DataFrame, width: int | str, title: str) -> alt.Chart:
+        t0, t1 = float(frame["time_s"].min()), float(frame["time_s"].max())
+        return (
+            alt.Chart(frame, title=alt.TitleParams(title, anchor="start", fontSize=12))
+            .mark_line(color="#111", strokeWidth=1, interpolate="linear")
+            .encode(
+                x=alt.X("time_s:Q", title=None, scale=alt.Scale(domain=[t0, t1], nice=False),
+                        axis=alt.Axis(values=[round(v, 2) for v in np.arange(np.ceil(t0 / 0.2) * 0.2, t1, 0.2)],
+                                      labels=False, ticks=False, **_PAPER)),
+                y=alt.Y("mv:Q", title=None, scale=alt.Scale(domain=[-1.5, 1.5], clamp=True),
+                        axis=alt.Axis(values=[-1.5, -1, -0.5, 0, 0.5, 1, 1.5], labels=False, ticks=False, **_PAPER)),
+                tooltip=[alt.Tooltip("time_s:Q", format=".2f", title="s"), alt.Tooltip("mv:Q", format=".2f", title="mV")],
+            )
+            .properties(width=width, height=height)
+        )
+
+    signals = signals.dropna(subset=["time_s"])
+    shown = [lead for lead in PRINT_ORDER if lead in set(signals["lead"])]
+    rows = [alt.hconcat(*[panel(signals[signals["lead"] == lead], 230, lead) for lead in shown[i:i + 4]],
+                        spacing=4) for i in range(0, len(shown), 4)]
+    strips = [lead for lead in signals["lead"].unique() if lead not in PRINT_ORDER]
+    rows += [panel(signals[signals["lead"] == lead], 4 * 230 + 12, f"{lead} (rhythm strip)") for lead in strips]
+    return alt.vconcat(*rows, spacing=6).configure_view(stroke="#e58f9b")

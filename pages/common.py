@@ -107,6 +107,7 @@ h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { f
 </style>"""
 
 LEARN_TAB_KEY = "learn_tab"   # the tab the Learn page opens on; ``?page=quiz`` sets "Quiz"
+EXPLORE_TAB_KEY = "explore_tab"  # the tab the Explore page opens on
 
 
 def classroom_mode() -> bool:

@@ -1,4 +1,6 @@
 """Explore: what is in the dataset, what each class looks like, and which copies would leak."""
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +11,8 @@ from core.errors import USER_ERRORS
 from core.imageio import load_image
 from core.teach import explain_class
 from pages.choosers import dataset_picker, load_current
-from pages.common import escape, require_app_navigation
+from pages.common import EXPLORE_TAB_KEY, escape, require_app_navigation
+from pages.signals_ui import show_signals
 
 require_app_navigation()
 
@@ -80,6 +83,24 @@ def show_crop(data) -> None:
     after.image(crop_page(page, Preprocessing()), caption="After: only the ECG grid", width="stretch")
 
 
+def show_reading(data) -> None:
+    st.markdown(
+        "A network that looks at pixels learns whatever separates the classes — a printer's fonts as "
+        "happily as the ST segment. The lab also **reads** the page as a cardiologist does: it finds the "
+        "sheet and its millimetre grid, follows each trace and turns it into a signal in millivolts. "
+        "Those signals are the same on any printer, scan or photo."
+    )
+    options = data.index["relpath"].tolist()
+    choice = st.selectbox("Page", options, key="explore_signals_page")
+    path = data.index.loc[data.index["relpath"] == choice, "path"].iloc[0]
+    try:
+        image = Path(path).read_bytes()
+    except OSError as exc:
+        st.error(escape(exc))
+        return
+    show_signals(choice, image, key="explore_signals")
+
+
 def show_duplicates(data) -> None:
     report, index = data.report, data.index
     near = {frozenset(g) for g in report.groups_with_near_copies}
@@ -136,12 +157,11 @@ if data is None:
     st.stop()
 
 show_overview(data)
-gallery, crop, duplicates, files = st.tabs(["Gallery", "Header crop", "Duplicates & leakage", "Sizes & files"])
-with gallery:
-    show_gallery(data)
-with crop:
-    show_crop(data)
-with duplicates:
-    show_duplicates(data)
-with files:
-    show_files(data)
+# Stateful tabs (key + on_change="rerun") run lazily: only the open view computes, so reading a page's
+# signals or grouping duplicates costs nothing until a student opens that tab.
+VIEWS = {"Gallery": show_gallery, "Signals": show_reading, "Header crop": show_crop,
+         "Duplicates & leakage": show_duplicates, "Sizes & files": show_files}
+for tab, show in zip(st.tabs(list(VIEWS), key=EXPLORE_TAB_KEY, on_change="rerun"), VIEWS.values()):
+    if tab.open:
+        with tab:
+            show(data)

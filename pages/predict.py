@@ -14,6 +14,7 @@ from core.use import (COLORMAPS, CONFIDENT, IMAGE_TYPES, METHODS, NOT_AN_ECG, UN
                       model_details, overlay, page_heat, predict_many, report_html)
 from pages.choosers import choose_bundle
 from pages.common import disclaimer, escape, report_error, require_app_navigation
+from pages.signals_ui import show_signals
 
 require_app_navigation()
 
@@ -206,6 +207,8 @@ def single_image(bundle, key, chosen) -> None:
     shares = territory = None
     if result.diagnosis.is_ecg:
         shares, territory = show_leads(result, saliency, example)
+    st.subheader("The signals on the page")
+    show_signals(name, data, key="predict_signals", downloads=True)
     guidance = guidance_for(result.diagnosis)
     show_guidance(guidance)
     disclaimer()

@@ -10,23 +10,12 @@ predicted, 1 when any failed, 2 when the model itself cannot be used.
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
-from core.commands import print_json
+from core.commands import output_path, print_json
 
 EXIT_SOME_FAILED = 1
-
-
-def _cam_path(out_dir: Path, image: str, used: set[str]) -> Path:
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(image).stem) or "image"
-    name, n = f"{stem}_cam.png", 1
-    while name in used:
-        n += 1
-        name = f"{stem}_cam{n}.png"
-    used.add(name)
-    return out_dir / name
 
 
 def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
@@ -43,7 +32,7 @@ def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
         saliency = explain_image(bundle, result, args.method)
         picture = overlay(result.view.image, page_heat(result, saliency), opacity=args.opacity,
                           cmap=args.cmap, box=result.view.box)
-        path = _cam_path(Path(args.cam), image, used)
+        path = output_path(Path(args.cam), image, "_cam.png", used)
         picture.save(path)
         row["cam"] = str(path)
         if saliency.note:

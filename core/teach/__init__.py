@@ -1,4 +1,4 @@
-"""Lessons for students: what each class looks like, the quiz and the inside of the CNN."""
+"""Lessons for students: what each class looks like, the quiz, the inside of the CNN and how a page is read."""
 from core._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
@@ -6,4 +6,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "quiz": ("Question", "pick_question", "Score",),
     "inside": ("ModelView", "what_the_model_sees", "conv_block_outputs", "FeatureMaps", "feature_maps",
                "first_layer_filters", "shape_table",),
+    "reading": ("QC_GLOSSARY", "quality_table",),
 })

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.classes import CANONICAL_CLASSES
-from pages.common import escape
+from pages.common import EXPLORE_TAB_KEY, escape
 
 
 def metric_values(at) -> dict[str, str]:
@@ -20,8 +20,30 @@ def test_explore_opens_on_the_builtin_synthetic_set(app_test) -> None:
     assert values["Skipped files"] == "0"
     assert len(at.get("vega_lite_chart")) == 1
     assert at.selectbox(key="explore_class").options == list(CANONICAL_CLASSES)
-    assert len(at.image) == 8 + 2  # a gallery page of eight, the crop before and after
+    assert len(at.image) == 8  # a gallery page of eight; the other tabs run only when opened
     assert any("Built-in synthetic" in c.value for c in at.caption)
+    at.session_state[EXPLORE_TAB_KEY] = "Header crop"
+    at.run()
+    assert not at.exception
+    assert len(at.image) == 2  # the crop before and after, and no gallery behind it
+
+
+def test_explore_signals_tab_reads_a_page_of_the_dataset(app_test) -> None:
+    at = app_test("pages/explore.py")
+    at.session_state[EXPLORE_TAB_KEY] = "Signals"
+    at.run()
+    assert not at.exception
+    page = at.selectbox(key="explore_signals_page")
+    ecg_page = next(o for o in page.options if "non" not in o.lower())
+    page.set_value(ecg_page).run()
+    assert not at.exception
+    values = metric_values(at)
+    assert values["Leads read"] in {str(n) for n in range(12, 16)}   # 12 leads and its rhythm strips
+    assert values["Layout"].startswith("3x4")
+    assert len(at.image) == 1                                       # the traces over the page
+    charts = [c.spec for c in at.get("vega_lite_chart")]
+    assert any("vconcat" in spec for spec in charts)                # the twelve-lead plot
+    assert len(at.dataframe) == 1 and "Einthoven residual" in at.dataframe[0].value["check"].tolist()
 
 
 def test_explore_reads_a_folder_dataset_and_its_duplicates(app_test, tiny_dataset: Path, tmp_path: Path) -> None:

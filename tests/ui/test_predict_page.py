@@ -104,7 +104,8 @@ def test_upload_shows_class_chart_overlay_leads_guidance_and_disclaimer(app_test
     assert data.set_index("class").loc["Myocardial Infarction", "probability"] > 0.99
 
     captions = [caption for img in at.get("image") for caption in img.captions]
-    assert captions == ["Original", "Grad-CAM for Myocardial Infarction"]
+    assert captions[:2] == ["Original", "Grad-CAM for Myocardial Infarction"]
+    assert len(captions) == 3 and captions[2].startswith("The traces the reader followed")
     assert "How to read the colours" in markdown_text(at)
     on_traces = next(c.value for c in at.caption if "of the heat lies on or right next to the traces" in c.value)
     heat, area = (int(v) for v in re.findall(r"(\d+)%", on_traces))
@@ -119,8 +120,14 @@ def test_upload_shows_class_chart_overlay_leads_guidance_and_disclaimer(app_test
     assert "Recommended tests" in markdown_text(at) and "troponin" in markdown_text(at)
     assert "2023 ESC ACS guidelines" in markdown_text(at)
 
+    assert any(s.value == "The signals on the page" for s in at.subheader)
+    assert next(m.value for m in at.metric if m.label == "Layout").startswith("3x4")
+    assert int(next(m.value for m in at.metric if m.label == "Leads read")) >= 12
+
     assert any("Educational use only" in w.value for w in at.warning)
-    assert at.get("download_button"), "the report can be downloaded"
+    downloads = {b.proto.label for b in at.get("download_button")}
+    assert {"Signals (CSV, mV at 500 Hz)", "Signals (WFDB record, zip)"} <= downloads
+    assert len(downloads) == 3, "the report can be downloaded too"
 
 
 def test_a_weak_model_on_an_ecg_page_still_gets_a_verdict_and_a_disclaimer(app_test, installed_tiny, mi_page):

@@ -99,3 +99,14 @@ def write_json(leads: dict[str, LeadSignal], path: str | Path, summary: dict | N
         payload["reading"] = summary
     path.write_text(json.dumps(payload), encoding="utf-8")
     return path
+
+
+def signals_frame(leads: dict[str, LeadSignal], *, every: int = 2):
+    """The leads as a long table for plotting: ``lead``, ``time_s``, ``mv`` (every ``every``-th sample;
+    at 500 Hz the default keeps 250 points a second, enough for the sharpest QRS on screen)."""
+    import pandas as pd
+
+    parts = [pd.DataFrame({"lead": name, "time_s": s.start_s + np.arange(0, len(s.mv), every) / s.fs,
+                           "mv": s.mv[::every]})
+             for name, s in leads.items()]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["lead", "time_s", "mv"])
