@@ -48,12 +48,19 @@ class BenchPlan:
     live_demo_epochs: int | None  # None: the preset's own
     predict_runs: int
     frozen_epochs: int
+    truth_pages: int           # held-out synthetic truth pages scored by the page reader
+    real_pages: int | None     # distinct Mendeley pages read (None: all)
+    speed_pages: int           # full-size pages timed through the reader
 
 
 QUICK = BenchPlan(pages_per_class=2, pipeline_images=6, repeats=1, epochs=2, baseline_epochs=1,
-                  live_demo_per_class=3, live_demo_epochs=1, predict_runs=5, frozen_epochs=1)
+                  live_demo_per_class=3, live_demo_epochs=1, predict_runs=5, frozen_epochs=1,
+                  truth_pages=6, real_pages=4, speed_pages=1)
 FULL = BenchPlan(pages_per_class=30, pipeline_images=30, repeats=3, epochs=10, baseline_epochs=3,
-                 live_demo_per_class=BUILTIN_PER_CLASS, live_demo_epochs=None, predict_runs=30, frozen_epochs=4)
+                 live_demo_per_class=BUILTIN_PER_CLASS, live_demo_epochs=None, predict_runs=30, frozen_epochs=4,
+                 truth_pages=324, real_pages=None, speed_pages=5)
+SECTIONS = ("pipeline", "training", "live_demo", "predict", "frozen_transfer", "app_start", "digitize")
+_NEED_PAGES = {"pipeline", "training", "predict", "frozen_transfer"}   # on generated full-size pages
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -377,18 +384,30 @@ def bench_frozen_transfer(index: pd.DataFrame, epochs: int, workdir: Path) -> di
 
 # --- all of it --------------------------------------------------------------------------------
 
-def run(plan: BenchPlan, progress: Progress = lambda message: None) -> dict:
-    """Every section in a private temporary workspace; returns one JSON-ready dict.
+def chosen_sections(only: str | None) -> tuple[str, ...]:
+    """The sections named in ``only`` ("predict,digitize"), in run order; every section when None."""
+    if not only:
+        return SECTIONS
+    names = {name.strip() for name in only.split(",") if name.strip()}
+    unknown = sorted(names - set(SECTIONS))
+    if unknown or not names:
+        raise ValueError(f"Unknown benchmark section {', '.join(unknown) or repr(only)}: choose from {', '.join(SECTIONS)}.")
+    return tuple(name for name in SECTIONS if name in names)
+
+
+def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tuple[str, ...] = SECTIONS) -> dict:
+    """The chosen ``sections`` in a private temporary workspace; returns one JSON-ready dict.
 
     Predict uses the model the Predict page opens by default (the shipped bundle), or the Live-demo
     bundle just trained when there is none."""
     from core.bench.app import bench_app_start
+    from core.bench.digitize import bench_digitize
     from core.bundles import default_bundle
     from core.data import folder_source, prepare_dataset
     from core.paths import PROJECT_ROOT
 
     started = time.perf_counter()
-    results: dict = {"plan": "quick" if plan == QUICK else "full"}
+    results: dict = {"plan": "quick" if plan == QUICK else "full", "sections": list(sections)}
     shipped = default_bundle(PROJECT_ROOT / "models")
 
     def measure(name: str, fn: Callable[..., dict], *args) -> dict:
@@ -402,15 +421,25 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None) -> dict:
             private_folders(Path(tmp), plan.live_demo_per_class):
         work = Path(tmp)
         results["machine"] = {**machine_info(), "load_avg_start": load_average()}
-        measure("pages", generate_pages, work / "pages", plan.pages_per_class)
-        index = prepare_dataset(folder_source(work / "pages"), seed=0).index
-        paths = index["path"].tolist()
-        measure("pipeline", bench_pipeline, paths[:plan.pipeline_images], Preprocessing(), plan.repeats)
-        measure("training", bench_training, index, plan)
-        demo = measure("live_demo", bench_live_demo, plan.live_demo_per_class, plan.live_demo_epochs)
-        measure("predict", bench_predict, str(shipped or demo["bundle"]), paths[0], plan.predict_runs)
-        measure("frozen_transfer", bench_frozen_transfer, index, plan.frozen_epochs, work)
-        measure("app_start", bench_app_start)
+        if _NEED_PAGES & set(sections):
+            measure("pages", generate_pages, work / "pages", plan.pages_per_class)
+            index = prepare_dataset(folder_source(work / "pages"), seed=0).index
+            paths = index["path"].tolist()
+        if "pipeline" in sections:
+            measure("pipeline", bench_pipeline, paths[:plan.pipeline_images], Preprocessing(), plan.repeats)
+        if "training" in sections:
+            measure("training", bench_training, index, plan)
+        if "live_demo" in sections or ("predict" in sections and not shipped):
+            measure("live_demo", bench_live_demo, plan.live_demo_per_class, plan.live_demo_epochs)
+        if "predict" in sections:
+            model = str(shipped or results["live_demo"]["bundle"])
+            measure("predict", bench_predict, model, paths[0], plan.predict_runs)
+        if "frozen_transfer" in sections:
+            measure("frozen_transfer", bench_frozen_transfer, index, plan.frozen_epochs, work)
+        if "app_start" in sections:
+            measure("app_start", bench_app_start)
+        if "digitize" in sections:
+            measure("digitize", bench_digitize, plan.truth_pages, plan.real_pages, plan.speed_pages, plan.repeats)
     results["machine"].update(load_avg_end=load_average(), seconds=time.perf_counter() - started)
     results["targets"] = check_targets(results)
     return results
@@ -420,6 +449,7 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None) -> dict:
 class Target:
     """One goal of the benchmark issue: a figure from the results and the bound it must meet."""
 
+    section: str               # the results section the figure reads (see SECTIONS)
     name: str
     figure: Callable[[dict], float]
     bound: float
@@ -434,20 +464,31 @@ class Target:
 
 
 TARGETS = (
-    Target("pipeline: project (cold) ÷ baseline images/s", lambda r: r["pipeline"]["ratio_cold"], 5),
-    Target("training: seed_cnn+baseline epoch ÷ compact+project epoch",
+    Target("pipeline", "pipeline: project (cold) ÷ baseline images/s", lambda r: r["pipeline"]["ratio_cold"], 5),
+    Target("training", "training: seed_cnn+baseline epoch ÷ compact+project epoch",
            lambda r: r["training"]["compact_vs_seed_baseline"], 5),
-    Target("training: compact − seed_cnn test accuracy", lambda r: r["training"]["accuracy_gain"], 0, unit=""),
-    Target("live demo: data ready → bundle saved", lambda r: r["live_demo"]["wall_s"], 60, False, " s"),
-    Target("live demo: test accuracy", lambda r: r["live_demo"]["test_accuracy"], 0.95, unit=""),
-    Target("predict + Grad-CAM, warm median", lambda r: r["predict"]["warm_median_s"], 0.5, False, " s"),
-    Target("first page after the server is up", lambda r: r["app_start"]["first_page_s"], 3, False, " s"),
-    Target("seed_cnn training ÷ conv limit", lambda r: r["training"]["seed_cnn"]["fraction_of_conv_limit"],
+    Target("training", "training: compact − seed_cnn test accuracy", lambda r: r["training"]["accuracy_gain"], 0, unit=""),
+    Target("live_demo", "live demo: data ready → bundle saved", lambda r: r["live_demo"]["wall_s"], 60, False, " s"),
+    Target("live_demo", "live demo: test accuracy", lambda r: r["live_demo"]["test_accuracy"], 0.95, unit=""),
+    Target("predict", "predict + Grad-CAM, warm median", lambda r: r["predict"]["warm_median_s"], 0.5, False, " s"),
+    Target("app_start", "first page after the server is up", lambda r: r["app_start"]["first_page_s"], 3, False, " s"),
+    Target("training", "seed_cnn training ÷ conv limit", lambda r: r["training"]["seed_cnn"]["fraction_of_conv_limit"],
            0.5, unit=""),
-    Target("Home and Explore import no TensorFlow", lambda r: r["app_start"]["tf_free_pages"], 1, unit=""),
+    Target("app_start", "Home and Explore import no TensorFlow", lambda r: r["app_start"]["tf_free_pages"], 1, unit=""),
+    Target("digitize", "page reader: median lead SNR, clean truth pages", lambda r: r["digitize"]["truth"]["median_snr_clean_db"],
+           15, unit=" dB"),
+    Target("digitize", "page reader: median lead SNR, scanned/photographed truth pages",
+           lambda r: r["digitize"]["truth"]["median_snr_captured_db"], 10, unit=" dB"),
+    Target("digitize", "page reader: Mendeley pages readable", lambda r: r["digitize"]["real"]["readable"], 0.98, unit=""),
+    Target("digitize", "page reader: Mendeley median Einthoven ratio", lambda r: r["digitize"]["real"]["median_einthoven_ratio"],
+           0.2, False, unit=""),
+    Target("digitize", "page reader: Mendeley pages with every lead's rate within 5 bpm",
+           lambda r: r["digitize"]["real"]["hr_all_leads_within_5_bpm"], 0.95, unit=""),
+    Target("digitize", "page reader: one full-size page", lambda r: r["digitize"]["speed"]["read_median_s"], 1, False, " s"),
 )
 
 
 def check_targets(results: dict) -> list[dict]:
-    """Each of :data:`TARGETS` with its measured value and whether it was met."""
-    return [target.check(results) for target in TARGETS]
+    """Each of :data:`TARGETS` whose section was run, with its measured value and whether it was met."""
+    ran = set(results.get("sections") or (name for name in SECTIONS if name in results))
+    return [target.check(results) for target in TARGETS if target.section in ran]

@@ -6,8 +6,10 @@ import sys
 from core.commands import print_json
 
 
-def _n(value: float) -> str:
-    """Three significant digits, without scientific notation for the sizes seen here."""
+def _n(value: float | None) -> str:
+    """Three significant digits, without scientific notation for the sizes seen here; "—" for no value."""
+    if value is None or value != value:
+        return "—"
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
@@ -99,17 +101,43 @@ def _frozen_rows(f: dict) -> list[tuple[str, str, str, str]]:
              _n(f["cached_epoch_s"]), _n(f["uncached_epoch_s"]), _ratio(f["ratio"]))]
 
 
+def _digitize_rows(d: dict) -> list[tuple[str, str, str, str]]:
+    truth, real, speed = d["truth"], d["real"], d["speed"]
+    rows = [
+        (f"page reader on {truth['pages']} held-out truth pages: median lead SNR clean · scanned/photographed, dB",
+         f"{_n(truth['median_snr_clean_db'])} · {_n(truth['median_snr_captured_db'])}", "", ""),
+        ("right layout found (share of truth pages)", _n(truth["layout_right"]), "", ""),
+    ]
+    rows += [(f"  {effect}: median SNR dB · r · leads found · pages", f"{_n(v['median_snr_db'])} · "
+              f"{_n(v['median_pearson_r'])} · {_n(v['leads_found'])} · {v['pages']}", "", "")
+             for effect, v in truth["by_effect"].items()]
+    rows += [(f"  layout {layout}: median SNR dB · right layout", f"{_n(v['median_snr_db'])} · {_n(v['layout_right'])}",
+              "", "") for layout, v in truth["by_layout"].items()]
+    if real.get("pages"):
+        rows += [(f"{real['pages']} distinct Mendeley pages: readable · median Einthoven · every lead's rate within 5 bpm",
+                  f"{_n(real['readable'])} · {_n(real['median_einthoven_ratio'])} · "
+                  f"{_n(real['hr_all_leads_within_5_bpm'])}", "", "")]
+    if d["other_sources"]["images"]:
+        other = d["other_sources"]
+        rows.append((f"{other['images']} ECGs from other sources (ecg-other-dev): readable", _n(other["readable"]), "", ""))
+    rows.append((f"one {speed['page_size'][0]}×{speed['page_size'][1]} page: read (baseline: decode the file), s",
+                 _n(speed["read_median_s"]), _n(speed["decode_median_s"]), _ratio(speed["ratio_to_decode"])))
+    return rows
+
+
 SECTIONS = (("pipeline", _pipeline_rows), ("training", _training_rows), ("live_demo", _live_demo_rows),
-            ("predict", _predict_rows), ("app_start", _app_rows), ("frozen_transfer", _frozen_rows))
+            ("predict", _predict_rows), ("app_start", _app_rows), ("frozen_transfer", _frozen_rows),
+            ("digitize", _digitize_rows))
 
 
 def _machine_line(results: dict) -> str:
-    m, pages = results["machine"], results["pages"]
-    return (f"{results['plan']} run on {m['cpu']}, {m['cores']} cores, {m['memory_gib']:g} GiB; "
-            f"Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}, Pillow {m['pillow']}, "
-            f"NumPy {m['numpy']}; load average {m['load_avg_start']:g} → {m['load_avg_end']:g}; "
-            f"{m['seconds'] / 60:.1f} min in all, {pages['pages']} pages of "
-            f"{pages['page_size'][0]}×{pages['page_size'][1]} generated in {_n(pages['generation_s'])} s.")
+    m, pages = results["machine"], results.get("pages")
+    generated = (f", {pages['pages']} pages of {pages['page_size'][0]}×{pages['page_size'][1]} generated in "
+                 f"{_n(pages['generation_s'])} s" if pages else "")
+    return (f"{results['plan']} run of {', '.join(results['sections'])} on {m['cpu']}, {m['cores']} cores, "
+            f"{m['memory_gib']:g} GiB; Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']}, "
+            f"Pillow {m['pillow']}, NumPy {m['numpy']}; load average {m['load_avg_start']:g} → "
+            f"{m['load_avg_end']:g}; {m['seconds'] / 60:.1f} min in all{generated}.")
 
 
 def format_report(results: dict) -> str:
@@ -121,6 +149,8 @@ def format_report(results: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name, rows in SECTIONS:
+        if name not in results:
+            continue
         for i, (figure, value, baseline, ratio) in enumerate(rows(results[name])):
             load = _load(results[name]) if i == 0 else ""
             lines.append(f"| {name if i == 0 else ''} | {figure} | {value} | {baseline} | {ratio} | {load} |")
@@ -132,12 +162,12 @@ def format_report(results: dict) -> str:
 
 
 def _cmd_bench(args) -> int:
-    from core.bench.suite import FULL, QUICK, run
+    from core.bench.suite import FULL, QUICK, chosen_sections, run
 
     def progress(message: str) -> None:
         print(f"bench: {message}", file=sys.stderr, flush=True)
 
-    results = run(QUICK if args.quick else FULL, progress)
+    results = run(QUICK if args.quick else FULL, progress, chosen_sections(args.only))
     if args.json:
         print(format_report(results), file=sys.stderr)
         print_json(results)
@@ -149,6 +179,9 @@ def _cmd_bench(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("bench", help="measure pipeline, training, live demo, predict and app speed")
     p.add_argument("--quick", action="store_true", help="a small smoke run (under two minutes)")
+    p.add_argument("--only", metavar="SECTION[,SECTION]",
+                   help="run just these sections: pipeline, training, live_demo, predict, frozen_transfer, "
+                        "app_start, digitize (the figures they need are measured too)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object with every figure (the table goes to stderr)")
     p.set_defaults(func=_cmd_bench)

@@ -9,10 +9,12 @@ import sys
 
 import pytest
 
-from core.bench.suite import TARGETS, Target, check_targets
+from core.bench.suite import SECTIONS as BENCH_SECTIONS
+from core.bench.suite import TARGETS, Target, check_targets, chosen_sections
 from core.paths import PROJECT_ROOT
 
-SECTIONS = ("machine", "pages", "pipeline", "training", "live_demo", "predict", "app_start", "frozen_transfer")
+SECTIONS = ("machine", "pages", "pipeline", "training", "live_demo", "predict", "app_start", "frozen_transfer",
+            "digitize")
 POSITIVE = {
     "pages": ("pages", "generation_s"),
     "pipeline": ("baseline_images_per_s", "project_cold_images_per_s", "project_cold_1_thread_images_per_s",
@@ -72,13 +74,35 @@ def test_quick_bench_prints_one_json_object_with_every_figure():
     assert results["app_start"]["page_errors"] == 0
     for section in SECTIONS[2:]:
         assert len(results[section]["load_avg"]) == 2 and results[section]["section_s"] > 0
+    digitize = results["digitize"]
+    assert digitize["truth"]["pages"] == 6 and 0 <= digitize["truth"]["layout_right"] <= 1
+    assert digitize["speed"]["read_median_s"] > 0 and digitize["speed"]["page_size"] == [2213, 1572]
     assert [t["name"] for t in results["targets"]] == [t.name for t in TARGETS]
     assert all(isinstance(t["passed"], bool) for t in results["targets"])
 
 
+@pytest.mark.slow
+def test_only_runs_the_named_sections_and_checks_only_their_targets():
+    done = subprocess.run([sys.executable, "-m", "core", "bench", "--quick", "--only", "digitize", "--json"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout)
+    assert results["sections"] == ["digitize"]
+    assert not {"pages", "pipeline", "training", "live_demo", "predict", "app_start"} & set(results)
+    assert {t["name"] for t in results["targets"]} == {t.name for t in TARGETS if t.section == "digitize"}
+    assert "quick run of digitize on" in done.stderr
+
+
+def test_chosen_sections_keep_the_run_order_and_refuse_unknown_names():
+    assert chosen_sections("digitize, predict") == ("predict", "digitize")
+    assert chosen_sections(None) == BENCH_SECTIONS
+    with pytest.raises(ValueError, match="Unknown benchmark section trainig: choose from pipeline, training"):
+        chosen_sections("trainig,predict")
+
+
 def test_targets_pass_only_on_the_right_side_of_their_bound():
-    at_least = Target("ratio", lambda r: r["x"], 5)
-    at_most = Target("seconds", lambda r: r["x"], 0.5, at_least=False, unit=" s")
+    at_least = Target("x", "ratio", lambda r: r["x"], 5)
+    at_most = Target("x", "seconds", lambda r: r["x"], 0.5, at_least=False, unit=" s")
     assert at_least.check({"x": 5.0})["passed"] and not at_least.check({"x": 4.99})["passed"]
     assert at_most.check({"x": 0.5})["passed"] and not at_most.check({"x": 0.51})["passed"]
     assert at_most.check({"x": 1})["need"] == "≤ 0.5 s"
