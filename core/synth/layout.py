@@ -248,6 +248,7 @@ class DrawnPage:
     px_per_mm: float
     origin_px: float
     baselines_px: tuple[float, ...]
+    line_width_px: float                 # the trace pen's width
     segments: tuple[Segment, ...]
     trace_ids: np.ndarray | None         # (H, W) uint8 at SUPERSAMPLE x the page: k = segments[k - 1]
 
@@ -341,7 +342,7 @@ def draw_page(ecg: Ecg, style: Style, rng: np.random.Generator, size: tuple[int,
     coverage = ImageOps.invert(ink.reduce(s))
     page = Image.composite(Image.new("RGB", (w, h), style.ink), Image.fromarray(paper), coverage)
     grid_box = (gx0 / w, gy0 / h, gx1 / w, gy1 / h)
-    return DrawnPage(page, PageBoxes(grid_box, lead_boxes), mm, origin, tuple(baselines), tuple(segments),
+    return DrawnPage(page, PageBoxes(grid_box, lead_boxes), mm, origin, tuple(baselines), line_w / s, tuple(segments),
                      None if ids is None else np.asarray(ids))
 
 

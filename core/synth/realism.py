@@ -83,11 +83,17 @@ def _invert_displacement(field: Displacement) -> PointMap:
 
 
 def _warp_displacement(shot: Shot, field: Displacement) -> Shot:
-    """A non-projective paper warp (bend, fold): each output pixel reads the page at ``dst + field(dst)``."""
+    """A non-projective paper warp (bend, fold): each output pixel reads the page at ``dst + field(dst)``.
+
+    ``field`` works elementwise; it is called with a row of x and a column of y and broadcast, so
+    fields that separate into x and y parts (all of ours) cost one pass over the image.
+    """
     h, w = shot.ink.shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs, ys = np.arange(w, dtype=np.float32)[None, :], np.arange(h, dtype=np.float32)[:, None]
     dx, dy = field(xs, ys)
-    map_x, map_y = (xs + dx).astype(np.float32), (ys + dy).astype(np.float32)
+    # Fixed-point maps: built once, they make the three remaps below about twice as fast.
+    map_x, map_y = cv2.convertMaps(np.broadcast_to(xs + dx, (h, w)).astype(np.float32),
+                                   np.broadcast_to(ys + dy, (h, w)).astype(np.float32), cv2.CV_16SC2)
     paper = tuple(int(v) for v in shot.image[2, 2])
     image = cv2.remap(shot.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
     ink = cv2.remap(shot.ink, map_x, map_y, cv2.INTER_LINEAR)
@@ -178,7 +184,7 @@ def folds(shot: Shot, rng: np.random.Generator) -> Shot:
         # Each panel tilts by its slope away from the fold line, which stays put.
         dy = sum(s * _soft_abs(x - p, 6.0) for s, p in zip(slopes_v, vertical))
         dx = sum(s * _soft_abs(y - p, 6.0) for s, p in zip(slopes_h, horizontal))
-        return dx + 0 * x, dy + 0 * y    # "+ 0 * x": the shape of x when a sum is empty
+        return dx + 0 * y, dy + 0 * x    # "+ 0 * y": a shape to broadcast even when a sum is empty
     return _warp_displacement(replace(shot, image=np.clip(image, 0, 255).astype(np.uint8)), field)
 
 
@@ -308,31 +314,44 @@ def finger(shot: Shot, rng: np.random.Generator) -> Shot:
     centre = [(0, along * h), (w, along * h), (along * w, 0), (along * w, h)][side]
     length, width = rng.uniform(0.08, 0.16) * w, rng.uniform(0.035, 0.06) * w
     angle = (0, 0, 90, 90)[side] + rng.uniform(-25, 25)
-    mask = np.zeros((h, w), np.uint8)
-    cv2.ellipse(mask, (int(centre[0]), int(centre[1])), (int(length), int(width)), angle, 0, 360, 255, -1)
+    reach = int(length + 8)                          # work on the finger's own patch only
+    x0, y0 = max(0, int(centre[0]) - reach), max(0, int(centre[1]) - reach)
+    x1, y1 = min(w, int(centre[0]) + reach), min(h, int(centre[1]) + reach)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.ellipse(mask, (int(centre[0]) - x0, int(centre[1]) - y0), (int(length), int(width)), angle, 0, 360, 255, -1)
     alpha = cv2.GaussianBlur(mask, (0, 0), 2.0).astype(np.float32)[..., None] / 255
     skin = np.array(((224, 172, 140), (198, 134, 96), (141, 85, 56), (240, 195, 170))[int(rng.integers(4))], np.float32)
     shading = cv2.GaussianBlur(mask, (0, 0), width / 3).astype(np.float32)[..., None] / 255
-    image = shot.image * (1 - alpha) + skin * (0.7 + 0.3 * shading) * alpha
+    image, ink, ids = shot.image.copy(), shot.ink.copy(), shot.ids.copy()
+    patch = image[y0:y1, x0:x1]
+    image[y0:y1, x0:x1] = (patch * (1 - alpha) + skin * (0.7 + 0.3 * shading) * alpha).astype(np.uint8)
     covered = alpha[..., 0] > 0.5
-    return replace(shot, image=image.astype(np.uint8), ink=np.where(covered, 0, shot.ink).astype(np.float32),
-                   ids=np.where(covered, 0, shot.ids).astype(np.uint8))
+    ink[y0:y1, x0:x1][covered] = 0
+    ids[y0:y1, x0:x1][covered] = 0
+    return replace(shot, image=image, ink=ink, ids=ids)
+
+
+def _outer_cos_sin(row: np.ndarray, column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of ``column[:, None] + row[None, :]`` from 1-D trigonometry and outer products."""
+    cr, sr, cc, sc = (f(v).astype(np.float32) for v in (row, column) for f in (np.cos, np.sin))
+    return np.outer(cc, cr) - np.outer(sc, sr), np.outer(sc, cr) + np.outer(cc, sr)
 
 
 def moire(shot: Shot, rng: np.random.Generator) -> Shot:
-    """Photographing a screen: the camera's pixels beat against the screen's into coloured fringes."""
+    """Photographing a screen: the screen's pixel pitch beats against the sensor's into coloured,
+    gently curved fringes, wide enough (14-60 px) to survive the lens blur."""
     h, w = shot.ink.shape
-    period = rng.uniform(3, 9)
+    period = rng.uniform(14, 60)
     angle = rng.uniform(0, np.pi)
-    xs = np.arange(w, dtype=np.float32)[None, :]
-    ys = np.arange(h, dtype=np.float32)[:, None]
-    bend = rng.uniform(0, 3e-4)                      # fringes curve with the lens distortion
-    phase = 2 * np.pi * ((xs * np.cos(angle) + ys * np.sin(angle)) / period + bend * ((xs - w / 2) ** 2) / period)
-    beat = np.cos(2 * np.pi * (xs * rng.uniform(-0.004, 0.004) + ys * rng.uniform(-0.004, 0.004)))
-    strength = rng.uniform(0.05, 0.14)
-    cos, sin = np.cos(phase) * beat * strength, np.sin(phase) * beat * strength
+    xs, ys = np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64)
+    bend = rng.uniform(0, 4e-4)                      # fringes curve with the lens distortion
+    # The phase separates into x and y parts, so no trigonometry runs over the whole image.
+    cos_p, sin_p = _outer_cos_sin(2 * np.pi * (xs * np.cos(angle) + bend * (xs - w / 2) ** 2) / period,
+                                  2 * np.pi * ys * np.sin(angle) / period)
+    strength = np.float32(rng.uniform(0.05, 0.13))
     # Each colour channel's fringes shifted by a third of a period: cos(p + k) = cos p cos k - sin p sin k.
-    field = cv2.merge([1 + cos * np.float32(np.cos(k)) - sin * np.float32(np.sin(k)) for k in (0.0, 2.1, 4.2)])
+    field = cv2.merge([1 + strength * (cos_p * np.float32(np.cos(k)) - sin_p * np.float32(np.sin(k)))
+                       for k in (0.0, 2.1, 4.2)])
     return _multiply(shot, field)
 
 

@@ -69,6 +69,7 @@ class PageTruth:
     heart_rate: int
     page_size: tuple[int, int]           # the flat page (W, H) in px
     px_per_mm: float                     # of the flat page
+    line_width_px: float                 # the trace pen's width on the flat page
     speed_mm_s: float
     gain_mm_mv: float
     leads: dict[str, LeadTruth]          # keyed by LeadTruth.name, in print order
@@ -156,35 +157,37 @@ def _box_after(shot: Shot, box_px: tuple[float, float, float, float], size: tupl
     return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
 
-def _visible_share(shot: Shot, mask: np.ndarray, points: np.ndarray) -> float:
-    """Share of a lead's drawn samples that land on trace ink of the final image (within 2 px)."""
+def _on_ink(shot: Shot, mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Which flat-page points land on trace ink of the final image (within 2 px)."""
     h, w = mask.shape
     mapped = np.rint(shot.map_points(points)).astype(int)
     inside = (mapped[:, 0] >= 0) & (mapped[:, 0] < w) & (mapped[:, 1] >= 0) & (mapped[:, 1] < h)
-    if not inside.any():
-        return 0.0
     near = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     hit = np.zeros(len(points), bool)
     hit[inside] = near[mapped[inside, 1], mapped[inside, 0]]
-    return float(hit.mean())
+    return hit
 
 
 def _lead_truths(ecg: Ecg, drawn: DrawnPage, style: Style, shot: Shot, mask: np.ndarray) -> dict[str, LeadTruth]:
     size = mask.shape[::-1]
     mm, speed, gain = drawn.px_per_mm, style.speed_mm_s, style.gain_mm_mv
-    leads = {}
+    parts = []
     for seg in drawn.segments:
         signal = ecg.lead(seg.lead)
         i0, i1 = int(seg.t0 * ecg.fs), min(len(signal), int(seg.t1 * ecg.fs))   # as draw_page slices it
         mv = signal[i0:i1].astype(np.float32)
         x0 = drawn.origin_px + i0 / ecg.fs * speed * mm
-        baseline = drawn.baselines_px[seg.row]
-        points = np.c_[x0 + np.arange(len(mv)) / ecg.fs * speed * mm, baseline - mv * gain * mm]
-        w, h = drawn.image.size
+        points = np.c_[x0 + np.arange(len(mv)) / ecg.fs * speed * mm, drawn.baselines_px[seg.row] - mv * gain * mm]
+        parts.append((seg, i0, mv, x0, points))
+    # One pass through the warps for every lead's samples (the fold and bend inverses iterate).
+    hits = np.split(_on_ink(shot, mask, np.concatenate([p[-1] for p in parts])),
+                    np.cumsum([len(p[-1]) for p in parts])[:-1])
+    w, h = drawn.image.size
+    leads = {}
+    for (seg, i0, mv, x0, _), hit in zip(parts, hits):
         bx0, by0, bx1, by1 = drawn.boxes.lead_boxes[seg.key]
-        leads[seg.key] = LeadTruth(seg.key, seg.lead, i0 / ecg.fs, ecg.fs, mv, seg.row, x0, baseline,
-                                   _box_after(shot, (bx0 * w, by0 * h, bx1 * w, by1 * h), size),
-                                   _visible_share(shot, mask, points))
+        leads[seg.key] = LeadTruth(seg.key, seg.lead, i0 / ecg.fs, ecg.fs, mv, seg.row, x0, drawn.baselines_px[seg.row],
+                                   _box_after(shot, (bx0 * w, by0 * h, bx1 * w, by1 * h), size), float(hit.mean()))
     return leads
 
 
@@ -223,7 +226,8 @@ def render_truth_page(seed: int, *, cls: str | None = None, layout: str | None =
     gx0, gy0, gx1, gy1 = drawn.boxes.grid_box
     truth = PageTruth(
         seed=seed, layout=layout, effect=effect, grid=grid, cls=cls, finding=ecg.finding, rhythm=ecg.rhythm,
-        heart_rate=ecg.heart_rate, page_size=tuple(page_size), px_per_mm=drawn.px_per_mm, speed_mm_s=speed,
+        heart_rate=ecg.heart_rate, page_size=tuple(page_size), px_per_mm=drawn.px_per_mm,
+        line_width_px=drawn.line_width_px, speed_mm_s=speed,
         gain_mm_mv=gain, leads=_lead_truths(ecg, drawn, style, shot, mask),
         grid_box=_box_after(shot, (gx0 * page_size[0], gy0 * page_size[1], gx1 * page_size[0], gy1 * page_size[1]), size),
         homography=shot.homography, nonprojective=shot.nonprojective, trace_mask=mask, trace_ids=final_ids)
