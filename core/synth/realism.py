@@ -45,6 +45,12 @@ def start_shot(image: np.ndarray, ink: np.ndarray, ids: np.ndarray) -> Shot:
 # --- geometry -------------------------------------------------------------------------------
 
 
+def _widened(ids: np.ndarray) -> np.ndarray:
+    """Segment numbers spread one pixel around the trace before a nearest-neighbour resampling, so
+    that every pixel the (bilinear) ink reaches still finds its number; the ink decides the mask."""
+    return cv2.dilate(ids, np.ones((3, 3), np.uint8))
+
+
 def _apply_homography(matrix: np.ndarray) -> PointMap:
     def step(points: np.ndarray) -> np.ndarray:
         mapped = np.c_[points, np.ones(len(points))] @ matrix.T
@@ -57,7 +63,7 @@ def _warp_projective(shot: Shot, matrix: np.ndarray, size: tuple[int, int], bord
     flags = cv2.INTER_LINEAR
     image = cv2.warpPerspective(shot.image, matrix, size, flags=flags, borderValue=border)
     ink = cv2.warpPerspective(shot.ink, matrix, size, flags=flags)
-    ids = cv2.warpPerspective(shot.ids, matrix, size, flags=cv2.INTER_NEAREST)
+    ids = cv2.warpPerspective(_widened(shot.ids), matrix, size, flags=cv2.INTER_NEAREST)
     inside = cv2.warpPerspective(np.full(shot.ids.shape, 255, np.uint8), matrix, size, flags=flags)
     moved = Shot(image, ink, ids, matrix @ shot.homography, shot.forward + (_apply_homography(matrix),),
                  shot.nonprojective)
@@ -97,7 +103,7 @@ def _warp_displacement(shot: Shot, field: Displacement) -> Shot:
     paper = tuple(int(v) for v in shot.image[2, 2])
     image = cv2.remap(shot.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
     ink = cv2.remap(shot.ink, map_x, map_y, cv2.INTER_LINEAR)
-    ids = cv2.remap(shot.ids, map_x, map_y, cv2.INTER_NEAREST)
+    ids = cv2.remap(_widened(shot.ids), map_x, map_y, cv2.INTER_NEAREST)
     return Shot(image, ink, ids, shot.homography, shot.forward + (_invert_displacement(field),), True)
 
 
@@ -388,7 +394,7 @@ def low_resolution(shot: Shot, rng: np.random.Generator) -> Shot:
     scale = rng.uniform(0.4, 0.8)
     size = (int(round(w * scale)), int(round(h * scale)))
     matrix = np.diag([size[0] / w, size[1] / h, 1.0])
-    ids = cv2.resize(cv2.dilate(shot.ids, np.ones((3, 3), np.uint8)), size, interpolation=cv2.INTER_NEAREST)
+    ids = cv2.resize(_widened(shot.ids), size, interpolation=cv2.INTER_NEAREST)
     return Shot(cv2.resize(shot.image, size, interpolation=cv2.INTER_AREA),
                 cv2.resize(shot.ink, size, interpolation=cv2.INTER_AREA), ids, matrix @ shot.homography,
                 shot.forward + (_apply_homography(matrix),), shot.nonprojective)

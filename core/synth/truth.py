@@ -40,7 +40,9 @@ class LeadTruth:
     """One printed segment of one lead and where it went.
 
     Sample ``k`` of ``mv`` (time ``start_s + k / fs``) was drawn on the flat page at
-    ``x = x0_px + k / fs * speed_mm_s * px_per_mm``, ``y = baseline_px - mv[k] * gain_mm_mv * px_per_mm``.
+    ``x = x0_px + k / fs * speed_mm_s * px_per_mm``, ``y = baseline_px - mv[k] * gain_mm_mv * px_per_mm``,
+    in pixel coordinates where pixel (col, row) spans [col, col + 1) x [row, row + 1) (centres at +0.5),
+    as Pillow and OpenCV's perspective maps count them.
     """
 
     name: str                            # "V1", or "II (rhythm)" for a rhythm strip
@@ -136,14 +138,10 @@ def _flat_trace(drawn: DrawnPage) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _final_mask(shot: Shot) -> tuple[np.ndarray, np.ndarray]:
-    """The trace mask and ids of the final image; ids fill every mask pixel (the nearest-neighbour
-    warps can leave a partly covered edge pixel without one)."""
-    mask = shot.ink >= MASK_COVERAGE
-    ids = shot.ids
-    missing = mask & (ids == 0)
-    if missing.any():
-        ids = np.where(missing, cv2.dilate(ids, np.ones((3, 3), np.uint8)), ids)
-    return mask, np.where(mask, ids, 0).astype(np.uint8)
+    """The trace mask and segment numbers of the final image: enough ink, and a segment number
+    (the warps carry numbers a pixel beyond the ink, so only a rare edge pixel lacks one)."""
+    mask = (shot.ink >= MASK_COVERAGE) & (shot.ids > 0)
+    return mask, np.where(mask, shot.ids, 0).astype(np.uint8)
 
 
 def _box_after(shot: Shot, box_px: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[float, ...]:
