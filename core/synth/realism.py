@@ -136,11 +136,11 @@ def _table(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
 def perspective(shot: Shot, rng: np.random.Generator) -> Shot:
     """A phone photo of the sheet on a table: camera distance, rotation, tilt; a 4:3 frame.
 
-    Now and then the camera is so close that the frame cuts the sheet's margins (or more).
+    Often (as in most real photos) the camera is so close that the frame cuts the sheet's margins or more.
     """
     h, w = shot.ink.shape
     frame = (w, int(round(w * 3 / 4)))
-    fill = rng.uniform(0.97, 1.12) if rng.random() < 0.2 else rng.uniform(0.6, 0.92)
+    fill = rng.uniform(0.95, 1.2) if rng.random() < 0.4 else rng.uniform(0.6, 0.95)
     scale = fill * min(frame[0] / w, frame[1] / h)
     angle = np.deg2rad(rng.uniform(-6, 6) + (180 if rng.random() < 0.05 else 0))
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
@@ -287,11 +287,13 @@ def _multiply(shot: Shot, field: np.ndarray) -> Shot:
 
 
 def uneven_light(shot: Shot, rng: np.random.Generator) -> Shot:
-    """Room light: brighter on one side, a warm or cool colour cast."""
+    """Room light: brighter on one side, a warm or cool colour cast, and an exposure that leaves
+    white paper light grey, as phone photos of printouts mostly show it."""
     h, w = shot.ink.shape
     cast = np.array(((1.0, 0.97, 0.86), (0.9, 0.97, 1.0), (1.0, 1.0, 1.0), (0.97, 1.0, 0.92))[int(rng.integers(4))],
                     np.float32)
-    coarse = rng.uniform(rng.uniform(0.6, 0.85), 1.0, (3, 4, 1)).astype(np.float32) * cast
+    exposure = rng.uniform(0.72, 1.0)
+    coarse = rng.uniform(rng.uniform(0.6, 0.85), 1.0, (3, 4, 1)).astype(np.float32) * cast * exposure
     return _multiply(shot, cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC))
 
 

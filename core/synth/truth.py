@@ -32,7 +32,9 @@ DEFAULT_TRUTH_SIZE = (2213, 1572)      # the Mendeley page at twice its size: ab
 MASK_COVERAGE = 0.4                    # a pixel is trace ink when the trace covers this much of it
 _STANDARD = (SPEED_MM_S, GAIN_MM_MV)
 # Pages that are not 25 mm/s and 10 mm/mV, as (speed, gain) with their share of random pages.
+# 20 mm/mV (for low voltages) only on 3x4 pages: on 6 or 12 rows the leads would be a tangle.
 _UNUSUAL = (((50.0, 10.0), 0.06), ((25.0, 5.0), 0.06), ((25.0, 20.0), 0.04))
+_HIGH_GAIN_LAYOUTS = ("3x4", "3x4+1", "3x4+3")
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,11 @@ def _choose(rng: np.random.Generator, options: tuple):
     return options[int(rng.integers(len(options)))]
 
 
-def _speed_and_gain(rng: np.random.Generator) -> tuple[float, float]:
+def _speed_and_gain(rng: np.random.Generator, layout: str) -> tuple[float, float]:
     draw = rng.random()
     for pair, share in _UNUSUAL:
         if draw < share:
-            return pair
+            return pair if pair[1] <= GAIN_MM_MV or layout in _HIGH_GAIN_LAYOUTS else _STANDARD
         draw -= share
     return _STANDARD
 
@@ -203,7 +205,7 @@ def render_truth_page(seed: int, *, cls: str | None = None, layout: str | None =
     layout = layout or _choose(choice_rng, TRUTH_LAYOUTS)
     effect = effect or _choose(choice_rng, TRUTH_EFFECTS)
     grid = grid or _choose(choice_rng, TRUTH_GRIDS)
-    speed, gain = _speed_and_gain(choice_rng)
+    speed, gain = _speed_and_gain(choice_rng, layout)
     speed, gain = speed_mm_s or speed, gain_mm_mv or gain
     for name, value, allowed in (("cls", cls, ECG_CLASSES), ("layout", layout, TRUTH_LAYOUTS),
                                  ("effect", effect, TRUTH_EFFECTS), ("grid", grid, TRUTH_GRIDS)):
