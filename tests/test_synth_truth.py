@@ -6,9 +6,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from scipy.spatial import cKDTree
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.spatial import cKDTree
 
 from core.synth.layout import LAYOUT_COLUMNS
 from core.synth.truth import (TRUTH_EFFECTS, TRUTH_GRIDS, TRUTH_LAYOUTS, render_truth_page, truth_page_seed,

@@ -139,7 +139,7 @@ def perspective(shot: Shot, rng: np.random.Generator) -> Shot:
     Often (as in most real photos) the camera is so close that the frame cuts the sheet's margins or more.
     """
     h, w = shot.ink.shape
-    frame = (w, int(round(w * 3 / 4)))
+    frame = (w, round(w * 3 / 4))
     fill = rng.uniform(0.95, 1.2) if rng.random() < 0.4 else rng.uniform(0.6, 0.95)
     scale = fill * min(frame[0] / w, frame[1] / h)
     angle = np.deg2rad(rng.uniform(-6, 6) + (180 if rng.random() < 0.05 else 0))
@@ -238,7 +238,7 @@ def handwriting(shot: Shot, rng: np.random.Generator) -> Shot:
     h, w = shot.ink.shape
     image = shot.image.copy()
     pen = ((25, 45, 150), (20, 20, 30), (30, 30, 110))[int(rng.integers(3))]
-    thickness = max(1, int(round(w / 1100)))
+    thickness = max(1, round(w / 1100))
     for _ in range(int(rng.integers(1, 4))):
         height = rng.uniform(0.012, 0.03) * h
         start = (rng.uniform(0.05, 0.6) * w, rng.uniform(0.05, 0.95) * h)
@@ -394,7 +394,7 @@ def low_resolution(shot: Shot, rng: np.random.Generator) -> Shot:
     """A low-dpi scan or a photo shrunk by a messaging app: the whole image, truth included, gets smaller."""
     h, w = shot.ink.shape
     scale = rng.uniform(0.4, 0.8)
-    size = (int(round(w * scale)), int(round(h * scale)))
+    size = (round(w * scale), round(h * scale))
     matrix = np.diag([size[0] / w, size[1] / h, 1.0])
     ids = cv2.resize(_widened(shot.ids), size, interpolation=cv2.INTER_NEAREST)
     return Shot(cv2.resize(shot.image, size, interpolation=cv2.INTER_AREA),
@@ -404,7 +404,7 @@ def low_resolution(shot: Shot, rng: np.random.Generator) -> Shot:
 
 def jpeg(shot: Shot, rng: np.random.Generator) -> Shot:
     """Lossy compression, as saved by a phone, scanner or chat app."""
-    ok, data = cv2.imencode(".jpg", shot.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 92))])
+    _, data = cv2.imencode(".jpg", shot.image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 92))])
     return replace(shot, image=cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1].copy())
 
 

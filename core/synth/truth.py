@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from core.classes import ECG_CLASSES
-from core.synth.layout import (GAIN_MM_MV, LAYOUTS, SPEED_MM_S, SUPERSAMPLE, DrawnPage, Segment, Style, draw_page,
+from core.synth.layout import (GAIN_MM_MV, LAYOUTS, SPEED_MM_S, SUPERSAMPLE, DrawnPage, Style, draw_page,
                                se3_style)
 from core.synth.realism import EFFECTS, Shot, apply_effect, start_shot
 from core.synth.waveforms import Ecg, synthesize_ecg
@@ -168,27 +168,69 @@ def _on_ink(shot: Shot, mask: np.ndarray, points: np.ndarray) -> np.ndarray:
     return hit
 
 
-def _lead_truths(ecg: Ecg, drawn: DrawnPage, style: Style, shot: Shot, mask: np.ndarray) -> dict[str, LeadTruth]:
-    size = mask.shape[::-1]
-    mm, speed, gain = drawn.px_per_mm, style.speed_mm_s, style.gain_mm_mv
-    parts = []
+@dataclass(frozen=True)
+class FlatSegment:
+    """A lead segment as drawn on the flat page, before any capture effect (see ``LeadTruth``)."""
+
+    name: str
+    lead: str
+    start_s: float
+    fs: int
+    mv: np.ndarray
+    row: int
+    x0_px: float
+    baseline_px: float
+    box_px: tuple[float, float, float, float]
+
+    def points(self, px_per_mm: float, speed_mm_s: float, gain_mm_mv: float) -> np.ndarray:
+        """Flat-page positions (N, 2) of the drawn samples."""
+        k = np.arange(len(self.mv))
+        return np.c_[self.x0_px + k / self.fs * speed_mm_s * px_per_mm, self.baseline_px - self.mv * gain_mm_mv * px_per_mm]
+
+
+def _flat_segments(ecg: Ecg, drawn: DrawnPage, style: Style) -> list[FlatSegment]:
+    w, h = drawn.image.size
+    segments = []
     for seg in drawn.segments:
         signal = ecg.lead(seg.lead)
         i0, i1 = int(seg.t0 * ecg.fs), min(len(signal), int(seg.t1 * ecg.fs))   # as draw_page slices it
-        mv = signal[i0:i1].astype(np.float32)
-        x0 = drawn.origin_px + i0 / ecg.fs * speed * mm
-        points = np.c_[x0 + np.arange(len(mv)) / ecg.fs * speed * mm, drawn.baselines_px[seg.row] - mv * gain * mm]
-        parts.append((seg, i0, mv, x0, points))
-    # One pass through the warps for every lead's samples (the fold and bend inverses iterate).
-    hits = np.split(_on_ink(shot, mask, np.concatenate([p[-1] for p in parts])),
-                    np.cumsum([len(p[-1]) for p in parts])[:-1])
-    w, h = drawn.image.size
-    leads = {}
-    for (seg, i0, mv, x0, _), hit in zip(parts, hits):
         bx0, by0, bx1, by1 = drawn.boxes.lead_boxes[seg.key]
-        leads[seg.key] = LeadTruth(seg.key, seg.lead, i0 / ecg.fs, ecg.fs, mv, seg.row, x0, drawn.baselines_px[seg.row],
-                                   _box_after(shot, (bx0 * w, by0 * h, bx1 * w, by1 * h), size), float(hit.mean()))
-    return leads
+        segments.append(FlatSegment(
+            seg.key, seg.lead, i0 / ecg.fs, ecg.fs, signal[i0:i1].astype(np.float32), seg.row,
+            drawn.origin_px + i0 / ecg.fs * style.speed_mm_s * drawn.px_per_mm, drawn.baselines_px[seg.row],
+            (bx0 * w, by0 * h, bx1 * w, by1 * h)))
+    return segments
+
+
+def _lead_truths(segments: list[FlatSegment], shot: Shot, mask: np.ndarray, scale: tuple[float, float, float]
+                 ) -> dict[str, LeadTruth]:
+    size = mask.shape[::-1]
+    points = [seg.points(*scale) for seg in segments]
+    # One pass through the warps for every lead's samples (the fold and bend inverses iterate).
+    hits = np.split(_on_ink(shot, mask, np.concatenate(points)), np.cumsum([len(p) for p in points])[:-1])
+    return {seg.name: LeadTruth(seg.name, seg.lead, seg.start_s, seg.fs, seg.mv, seg.row, seg.x0_px, seg.baseline_px,
+                                _box_after(shot, seg.box_px, size), float(hit.mean()))
+            for seg, hit in zip(segments, hits)}
+
+
+def capture_truth(page: np.ndarray, ink: np.ndarray, ids: np.ndarray, segments: list[FlatSegment],
+                  grid_box_px: tuple[float, float, float, float], effect: str, rng: np.random.Generator,
+                  **page_facts) -> tuple[Image.Image, PageTruth]:
+    """Capture a flat page with ``effect`` and describe the result.
+
+    ``page`` (H, W, 3) uint8, ``ink`` trace coverage and ``ids`` segment numbers (1 = segments[0])
+    at the same size; ``page_facts`` are the remaining ``PageTruth`` fields about the page itself
+    (seed, layout, grid, cls, finding, rhythm, heart_rate, px_per_mm, line_width_px, speed_mm_s,
+    gain_mm_mv). Any renderer that can say where it drew its samples can use this.
+    """
+    shot = apply_effect(start_shot(page, ink, ids), effect, rng)
+    mask, final_ids = _final_mask(shot)
+    scale = (page_facts["px_per_mm"], page_facts["speed_mm_s"], page_facts["gain_mm_mv"])
+    truth = PageTruth(
+        **page_facts, effect=effect, page_size=(page.shape[1], page.shape[0]),
+        leads=_lead_truths(segments, shot, mask, scale), grid_box=_box_after(shot, grid_box_px, mask.shape[::-1]),
+        homography=shot.homography, nonprojective=shot.nonprojective, trace_mask=mask, trace_ids=final_ids)
+    return Image.fromarray(shot.image), truth
 
 
 def render_truth_page(seed: int, *, cls: str | None = None, layout: str | None = None, effect: str | None = None,
@@ -220,18 +262,13 @@ def render_truth_page(seed: int, *, cls: str | None = None, layout: str | None =
     ecg = synthesize_ecg(cls, signal_rng)
     drawn = draw_page(ecg, style, header_rng, page_size, trace_ids=True)
     ink, ids = _flat_trace(drawn)
-    shot = apply_effect(start_shot(np.asarray(drawn.image), ink, ids), effect, effect_rng)
-    mask, final_ids = _final_mask(shot)
-    size = mask.shape[::-1]
     gx0, gy0, gx1, gy1 = drawn.boxes.grid_box
-    truth = PageTruth(
-        seed=seed, layout=layout, effect=effect, grid=grid, cls=cls, finding=ecg.finding, rhythm=ecg.rhythm,
-        heart_rate=ecg.heart_rate, page_size=tuple(page_size), px_per_mm=drawn.px_per_mm,
-        line_width_px=drawn.line_width_px, speed_mm_s=speed,
-        gain_mm_mv=gain, leads=_lead_truths(ecg, drawn, style, shot, mask),
-        grid_box=_box_after(shot, (gx0 * page_size[0], gy0 * page_size[1], gx1 * page_size[0], gy1 * page_size[1]), size),
-        homography=shot.homography, nonprojective=shot.nonprojective, trace_mask=mask, trace_ids=final_ids)
-    return Image.fromarray(shot.image), truth
+    w, h = page_size
+    return capture_truth(
+        np.asarray(drawn.image), ink, ids, _flat_segments(ecg, drawn, style), (gx0 * w, gy0 * h, gx1 * w, gy1 * h),
+        effect, effect_rng, seed=seed, layout=layout, grid=grid, cls=cls, finding=ecg.finding, rhythm=ecg.rhythm,
+        heart_rate=ecg.heart_rate, px_per_mm=drawn.px_per_mm, line_width_px=drawn.line_width_px, speed_mm_s=speed,
+        gain_mm_mv=gain)
 
 
 def truth_plan(index: int) -> tuple[str, str]:
