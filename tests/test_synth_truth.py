@@ -166,3 +166,27 @@ def test_unknown_names_are_refused():
 def test_any_clean_page_is_drawn_as_its_truth_says(seed, layout, grid):
     _, truth = render_truth_page(seed, layout=layout, effect="clean", grid=grid, page_size=SMALL)
     assert _off_curve_share(truth) < 0.002
+
+
+def _ecg_plot_page(*args, **kwargs):
+    """A page from the independent ecg-plot renderer; the test is skipped when it is not installed."""
+    pytest.importorskip("ecg_plot")
+    pytest.importorskip("matplotlib")
+    from core.synth.ecg_plot_pages import render_ecg_plot_page
+    return render_ecg_plot_page(*args, **kwargs)
+
+
+def test_ecg_plot_page_is_drawn_as_its_truth_says():
+    image, truth = _ecg_plot_page(1, layout="3x4+1", dpi=120)
+    assert set(truth.leads) == set(LEADS) | {"II (rhythm)"}
+    assert truth.leads["V4"].start_s == 7.5 and len(truth.leads["V4"].mv) == 1250
+    assert truth.trace_mask.shape == image.size[::-1] and truth.trace_mask.sum() > 5000
+    assert _off_curve_share(truth) < 0.005
+
+
+def test_ecg_plot_page_scanned_keeps_its_mask_on_the_ink():
+    image, truth = _ecg_plot_page(2, layout="6x2", effect="scan", dpi=120)
+    assert truth.effect == "scan" and truth.leads["V1"].start_s == 0.0    # both columns show 0-5 s
+    # ecg-plot's pen is 0.18 mm, under a pixel at 120 dpi: fainter ink than our printers'.
+    assert _contrast(image, truth.trace_mask) < -40 < _contrast(image, np.roll(truth.trace_mask, 5, axis=0))
+    assert np.median([lead.visible for lead in truth.leads.values()]) > 0.9

@@ -29,6 +29,7 @@ class Shot:
     homography: np.ndarray       # 3x3, flat page px -> image px (the projective part of the geometry)
     forward: tuple[PointMap, ...] = ()   # every geometric step in order, to carry points and boxes
     nonprojective: bool = False  # a curvature or fold warp was applied
+    sheet_size: tuple[int, int] = (0, 0)   # the flat page (W, H) in px
 
     def map_points(self, points: np.ndarray) -> np.ndarray:
         """Flat-page pixel positions (N, 2) -> positions in the current image."""
@@ -39,7 +40,7 @@ class Shot:
 
 def start_shot(image: np.ndarray, ink: np.ndarray, ids: np.ndarray) -> Shot:
     """The flat page before any effect."""
-    return Shot(image, ink, ids, np.eye(3))
+    return Shot(image, ink, ids, np.eye(3), sheet_size=(image.shape[1], image.shape[0]))
 
 
 # --- geometry -------------------------------------------------------------------------------
@@ -65,8 +66,8 @@ def _warp_projective(shot: Shot, matrix: np.ndarray, size: tuple[int, int], bord
     ink = cv2.warpPerspective(shot.ink, matrix, size, flags=flags)
     ids = cv2.warpPerspective(_widened(shot.ids), matrix, size, flags=cv2.INTER_NEAREST)
     inside = cv2.warpPerspective(np.full(shot.ids.shape, 255, np.uint8), matrix, size, flags=flags)
-    moved = Shot(image, ink, ids, matrix @ shot.homography, shot.forward + (_apply_homography(matrix),),
-                 shot.nonprojective)
+    moved = replace(shot, image=image, ink=ink, ids=ids, homography=matrix @ shot.homography,
+                    forward=shot.forward + (_apply_homography(matrix),))
     return moved, inside
 
 
@@ -104,7 +105,8 @@ def _warp_displacement(shot: Shot, field: Displacement) -> Shot:
     image = cv2.remap(shot.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
     ink = cv2.remap(shot.ink, map_x, map_y, cv2.INTER_LINEAR)
     ids = cv2.remap(_widened(shot.ids), map_x, map_y, cv2.INTER_NEAREST)
-    return Shot(image, ink, ids, shot.homography, shot.forward + (_invert_displacement(field),), True)
+    return replace(shot, image=image, ink=ink, ids=ids, forward=shot.forward + (_invert_displacement(field),),
+                   nonprojective=True)
 
 
 def skew(shot: Shot, rng: np.random.Generator) -> Shot:
@@ -139,7 +141,7 @@ def perspective(shot: Shot, rng: np.random.Generator) -> Shot:
     Often (as in most real photos) the camera is so close that the frame cuts the sheet's margins or more.
     """
     h, w = shot.ink.shape
-    frame = (w, round(w * 3 / 4))
+    frame = (w, round(w * 3 / 4)) if w >= h else (round(h * 3 / 4), h)     # held the way the sheet lies
     fill = rng.uniform(0.95, 1.2) if rng.random() < 0.4 else rng.uniform(0.6, 0.95)
     scale = fill * min(frame[0] / w, frame[1] / h)
     angle = np.deg2rad(rng.uniform(-6, 6) + (180 if rng.random() < 0.05 else 0))
@@ -315,13 +317,17 @@ def hard_shadow(shot: Shot, rng: np.random.Generator) -> Shot:
 
 
 def finger(shot: Shot, rng: np.random.Generator) -> Shot:
-    """A thumb holding the sheet, coming in from a side: opaque, so the trace under it is gone from the truth."""
+    """A thumb holding the sheet at one of its edges: opaque, so the trace under it is gone from the truth."""
     h, w = shot.ink.shape
-    side = int(rng.integers(4))
+    sw, sh = shot.sheet_size
     along = rng.uniform(0.2, 0.8)
-    centre = [(0, along * h), (w, along * h), (along * w, 0), (along * w, h)][side]
+    # A point on a sheet edge and one a little inside it, carried into the image: the thumb lies
+    # across the edge, pointing inwards.
+    edge, inner = [((0, along * sh), (0.1 * sw, along * sh)), ((sw, along * sh), (0.9 * sw, along * sh)),
+                   ((along * sw, 0), (along * sw, 0.1 * sh)), ((along * sw, sh), (along * sw, 0.9 * sh))][int(rng.integers(4))]
+    centre, inward = shot.map_points(np.array([edge, inner], float))
     length, width = rng.uniform(0.08, 0.16) * w, rng.uniform(0.035, 0.06) * w
-    angle = (0, 0, 90, 90)[side] + rng.uniform(-25, 25)
+    angle = np.degrees(np.arctan2(*(inward - centre)[::-1])) + rng.uniform(-20, 20)
     reach = int(length + 8)                          # work on the finger's own patch only
     x0, y0 = max(0, int(centre[0]) - reach), max(0, int(centre[1]) - reach)
     x1, y1 = min(w, int(centre[0]) + reach), min(h, int(centre[1]) + reach)
@@ -397,9 +403,9 @@ def low_resolution(shot: Shot, rng: np.random.Generator) -> Shot:
     size = (round(w * scale), round(h * scale))
     matrix = np.diag([size[0] / w, size[1] / h, 1.0])
     ids = cv2.resize(_widened(shot.ids), size, interpolation=cv2.INTER_NEAREST)
-    return Shot(cv2.resize(shot.image, size, interpolation=cv2.INTER_AREA),
-                cv2.resize(shot.ink, size, interpolation=cv2.INTER_AREA), ids, matrix @ shot.homography,
-                shot.forward + (_apply_homography(matrix),), shot.nonprojective)
+    return replace(shot, image=cv2.resize(shot.image, size, interpolation=cv2.INTER_AREA),
+                   ink=cv2.resize(shot.ink, size, interpolation=cv2.INTER_AREA), ids=ids,
+                   homography=matrix @ shot.homography, forward=shot.forward + (_apply_homography(matrix),))
 
 
 def jpeg(shot: Shot, rng: np.random.Generator) -> Shot:
