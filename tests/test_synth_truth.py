@@ -177,16 +177,29 @@ def _ecg_plot_page(*args, **kwargs):
 
 
 def test_ecg_plot_page_is_drawn_as_its_truth_says():
-    image, truth = _ecg_plot_page(1, layout="3x4+1", dpi=120)
-    assert set(truth.leads) == set(LEADS) | {"II (rhythm)"}
-    assert truth.leads["V4"].start_s == 7.5 and len(truth.leads["V4"].mv) == 1250
+    image, truth = _ecg_plot_page(1, layout="6x2", dpi=120)
+    assert set(truth.leads) == set(LEADS)
+    assert truth.leads["V1"].start_s == 0.0 and len(truth.leads["V1"].mv) == 2500   # both columns show 0-5 s
     assert truth.trace_mask.shape == image.size[::-1] and truth.trace_mask.sum() > 5000
     assert _off_curve_share(truth) < 0.005
 
 
 def test_ecg_plot_page_scanned_keeps_its_mask_on_the_ink():
-    image, truth = _ecg_plot_page(2, layout="6x2", effect="scan", dpi=120)
-    assert truth.effect == "scan" and truth.leads["V1"].start_s == 0.0    # both columns show 0-5 s
-    # ecg-plot's pen is 0.18 mm, under a pixel at 120 dpi: fainter ink than our printers'.
+    image, truth = _ecg_plot_page(2, layout="3x4+1", effect="scan")
+    assert truth.effect == "scan" and set(truth.leads) == set(LEADS) | {"II (rhythm)"}
+    assert truth.leads["V4"].start_s == 7.5 and len(truth.leads["V4"].mv) == 1250
     assert _contrast(image, truth.trace_mask) < -40 < _contrast(image, np.roll(truth.trace_mask, 5, axis=0))
     assert np.median([lead.visible for lead in truth.leads.values()]) > 0.9
+
+
+@pytest.mark.parametrize("gain", [10.0, 5.0])
+def test_pulse_boxes_are_one_millivolt_tall_and_hold_the_pulse_ink(gain):
+    image, truth = render_truth_page(6, layout="6x2+1", effect="clean", grid="none", gain_mm_mv=gain, page_size=SMALL)
+    assert len(truth.pulse_boxes) == 7                         # one a row
+    grey = np.asarray(image.convert("L"))
+    h, w = grey.shape
+    for x0, y0, x1, y1 in truth.pulse_boxes:
+        assert (y1 - y0) * h == pytest.approx(gain * truth.px_per_mm, abs=0.01)
+        rows, cols = slice(int(y0 * h), int(np.ceil(y1 * h)) + 1), slice(int(x0 * w), int(np.ceil(x1 * w)) + 1)
+        assert (grey[rows, cols] < 128).sum() >= 2 * gain * truth.px_per_mm    # its two uprights
+        assert not truth.trace_mask[rows, cols].any()          # ink, but not trace ink: no signal there

@@ -70,6 +70,18 @@ def _segments(chart, ecg: Ecg, mm: float) -> list[FlatSegment]:
     return segments
 
 
+def _pulse_boxes(chart, mm: float) -> tuple[tuple[float, float, float, float], ...]:
+    """Where ecg-plot 0.3.0 draws its calibration pulses (left of each first-column panel tall enough), in px."""
+    first = min(p.x for p in chart.panels)
+    boxes = []
+    for i, p in enumerate(chart.panels):
+        if chart.style.calibration and p.x == first and (p.height >= chart.gain + 2 or i == 0):
+            right = p.x - 3
+            bottom = p.y + max(p.height / 2 + chart.gain / 2, chart.gain + 2)
+            boxes.append(((right - 0.2 * chart.speed - 1) * mm, (bottom - chart.gain) * mm, (right + 1) * mm, bottom * mm))
+    return tuple(boxes)
+
+
 def _trace_layers(chart, dpi: int, segments: list[FlatSegment], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Ink coverage of the traces alone, and segment numbers from the panel each ink pixel is in
     (ecg-plot clips every trace to its own panel, and panels do not overlap)."""
@@ -104,7 +116,8 @@ def render_ecg_plot_page(seed: int, *, cls: str | None = None, layout: str = "3x
     xs = [v for seg in segments for v in seg.box_px[::2]]
     ys = [v for seg in segments for v in seg.box_px[1::2]]
     return capture_truth(
-        page, ink, ids, segments, (min(xs), min(ys), max(xs), max(ys)), effect, effect_rng, seed=seed,
+        page, ink, ids, segments, (min(xs), min(ys), max(xs), max(ys)), _pulse_boxes(chart, mm), effect, effect_rng,
+        seed=seed,
         layout=layout, grid="ecg-plot", cls=cls, finding=ecg.finding, rhythm=ecg.rhythm, heart_rate=ecg.heart_rate,
         px_per_mm=mm, line_width_px=chart.style.line_width * mm, speed_mm_s=float(chart.speed),
         gain_mm_mv=float(chart.gain))

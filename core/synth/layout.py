@@ -250,6 +250,7 @@ class DrawnPage:
     baselines_px: tuple[float, ...]
     line_width_px: float                 # the trace pen's width
     segments: tuple[Segment, ...]
+    pulse_boxes_px: tuple[tuple[float, float, float, float], ...]   # calibration pulses, one a row
     trace_ids: np.ndarray | None         # (H, W) uint8 at SUPERSAMPLE x the page: k = segments[k - 1]
 
 
@@ -260,15 +261,19 @@ def _draw_text(draw: ImageDraw.ImageDraw, items, style: Style, size_px, fill) ->
         draw.text((x * w * SUPERSAMPLE, y * h * SUPERSAMPLE), text, fill=fill, font=font, anchor=anchor)
 
 
-def _draw_pulses(draw: ImageDraw.ImageDraw, baselines, gx0: float, mm: float, gain: float, line_w: int) -> None:
-    """A 1 mV calibration pulse at the start of every row."""
+def _draw_pulses(draw: ImageDraw.ImageDraw, baselines, gx0: float, mm: float, gain: float, line_w: int
+                 ) -> tuple[tuple[float, float, float, float], ...]:
+    """A 1 mV calibration pulse at the start of every row; returns their boxes in page px."""
     s = SUPERSAMPLE
+    boxes = []
     for baseline in baselines:
         bx = gx0 + 2.5 * mm
         top = baseline - gain * mm
         pulse = [(bx, baseline), (bx + 1.5 * mm, baseline), (bx + 1.5 * mm, top), (bx + 4.5 * mm, top),
                  (bx + 4.5 * mm, baseline), (bx + 6 * mm, baseline)]
         draw.line([(x * s, y * s) for x, y in pulse], fill=0, width=line_w)
+        boxes.append((bx, top, bx + 6 * mm, baseline))
+    return tuple(boxes)
 
 
 def _draw_separators(draw: ImageDraw.ImageDraw, style: Style, baselines, origin: float, column_s: float,
@@ -311,7 +316,7 @@ def draw_page(ecg: Ecg, style: Style, rng: np.random.Generator, size: tuple[int,
     line_w = max(s, int(round(style.trace_width * w / 1106 * s)))    # never fainter than 1 page px
     baselines = [gy0 + (r + 0.6) * row_h for r in range(n_rows)]
     label_font = load_font(style.font, max(6, int(0.018 * h * s)))
-    _draw_pulses(draw, baselines, gx0, mm, style.gain_mm_mv, line_w)
+    pulse_boxes = _draw_pulses(draw, baselines, gx0, mm, style.gain_mm_mv, line_w)
 
     lead_boxes = {}
     for number, seg in enumerate(segments, start=1):
@@ -343,6 +348,7 @@ def draw_page(ecg: Ecg, style: Style, rng: np.random.Generator, size: tuple[int,
     page = Image.composite(Image.new("RGB", (w, h), style.ink), Image.fromarray(paper), coverage)
     grid_box = (gx0 / w, gy0 / h, gx1 / w, gy1 / h)
     return DrawnPage(page, PageBoxes(grid_box, lead_boxes), mm, origin, tuple(baselines), line_w / s, tuple(segments),
+                     pulse_boxes,
                      None if ids is None else np.asarray(ids))
 
 

@@ -169,7 +169,10 @@ def curvature(shot: Shot, rng: np.random.Generator) -> Shot:
     def field(x, y):
         u = x / w - centre
         return bunch * u ** 3 * 8, bow * (4 * u ** 2) * (0.4 + y / h)
-    return _warp_displacement(shot, field)
+    # The bent parts face the light at another angle: shade them by how far they bend.
+    u = np.arange(w, dtype=np.float32) / w - centre
+    shade = 1 - rng.uniform(0.1, 0.35) * np.minimum(1, 4 * u ** 2) * rng.choice((0, 1), p=(0.3, 0.7))
+    return _warp_displacement(_multiply(shot, np.broadcast_to(shade[None, :], (h, w))), field)
 
 
 def _soft_abs(u, softness: float):
@@ -370,8 +373,14 @@ def moire(shot: Shot, rng: np.random.Generator) -> Shot:
 
 
 def blur(shot: Shot, rng: np.random.Generator) -> Shot:
-    """Focus and camera shake."""
-    return replace(shot, image=cv2.GaussianBlur(shot.image, (0, 0), rng.uniform(0.5, 1.6)))
+    """Focus, and on a third of the pages camera shake (a short straight smear)."""
+    image = cv2.GaussianBlur(shot.image, (0, 0), rng.uniform(0.5, 1.6))
+    if rng.random() < 0.35:
+        length = int(rng.integers(3, 8))
+        kernel = np.zeros((length, length), np.float32)
+        cv2.line(kernel, (0, int(rng.integers(length))), (length - 1, int(rng.integers(length))), 1.0, 1)
+        image = cv2.filter2D(image, -1, kernel / kernel.sum())
+    return replace(shot, image=image)
 
 
 def noise(shot: Shot, rng: np.random.Generator) -> Shot:
@@ -390,10 +399,16 @@ def grey(shot: Shot, rng: np.random.Generator) -> Shot:
 
 
 def black_and_white(shot: Shot, rng: np.random.Generator) -> Shot:
-    """A thresholded black-and-white print or fax: the light grid lines drop out or turn black."""
+    """A thresholded black-and-white print or fax: the light grid lines drop out or turn black.
+
+    Every pixel is now all ink or none, and so is the trace: its faint edge pixels either went
+    black (full ink) or white (no ink).
+    """
     gray = cv2.cvtColor(shot.image, cv2.COLOR_RGB2GRAY)
-    binary = np.where(gray < rng.uniform(150, 215), 0, 255).astype(np.uint8)
-    return replace(shot, image=np.repeat(binary[..., None], 3, axis=2))
+    black = gray < rng.uniform(150, 215)
+    ink = np.where(black, np.where(shot.ink > 0.15, 1.0, shot.ink), 0.0).astype(np.float32)
+    binary = np.where(black, 0, 255).astype(np.uint8)
+    return replace(shot, image=np.repeat(binary[..., None], 3, axis=2), ink=ink)
 
 
 def low_resolution(shot: Shot, rng: np.random.Generator) -> Shot:

@@ -78,6 +78,7 @@ class PageTruth:
     gain_mm_mv: float
     leads: dict[str, LeadTruth]          # keyed by LeadTruth.name, in print order
     grid_box: tuple[float, float, float, float]   # fractions of the final image
+    pulse_boxes: tuple[tuple[float, float, float, float], ...]   # calibration pulses (1 mV tall), fractions of the final image
     homography: np.ndarray               # 3x3, flat page px -> final image px (the projective part)
     nonprojective: bool                  # curvature or folds: the homography is then only approximate
     trace_mask: np.ndarray               # (H, W) bool: trace ink pixels of the lead signals (not pulses, labels, text)
@@ -214,8 +215,8 @@ def _lead_truths(segments: list[FlatSegment], shot: Shot, mask: np.ndarray, scal
 
 
 def capture_truth(page: np.ndarray, ink: np.ndarray, ids: np.ndarray, segments: list[FlatSegment],
-                  grid_box_px: tuple[float, float, float, float], effect: str, rng: np.random.Generator,
-                  **page_facts) -> tuple[Image.Image, PageTruth]:
+                  grid_box_px: tuple[float, float, float, float], pulse_boxes_px, effect: str,
+                  rng: np.random.Generator, **page_facts) -> tuple[Image.Image, PageTruth]:
     """Capture a flat page with ``effect`` and describe the result.
 
     ``page`` (H, W, 3) uint8, ``ink`` trace coverage and ``ids`` segment numbers (1 = segments[0])
@@ -229,6 +230,7 @@ def capture_truth(page: np.ndarray, ink: np.ndarray, ids: np.ndarray, segments: 
     truth = PageTruth(
         **page_facts, effect=effect, page_size=(page.shape[1], page.shape[0]),
         leads=_lead_truths(segments, shot, mask, scale), grid_box=_box_after(shot, grid_box_px, mask.shape[::-1]),
+        pulse_boxes=tuple(_box_after(shot, box, mask.shape[::-1]) for box in pulse_boxes_px),
         homography=shot.homography, nonprojective=shot.nonprojective, trace_mask=mask, trace_ids=final_ids)
     return Image.fromarray(shot.image), truth
 
@@ -266,7 +268,7 @@ def render_truth_page(seed: int, *, cls: str | None = None, layout: str | None =
     w, h = page_size
     return capture_truth(
         np.asarray(drawn.image), ink, ids, _flat_segments(ecg, drawn, style), (gx0 * w, gy0 * h, gx1 * w, gy1 * h),
-        effect, effect_rng, seed=seed, layout=layout, grid=grid, cls=cls, finding=ecg.finding, rhythm=ecg.rhythm,
+        drawn.pulse_boxes_px, effect, effect_rng, seed=seed, layout=layout, grid=grid, cls=cls, finding=ecg.finding, rhythm=ecg.rhythm,
         heart_rate=ecg.heart_rate, px_per_mm=drawn.px_per_mm, line_width_px=drawn.line_width_px, speed_mm_s=speed,
         gain_mm_mv=gain)
 
