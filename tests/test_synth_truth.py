@@ -100,19 +100,24 @@ def _contrast(image, mask: np.ndarray) -> float:
     return float(np.median(grey[mask]) - np.median(grey[ring]))
 
 
+def _dark_share(image, mask: np.ndarray) -> float:
+    """Share of the mask's pixels at least 25 grey levels darker than the lightest pixel 4 px around
+    them (their paper): robust to shadows and exposure, which move paper and ink together."""
+    grey = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2GRAY).astype(np.int16)
+    paper = cv2.dilate(grey, np.ones((9, 9), np.uint8))
+    return float((grey < paper - 25)[mask].mean())
+
+
 @pytest.mark.parametrize("effect", ["scan", "scan_bw", "photo", "curved", "folded", "marked", "moire"])
 def test_warped_trace_mask_lies_on_dark_ink(effect):
     for seed in (1, 2):
         image, truth = render_truth_page(seed, layout="3x4+1", effect=effect, page_size=SMALL)
         assert truth.trace_mask.sum() > 1000
-        assert _contrast(image, truth.trace_mask) < -60, (effect, seed)
+        # Measured on 12 pages per effect: 0.95-1.0 for the mask, at most 0.68 for it moved 6 px down.
+        assert _dark_share(image, truth.trace_mask) > 0.9, (effect, seed)
+        assert _dark_share(image, np.roll(truth.trace_mask, 6, axis=0)) < 0.75, (effect, seed)
         # The truth's points, carried through the same warps, land on the mask.
         assert np.median([lead.visible for lead in truth.leads.values()]) > 0.9, (effect, seed)
-
-
-def test_a_shifted_mask_would_not_lie_on_ink():
-    image, truth = render_truth_page(1, layout="3x4+1", effect="folded", page_size=SMALL)
-    assert _contrast(image, np.roll(truth.trace_mask, 6, axis=0)) > -15
 
 
 def test_monitor_traces_are_bright_on_dark():
@@ -188,7 +193,7 @@ def test_ecg_plot_page_scanned_keeps_its_mask_on_the_ink():
     image, truth = _ecg_plot_page(2, layout="3x4+1", effect="scan")
     assert truth.effect == "scan" and set(truth.leads) == set(LEADS) | {"II (rhythm)"}
     assert truth.leads["V4"].start_s == 7.5 and len(truth.leads["V4"].mv) == 1250
-    assert _contrast(image, truth.trace_mask) < -40 < _contrast(image, np.roll(truth.trace_mask, 5, axis=0))
+    assert _dark_share(image, truth.trace_mask) > 0.9 > 0.75 > _dark_share(image, np.roll(truth.trace_mask, 6, axis=0))
     assert np.median([lead.visible for lead in truth.leads.values()]) > 0.9
 
 

@@ -78,6 +78,7 @@ class Style:
     label_above: bool
     speed_mm_s: float = SPEED_MM_S
     gain_mm_mv: float = GAIN_MM_MV
+    full_grid: bool = False              # pre-printed paper: the grid runs on under header and margins
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,10 @@ def draw_page(ecg: Ecg, style: Style, rng: np.random.Generator, size: tuple[int,
     mm = (gx1 - gx0) / (_CALIBRATION_MM + 10 * SPEED_MM_S + _RIGHT_MM)
     paper = np.empty((h, w, 3), np.uint8)
     paper[:] = GRID_COLOURS[style.palette][0]
+    if style.full_grid:
+        major = 5 * mm                   # start a whole number of big squares before the grid box, so lines meet
+        page_box = (gx0 - major * np.floor(gx0 / major), gy0 - major * np.floor(gy0 / major), w - 1, h - 1)
+        paint_grid(paper, page_box, mm, style.palette, minor_lines=style.minor_lines, dotted=style.dotted)
     paint_grid(paper, (gx0, gy0, gx1, gy1), mm, style.palette, minor_lines=style.minor_lines, dotted=style.dotted)
 
     s = SUPERSAMPLE

@@ -139,12 +139,16 @@ def perspective(shot: Shot, rng: np.random.Generator) -> Shot:
     """A phone photo of the sheet on a table: camera distance, rotation, tilt; a 4:3 frame.
 
     Often (as in most real photos) the camera is so close that the frame cuts the sheet's margins or more.
+    Now and then the sheet is photographed a quarter or half turn round; the frame is held the way
+    the sheet then lies (portrait for a turned landscape sheet).
     """
     h, w = shot.ink.shape
-    frame = (w, round(w * 3 / 4)) if w >= h else (round(h * 3 / 4), h)     # held the way the sheet lies
+    turn = (0, 90, 180, 270)[int(rng.choice(4, p=(0.88, 0.04, 0.04, 0.04)))]
+    extent = (w, h) if turn in (0, 180) else (h, w)
+    frame = (extent[0], round(extent[0] * 3 / 4)) if extent[0] >= extent[1] else (round(extent[1] * 3 / 4), extent[1])
     fill = rng.uniform(0.95, 1.2) if rng.random() < 0.4 else rng.uniform(0.6, 0.95)
-    scale = fill * min(frame[0] / w, frame[1] / h)
-    angle = np.deg2rad(rng.uniform(-6, 6) + (180 if rng.random() < 0.05 else 0))
+    scale = fill * min(frame[0] / extent[0], frame[1] / extent[1])
+    angle = np.deg2rad(rng.uniform(-6, 6) + turn)
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
     centred = (corners - (w / 2, h / 2)) * scale @ rot.T

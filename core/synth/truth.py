@@ -116,7 +116,7 @@ def _paper_style(rng: np.random.Generator, layout: str, grid: str, speed: float,
         minor_lines=rng.random() < 0.8, dotted=rng.random() < 0.3, ink=ink,
         trace_width=float(rng.uniform(1.0, 2.6)), header=header, font=_choose(rng, ("serif", "sans", "mono")),
         separators=_choose(rng, ("long", "ticks", "none")), label_above=rng.random() < 0.5,
-        speed_mm_s=speed, gain_mm_mv=gain)
+        speed_mm_s=speed, gain_mm_mv=gain, full_grid=rng.random() < 0.3)
 
 
 def _screen_style(rng: np.random.Generator, layout: str, speed: float, gain: float) -> Style:
