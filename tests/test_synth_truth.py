@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.spatial import cKDTree
 
 from core.synth.layout import LAYOUT_COLUMNS
+from core.synth.realism import finger, start_shot
 from core.synth.truth import (TRUTH_EFFECTS, TRUTH_GRIDS, TRUTH_LAYOUTS, render_truth_page, truth_page_seed,
                               truth_plan, truth_set)
 from core.synth.waveforms import LEADS
@@ -208,3 +209,22 @@ def test_pulse_boxes_are_one_millivolt_tall_and_hold_the_pulse_ink(gain):
         rows, cols = slice(int(y0 * h), int(np.ceil(y1 * h)) + 1), slice(int(x0 * w), int(np.ceil(x1 * w)) + 1)
         assert (grey[rows, cols] < 128).sum() >= 2 * gain * truth.px_per_mm    # its two uprights
         assert not truth.trace_mask[rows, cols].any()          # ink, but not trace ink: no signal there
+
+
+def test_a_thumb_on_a_sheet_edge_outside_the_frame_leaves_the_image_alone():
+    image = np.full((60, 80, 3), 255, np.uint8)
+    shot = start_shot(image, np.zeros((60, 80), np.float32), np.zeros((60, 80), np.uint8))
+    far_away = replace(shot, forward=(lambda points: points + 10_000,))
+    for seed in range(8):
+        assert finger(far_away, np.random.default_rng(seed)).image is image
+    assert any((finger(shot, np.random.default_rng(seed)).image != image).any() for seed in range(8))
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), effect=st.sampled_from(TRUTH_EFFECTS))
+def test_any_page_renders_with_a_consistent_truth(seed, effect):
+    image, truth = render_truth_page(seed, effect=effect, page_size=SMALL)
+    assert set(truth.leads) == _expected_leads(truth.layout)
+    assert ((truth.trace_ids > 0) == truth.trace_mask).all() and truth.trace_mask.shape == image.size[::-1]
+    assert all(0 <= v <= 1 for lead in truth.leads.values() for v in lead.box)
+    assert all(0 <= lead.visible <= 1 for lead in truth.leads.values())

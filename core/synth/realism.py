@@ -338,6 +338,8 @@ def finger(shot: Shot, rng: np.random.Generator) -> Shot:
     reach = int(length + 8)                          # work on the finger's own patch only
     x0, y0 = max(0, int(centre[0]) - reach), max(0, int(centre[1]) - reach)
     x1, y1 = min(w, int(centre[0]) + reach), min(h, int(centre[1]) + reach)
+    if x1 <= x0 or y1 <= y0:                         # that edge of the sheet is out of the frame
+        return shot
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     cv2.ellipse(mask, (int(centre[0]) - x0, int(centre[1]) - y0), (int(length), int(width)), angle, 0, 360, 255, -1)
     alpha = cv2.GaussianBlur(mask, (0, 0), 2.0).astype(np.float32)[..., None] / 255
