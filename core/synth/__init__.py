@@ -1,4 +1,8 @@
-"""Synthetic ECG report pages and non-ECG images: the app's built-in dataset."""
+"""Synthetic ECG report pages and non-ECG images: the app's built-in dataset.
+
+Ground-truth pages for the page reader (layouts, scans, photos, folds, ... with the signals and
+trace masks drawn) are in ``core.synth.truth``; it needs OpenCV, so it is not imported here.
+"""
 from core.synth.dataset import GENERATOR_VERSION as GENERATOR_VERSION
 from core.synth.dataset import builtin_dataset as builtin_dataset
 from core.synth.dataset import generate_dataset as generate_dataset

@@ -22,7 +22,16 @@ GAIN_MM_MV = 10.0
 _CALIBRATION_MM = 10.5          # room left of the traces for the 1 mV pulse
 _RIGHT_MM = 7.0
 _COLUMNS = (("I", "II", "III"), ("aVR", "aVL", "aVF"), ("V1", "V2", "V3"), ("V4", "V5", "V6"))
-_RHYTHM_LEADS = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
+# Lead columns (each printed top to bottom, side by side in time) and rhythm strips per layout.
+LAYOUT_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "3x4": _COLUMNS, "3x4+1": _COLUMNS, "3x4+3": _COLUMNS,
+    "6x2": (("I", "II", "III", "aVR", "aVL", "aVF"), ("V1", "V2", "V3", "V4", "V5", "V6")),
+    "12x1": (("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"),),
+}
+LAYOUT_COLUMNS["6x2+1"] = LAYOUT_COLUMNS["6x2"]
+_RHYTHM_LEADS = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5"), "6x2": (), "6x2+1": ("II",),
+                 "12x1": ()}
+LAYOUTS: tuple[str, ...] = tuple(LAYOUT_COLUMNS)
 
 # Grid colours: paper, 1 mm lines, 5 mm lines, border. The SE-3 entry copies the Mendeley scans.
 PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
@@ -34,6 +43,13 @@ PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "blue": ((248, 251, 255), (210, 224, 248), (125, 160, 225), (95, 130, 200)),
     "grey": ((252, 252, 252), (225, 225, 225), (170, 170, 170), (130, 130, 130)),
     "bw": ((255, 255, 255), (235, 235, 235), (150, 150, 150), (60, 60, 60)),
+}
+# Looks only the truth pages use. Kept out of PALETTES: the built-in set samples from that dict,
+# so a new entry there would change its pages.
+GRID_COLOURS: dict[str, tuple[tuple[int, int, int], ...]] = {
+    **PALETTES,
+    "none": ((255, 255, 255),) * 4,
+    "screen": ((6, 10, 8), (14, 30, 18), (24, 62, 34), (24, 62, 34)),
 }
 
 _FONT_FILES = {
@@ -49,7 +65,7 @@ class Style:
     """How one printer lays out and inks a report."""
 
     name: str
-    format: str                          # "3x4" | "3x4+1" | "3x4+3"
+    format: str                          # one of LAYOUTS
     grid_box: tuple[float, float, float, float]
     palette: str
     minor_lines: bool
@@ -60,6 +76,9 @@ class Style:
     font: str
     separators: str                      # "long" | "ticks" | "none"
     label_above: bool
+    speed_mm_s: float = SPEED_MM_S
+    gain_mm_mv: float = GAIN_MM_MV
+    full_grid: bool = False              # pre-printed paper: the grid runs on under header and margins
 
 
 @dataclass(frozen=True)
@@ -115,7 +134,7 @@ def sample_style(rng: np.random.Generator) -> Style:
 def paint_grid(paper: np.ndarray, box_px, mm_px: float, palette: str, *, minor_lines: bool = True,
                dotted: bool = False) -> None:
     """Paint a millimetre grid with 5 mm major lines and a border into ``paper`` (H, W, 3) in place."""
-    _, minor, major, border = PALETTES[palette]
+    _, minor, major, border = GRID_COLOURS[palette]
     x0, y0, x1, y1 = (int(round(v)) for v in box_px)
     step = 2 if dotted else 1
     n_x = int((x1 - x0) / mm_px) + 1
@@ -185,18 +204,55 @@ def _header_items(style: Style, ecg: Ecg, rng) -> tuple[list, list]:
         texts.append((("CardioScan 12", "ECG-1200", "Elekard M3", "Kardia Pro")[int(rng.integers(4))], 0.97, top * 0.22, size * 1.2, "rm"))
     bottom = style.grid_box[3]
     if bottom < 0.95:
-        texts += [(f"{SPEED_MM_S:g} mm/s   {GAIN_MM_MV:g} mm/mV   0.05-{int(rng.choice([40, 100, 150]))} Hz   "
+        texts += [(f"{style.speed_mm_s:g} mm/s   {style.gain_mm_mv:g} mm/mV   0.05-{int(rng.choice([40, 100, 150]))} Hz   "
                    f"{('50', '60')[int(rng.integers(2))]} Hz", style.grid_box[0], (bottom + 1) / 2, 0.017, "lm")]
     return texts, rules
 
 
-def _row_layout(style: Style) -> tuple[list[tuple[str, str, int, float, float]], int]:
-    """Segments as (box key, lead, row, t0, t1) and the number of rows."""
-    segments = [(lead, lead, r, c * 2.5, c * 2.5 + 2.5)
-                for c, column in enumerate(_COLUMNS) for r, lead in enumerate(column)]
-    rhythm = _RHYTHM_LEADS[style.format]
-    segments += [(f"{lead} (rhythm)", lead, 3 + i, 0.0, 10.0) for i, lead in enumerate(rhythm)]
-    return segments, 3 + len(rhythm)
+@dataclass(frozen=True)
+class Segment:
+    """One printed stretch of one lead: its box name, row, and the seconds of the recording it shows."""
+
+    key: str                             # the lead, or e.g. "II (rhythm)" for a rhythm strip
+    lead: str
+    row: int
+    t0: float
+    t1: float
+
+
+def layout_segments(layout: str, seconds: float = 10.0) -> tuple[list[Segment], int]:
+    """The segments of ``layout`` when a row spans ``seconds``, and the number of rows.
+
+    Columns sit side by side in time (a 3x4 page's second column shows 2.5-5 s), as a cart prints
+    simultaneous leads; rhythm strips span the whole row below them.
+    """
+    columns = LAYOUT_COLUMNS[layout]
+    width = seconds / len(columns)
+    segments = [Segment(lead, lead, r, c * width, c * width + width)
+                for c, column in enumerate(columns) for r, lead in enumerate(column)]
+    n_main = len(columns[0])
+    rhythm = _RHYTHM_LEADS[layout]
+    segments += [Segment(f"{lead} (rhythm)", lead, n_main + i, 0.0, seconds) for i, lead in enumerate(rhythm)]
+    return segments, n_main + len(rhythm)
+
+
+@dataclass(frozen=True)
+class DrawnPage:
+    """A printed page and where its traces went: enough to rebuild every drawn curve exactly.
+
+    Sample ``i`` of the recording, in a segment on row ``r``, was drawn at page pixel
+    ``x = origin_px + i / fs * speed_mm_s * px_per_mm``, ``y = baselines_px[r] - mV * gain_mm_mv * px_per_mm``.
+    """
+
+    image: Image.Image
+    boxes: PageBoxes
+    px_per_mm: float
+    origin_px: float
+    baselines_px: tuple[float, ...]
+    line_width_px: float                 # the trace pen's width
+    segments: tuple[Segment, ...]
+    pulse_boxes_px: tuple[tuple[float, float, float, float], ...]   # calibration pulses, one a row
+    trace_ids: np.ndarray | None         # (H, W) uint8 at SUPERSAMPLE x the page: k = segments[k - 1]
 
 
 def _draw_text(draw: ImageDraw.ImageDraw, items, style: Style, size_px, fill) -> None:
@@ -206,56 +262,88 @@ def _draw_text(draw: ImageDraw.ImageDraw, items, style: Style, size_px, fill) ->
         draw.text((x * w * SUPERSAMPLE, y * h * SUPERSAMPLE), text, fill=fill, font=font, anchor=anchor)
 
 
-def render_page(ecg: Ecg, style: Style, rng: np.random.Generator,
-                size: tuple[int, int] = (1106, 786)) -> tuple[Image.Image, PageBoxes]:
-    """Print ``ecg`` in ``style`` onto a page of ``size`` (W, H); returns the RGB page and its boxes."""
+def _draw_pulses(draw: ImageDraw.ImageDraw, baselines, gx0: float, mm: float, gain: float, line_w: int
+                 ) -> tuple[tuple[float, float, float, float], ...]:
+    """A 1 mV calibration pulse at the start of every row; returns their boxes in page px."""
+    s = SUPERSAMPLE
+    boxes = []
+    for baseline in baselines:
+        bx = gx0 + 2.5 * mm
+        top = baseline - gain * mm
+        pulse = [(bx, baseline), (bx + 1.5 * mm, baseline), (bx + 1.5 * mm, top), (bx + 4.5 * mm, top),
+                 (bx + 4.5 * mm, baseline), (bx + 6 * mm, baseline)]
+        draw.line([(x * s, y * s) for x, y in pulse], fill=0, width=line_w)
+        boxes.append((bx, top, bx + 6 * mm, baseline))
+    return tuple(boxes)
+
+
+def _draw_separators(draw: ImageDraw.ImageDraw, style: Style, baselines, origin: float, column_s: float,
+                     n_columns: int, n_main: int, row_h: float, mm: float, line_w: int) -> None:
+    """Marks between the lead columns of the main rows (not across rhythm strips)."""
+    s = SUPERSAMPLE
+    for c in range(1, n_columns):
+        x = (origin + c * column_s * style.speed_mm_s * mm) * s
+        if style.separators == "long":
+            draw.line([(x, (baselines[0] - 0.33 * row_h) * s), (x, (baselines[n_main - 1] + 0.15 * row_h) * s)],
+                      fill=0, width=line_w)
+        elif style.separators == "ticks":
+            for b in baselines[:n_main]:
+                draw.line([(x, (b - 3 * mm) * s), (x, (b + 3 * mm) * s)], fill=0, width=line_w)
+
+
+def draw_page(ecg: Ecg, style: Style, rng: np.random.Generator, size: tuple[int, int] = (1106, 786), *,
+              trace_ids: bool = False) -> DrawnPage:
+    """Print ``ecg`` in ``style`` onto a page of ``size`` (W, H).
+
+    With ``trace_ids`` the traces are drawn a second time, alone, onto a supersampled layer that
+    numbers each pixel by its segment: the exact trace ink, for ground truth. ``rng`` is used for
+    the header only, after the traces, so the built-in pages draw the same numbers either way.
+    """
     w, h = size
     gx0, gy0, gx1, gy1 = (style.grid_box[0] * w, style.grid_box[1] * h, style.grid_box[2] * w, style.grid_box[3] * h)
     mm = (gx1 - gx0) / (_CALIBRATION_MM + 10 * SPEED_MM_S + _RIGHT_MM)
     paper = np.empty((h, w, 3), np.uint8)
-    paper[:] = PALETTES[style.palette][0]
+    paper[:] = GRID_COLOURS[style.palette][0]
+    if style.full_grid:
+        major = 5 * mm                   # start a whole number of big squares before the grid box, so lines meet
+        page_box = (gx0 - major * np.floor(gx0 / major), gy0 - major * np.floor(gy0 / major), w - 1, h - 1)
+        paint_grid(paper, page_box, mm, style.palette, minor_lines=style.minor_lines, dotted=style.dotted)
     paint_grid(paper, (gx0, gy0, gx1, gy1), mm, style.palette, minor_lines=style.minor_lines, dotted=style.dotted)
 
     s = SUPERSAMPLE
     ink = Image.new("L", (w * s, h * s), 255)
     draw = ImageDraw.Draw(ink)
-    segments, n_rows = _row_layout(style)
+    ids = Image.new("L", (w * s, h * s), 0) if trace_ids else None
+    seconds = 10 * SPEED_MM_S / style.speed_mm_s       # the trace area is 250 mm wide at any speed
+    segments, n_rows = layout_segments(style.format, seconds)
     row_h = (gy1 - gy0) / n_rows
     origin = gx0 + _CALIBRATION_MM * mm
     line_w = max(s, int(round(style.trace_width * w / 1106 * s)))    # never fainter than 1 page px
     baselines = [gy0 + (r + 0.6) * row_h for r in range(n_rows)]
     label_font = load_font(style.font, max(6, int(0.018 * h * s)))
-
-    for baseline in baselines:                           # 1 mV, 0.12 s calibration pulse
-        bx = gx0 + 2.5 * mm
-        top = baseline - GAIN_MM_MV * mm
-        pulse = [(bx, baseline), (bx + 1.5 * mm, baseline), (bx + 1.5 * mm, top), (bx + 4.5 * mm, top),
-                 (bx + 4.5 * mm, baseline), (bx + 6 * mm, baseline)]
-        draw.line([(x * s, y * s) for x, y in pulse], fill=0, width=line_w)
+    pulse_boxes = _draw_pulses(draw, baselines, gx0, mm, style.gain_mm_mv, line_w)
 
     lead_boxes = {}
-    for key, lead, row, t0, t1 in segments:
-        signal = ecg.lead(lead)
-        i0, i1 = int(t0 * ecg.fs), min(len(signal), int(t1 * ecg.fs))
+    for number, seg in enumerate(segments, start=1):
+        signal = ecg.lead(seg.lead)
+        i0, i1 = int(seg.t0 * ecg.fs), min(len(signal), int(seg.t1 * ecg.fs))
         t = np.arange(i0, i1) / ecg.fs
-        xs = (origin + t * SPEED_MM_S * mm) * s
-        ys = (baselines[row] - signal[i0:i1] * GAIN_MM_MV * mm) * s
-        step = max(1, int(ecg.fs / (SPEED_MM_S * mm * s)))    # about one sample per ink pixel
-        draw.line(list(zip(xs[::step].tolist(), ys[::step].tolist())), fill=0, width=line_w)
-        x_start, x_end = origin + t0 * SPEED_MM_S * mm, origin + t1 * SPEED_MM_S * mm
-        label_y = baselines[row] - (7 if style.label_above else 2.2) * mm
-        draw.text(((x_start + 1.2 * mm) * s, label_y * s), key.replace(" (rhythm)", ""), fill=0,
+        xs = (origin + t * style.speed_mm_s * mm) * s
+        ys = (baselines[seg.row] - signal[i0:i1] * style.gain_mm_mv * mm) * s
+        step = max(1, int(ecg.fs / (style.speed_mm_s * mm * s)))    # about one sample per ink pixel
+        points = list(zip(xs[::step].tolist(), ys[::step].tolist()))
+        draw.line(points, fill=0, width=line_w)
+        if ids is not None:
+            ImageDraw.Draw(ids).line(points, fill=number, width=line_w)
+        x_start, x_end = origin + seg.t0 * style.speed_mm_s * mm, origin + seg.t1 * style.speed_mm_s * mm
+        label_y = baselines[seg.row] - (7 if style.label_above else 2.2) * mm
+        draw.text(((x_start + 1.2 * mm) * s, label_y * s), seg.key.replace(" (rhythm)", ""), fill=0,
                   font=label_font, anchor="ls")
-        lead_boxes[key] = (x_start / w, (gy0 + row * row_h) / h, x_end / w, (gy0 + (row + 1) * row_h) / h)
+        lead_boxes[seg.key] = (x_start / w, (gy0 + seg.row * row_h) / h, x_end / w, (gy0 + (seg.row + 1) * row_h) / h)
 
-    for c in range(1, len(_COLUMNS)):
-        x = (origin + c * 2.5 * SPEED_MM_S * mm) * s
-        if style.separators == "long":
-            draw.line([(x, (baselines[0] - 0.33 * row_h) * s), (x, (baselines[2] + 0.15 * row_h) * s)], fill=0, width=line_w)
-        elif style.separators == "ticks":
-            for b in baselines[:3]:
-                draw.line([(x, (b - 3 * mm) * s), (x, (b + 3 * mm) * s)], fill=0, width=line_w)
-
+    columns = LAYOUT_COLUMNS[style.format]
+    _draw_separators(draw, style, baselines, origin, seconds / len(columns), len(columns), len(columns[0]),
+                     row_h, mm, line_w)
     texts, rules = _header_items(style, ecg, rng)
     _draw_text(draw, texts, style, (w, h), 0)
     for x0, y0, x1, y1, width in rules:
@@ -264,5 +352,13 @@ def render_page(ecg: Ecg, style: Style, rng: np.random.Generator,
     coverage = ImageOps.invert(ink.reduce(s))
     page = Image.composite(Image.new("RGB", (w, h), style.ink), Image.fromarray(paper), coverage)
     grid_box = (gx0 / w, gy0 / h, gx1 / w, gy1 / h)
-    return page, PageBoxes(grid_box, lead_boxes)
+    return DrawnPage(page, PageBoxes(grid_box, lead_boxes), mm, origin, tuple(baselines), line_w / s, tuple(segments),
+                     pulse_boxes,
+                     None if ids is None else np.asarray(ids))
 
+
+def render_page(ecg: Ecg, style: Style, rng: np.random.Generator,
+                size: tuple[int, int] = (1106, 786)) -> tuple[Image.Image, PageBoxes]:
+    """Print ``ecg`` in ``style`` onto a page of ``size`` (W, H); returns the RGB page and its boxes."""
+    drawn = draw_page(ecg, style, rng, size)
+    return drawn.image, drawn.boxes
