@@ -1,6 +1,7 @@
-"""Learn: inside the CNN (what the model sees, feature maps, filters, shapes) and the quiz.
+"""Learn: inside the CNN (what the model sees, feature maps, filters, shapes), the quiz, and from
+pixels to signals (each stage of the page reader on one page).
 
-The computation is in ``core.teach.inside`` and ``core.teach.quiz``; this page only picks and draws.
+The computation is in ``core.teach``; this page only picks and draws.
 """
 from pathlib import Path
 
@@ -125,6 +126,49 @@ def inside(bundle, image: bytes) -> None:
     st.dataframe(pd.DataFrame(shape_table(model)), hide_index=True, width="stretch")
 
 
+@st.cache_resource(max_entries=4, show_spinner="Reading the ECG stage by stage…")
+def _reading_steps(digest: str, _image: bytes):
+    """The stages of the reader on one image (kept per content: the sheet is as large as the image)."""
+    from core.ecg.reader import read_page
+    from core.imageio import load_image
+    from core.teach import reading_steps
+
+    picture = load_image(_image)
+    reading = read_page(picture, keep_stages=True)
+    return reading_steps(picture, reading), reading
+
+
+def pixels_to_signals(name: str, image: bytes) -> None:
+    import hashlib
+
+    from core.charts import twelve_lead_chart
+    from core.ecg.reader.records import signals_frame
+    from core.teach import quality_table
+
+    st.markdown("A cardiologist does not look at pixels: they read the waves against the paper's millimetre "
+                "grid. The lab's page reader does the same, in six steps, so that a photo from any printer "
+                "becomes twelve signals in millivolts that a model — or a student — can measure.")
+    try:
+        steps, reading = _reading_steps(hashlib.sha1(image).hexdigest(), image)
+    except USER_ERRORS as exc:
+        st.error(f"Could not read **{escape(name)}**: {escape(exc)}")
+        return
+    for step in steps:
+        st.subheader(step.title)
+        st.markdown(step.explanation)
+        if step.fallback:
+            st.info(f"The reader fell back: {escape(step.fallback)}.", icon=":material/alt_route:")
+        if step.numbers:
+            st.caption(" · ".join(f"{escape(k)}: **{escape('—' if v is None else v)}**" for k, v in step.numbers.items()))
+        if step.picture is not None:
+            st.image(step.picture, width="stretch")
+    if reading.leads:
+        st.altair_chart(twelve_lead_chart(signals_frame(reading.leads)), width="content")
+    st.dataframe(quality_table(reading.qc), hide_index=True, width="stretch")
+    if not reading.readable:
+        st.warning("Not read as a 12-lead ECG: " + "; ".join(escape(r) for r in reading.reasons) + ".")
+
+
 def quiz(bundle) -> None:
     from core.teach import Score, pick_question
     from core.use import analyse_image, explain_image, overlay, page_heat
@@ -185,7 +229,8 @@ st.title("Inside the CNN")
 bundle, _ = choose_bundle("learn_model")
 # Stateful tabs (key + on_change="rerun") run lazily: ``.open`` tells which one is shown. A hand-out
 # link with ``?page=quiz`` puts "Quiz" under the key first (pages.handout.apply_query_params).
-tab_inside, tab_quiz = st.tabs(["Inside the CNN", "Quiz"], key=LEARN_TAB_KEY, on_change="rerun")
+tab_inside, tab_quiz, tab_signals = st.tabs(["Inside the CNN", "Quiz", "From pixels to signals"],
+                                            key=LEARN_TAB_KEY, on_change="rerun")
 if tab_inside.open:
     with tab_inside:
         chosen = choose_image()
@@ -196,3 +241,8 @@ if tab_inside.open:
 if tab_quiz.open:
     with tab_quiz:
         quiz(bundle)
+if tab_signals.open:
+    with tab_signals:
+        chosen = choose_image()
+        if chosen is not None:
+            pixels_to_signals(*chosen)

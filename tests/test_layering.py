@@ -3,6 +3,9 @@ and the page modules import each other without a cycle."""
 from __future__ import annotations
 
 import ast
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +117,20 @@ def test_the_layer_check_sees_upward_and_relative_imports():
     assert "core.ecg.crop" in imports_in("from .crop import find_grid_box\n", "core.ecg")
     assert rank("core.cli") == rank("core.commands.train") > rank("core.bench.suite")
     assert rank("core.paths") == -1
+
+
+@pytest.mark.parametrize("stage", [s for s in STAGES if s != "commands"])
+def test_every_public_name_of_a_stage_resolves(stage):
+    """A face that lists a renamed or removed name fails here, not in a user's page."""
+    package = importlib.import_module(f"core.{stage}")
+    missing = [name for name in package.__all__ if not hasattr(package, name)]
+    assert package.__all__ and missing == []
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
+        package.not_a_name
+
+
+def test_importing_a_stage_loads_none_of_its_modules():
+    """The faces are lazy: ``import core.learn`` must not pull Keras in (the first page depends on it)."""
+    probe = "import sys, core.learn, core.use, core.data; print(sorted(m for m in ('keras', 'pandas', 'core.learn.training') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

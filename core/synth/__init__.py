@@ -1,20 +1,22 @@
-"""Synthetic ECG report pages and non-ECG images: the app's built-in dataset.
+"""The generator: synthetic ECG report pages with their findings (the built-in dataset), non-ECG images,
+and ground-truth pages for the page reader (``truth``: every layout and capture effect, with the signals
+and trace masks drawn)."""
+from core._lazy import lazy_exports
 
-Ground-truth pages for the page reader (layouts, scans, photos, folds, ... with the signals and
-trace masks drawn) are in ``core.synth.truth``; it needs OpenCV, so it is not imported here.
-"""
-from core.synth.dataset import GENERATOR_VERSION as GENERATOR_VERSION
-from core.synth.dataset import builtin_dataset as builtin_dataset
-from core.synth.dataset import generate_dataset as generate_dataset
-from core.synth.dataset import page_seed as page_seed
-from core.synth.dataset import render_example as render_example
-from core.synth.effects import capture as capture
-from core.synth.effects import map_box as map_box
-from core.synth.layout import Style as Style
-from core.synth.layout import render_page as render_page
-from core.synth.layout import sample_style as sample_style
-from core.synth.nonecg import render_non_ecg as render_non_ecg
-from core.synth.waveforms import LEADS as LEADS
-from core.synth.waveforms import TERRITORIES as TERRITORIES
-from core.synth.waveforms import Ecg as Ecg
-from core.synth.waveforms import synthesize_ecg as synthesize_ecg
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "waveforms": ("LEADS", "TERRITORIES", "SINUS", "ARRHYTHMIAS", "Ecg", "synthesize_ecg",),
+    "layout": ("SUPERSAMPLE", "SPEED_MM_S", "GAIN_MM_MV", "LAYOUT_COLUMNS", "LAYOUTS", "PALETTES", "GRID_COLOURS",
+               "Style", "PageBoxes", "load_font", "se3_style", "SE3_SHARE", "sample_style", "paint_grid",
+               "Segment", "layout_segments", "DrawnPage", "draw_page", "render_page",),
+    "effects": ("PHOTO_FRACTION", "Capture", "map_box", "capture",),
+    "nonecg": ("KINDS", "render_non_ecg",),
+    "dataset": ("GENERATOR_VERSION", "DEFAULT_PAGE_SIZE", "BUILTIN_PER_CLASS", "COLUMNS", "page_seed",
+                "render_example", "generate_dataset", "builtin_dataset",),
+    "realism": ("Shot", "start_shot", "skew", "perspective", "curvature", "folds", "stains", "handwriting", "stamp",
+                "uneven_light", "hard_shadow", "finger", "moire", "blur", "noise", "grey", "black_and_white",
+                "low_resolution", "jpeg", "maybe", "EFFECTS", "apply_effect",),
+    "truth": ("TRUTH_LAYOUTS", "TRUTH_EFFECTS", "TRUTH_GRIDS", "SCREEN_GRID", "DEFAULT_TRUTH_SIZE",
+              "MASK_COVERAGE", "LeadTruth", "PageTruth", "FlatSegment", "capture_truth", "render_truth_page",
+              "truth_plan", "truth_page_seed", "truth_set",),
+    "ecg_plot_pages": ("ECG_PLOT_LAYOUTS", "DEFAULT_DPI", "render_ecg_plot_page",),
+})

@@ -148,3 +148,19 @@ def test_views_keep_their_choices_while_the_other_view_is_open(app_test, tiny_bu
     at.run()
     assert at.radio(key="quiz_guess_0").value == answer
     assert not at.button(key="quiz_check").disabled
+
+
+def test_pixels_to_signals_shows_every_stage_of_the_reader_on_an_example(app_test, tiny_bundle, models_root,
+                                                                           tiny_dataset) -> None:
+    at = _learn_page(app_test, tiny_bundle, models_root, tiny_dataset, view="From pixels to signals")
+    assert not at.exception, at.exception
+    headers = [h.value for h in at.subheader]
+    assert headers == ["1 · Find the sheet", "2 · Measure the millimetre grid", "3 · Separate the traces from the paper",
+                       "4 · Find the rows, the leads and the calibration pulses", "5 · Follow the pen",
+                       "6 · Check the reading with the physics of the ECG"]
+    assert len(at.get("image")) == 5                       # a picture for every stage but the checks
+    assert any("vconcat" in c.spec for c in at.get("vega_lite_chart"))   # the twelve leads
+    table = at.dataframe[-1].value
+    assert "Einthoven residual" in table["check"].tolist()
+    # the Inside view is closed, so no feature maps were computed
+    assert FEATURE_MAPS not in headers

@@ -39,6 +39,9 @@ class PageReading:
     stages: dict[str, dict[str, Any]]
     work_rgb: np.ndarray | None = field(default=None, repr=False)   # the sheet at the working scale
     paths: dict[str, list[PenPath]] = field(default_factory=dict, repr=False)
+    # The stages' own results (Sheet, Grid, Traces, Layout) for teaching; kept only when asked: the
+    # sheet alone is as large as the input image.
+    stage_results: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (no signals)."""
@@ -79,7 +82,7 @@ def _unreadable(reason: str, stages: dict[str, dict[str, Any]], layout: str = "n
                        "goldberger_ratio": None}, stages)
 
 
-def read_page(image: PageSource) -> PageReading:
+def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
     """Digitise an ECG page (PIL image, RGB/grey array, path or bytes); never raises on a valid image.
 
     Paths and bytes are decoded with ``core.imageio.load_image`` (which raises ImageLoadError for
@@ -114,5 +117,6 @@ def read_page(image: PageSource) -> PageReading:
     qc = dict(quality.qc)
     qc.update(grid_contrast=min(grid.quality["contrast_x"], grid.quality["contrast_y"]),
               rotation_deg=sheet.rotation_deg, perspective=sheet.quality["perspective"])
+    kept = {"sheet": sheet, "grid": grid, "traces": traces, "layout": layout} if keep_stages else None
     return PageReading(quality.readable, quality.reasons, layout.name, px_per_mm_input, quality.heart_rate_bpm,
-                       leads, qc, stages, work, paths)
+                       leads, qc, stages, work, paths, kept)
