@@ -83,7 +83,7 @@ def test_rendered_page_reads_as_3x4_plus_rhythm_with_its_signals(se3_page):
 
 
 def test_other_style_page_reads_as_3x4():
-    ecg, page, mm = _render(ABNORMAL, 11, _other_style())
+    ecg, page, mm = _render(ABNORMAL, 11, _other_style(), size=(2000, 1420))   # read at MAX_SIDE 1600
     reading = read_page(page)
     assert reading.layout == "3x4"
     assert reading.px_per_mm == pytest.approx(mm, rel=0.02)
