@@ -22,6 +22,7 @@ _3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3"
 _RHYTHM = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
 _MIN_ROW_MM = 40.0           # the longest ink stretch a trace row must have
 _BRIDGE_MM = 1.0
+_EDGE_MM = 3.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,10 @@ def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[int]:
     wide = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, int(6 * px_per_mm)), 1), np.uint8))
     bridge = max(1, int(_BRIDGE_MM * px_per_mm))
     rows = []
+    edge = int(_EDGE_MM * px_per_mm)
     for y in peaks:
+        if not edge <= y < mask.shape[0] - edge:        # a page border or the tops of the first row's spikes
+            continue
         runs = _stretches(wide[y].astype(bool), bridge)
         if runs and max(b - a for a, b in runs) >= _MIN_ROW_MM * px_per_mm:
             rows.append(int(y))
