@@ -7,6 +7,7 @@ among the standard layouts: 3 rows = 3x4, 4 = 3x4+1, 6 = 6x2 (a break mid-row) o
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import cv2
@@ -21,6 +22,7 @@ _3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3"
 _RHYTHM = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
 _MIN_ROW_MM = 40.0           # the longest ink stretch a trace row must have
 _BRIDGE_MM = 1.0
+_EDGE_MM = 3.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,10 @@ def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[int]:
     wide = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, int(6 * px_per_mm)), 1), np.uint8))
     bridge = max(1, int(_BRIDGE_MM * px_per_mm))
     rows = []
+    edge = int(_EDGE_MM * px_per_mm)
     for y in peaks:
+        if not edge <= y < mask.shape[0] - edge:        # a page border or the tops of the first row's spikes
+            continue
         runs = _stretches(wide[y].astype(bool), bridge)
         if runs and max(b - a for a, b in runs) >= _MIN_ROW_MM * px_per_mm:
             rows.append(int(y))
@@ -185,8 +190,14 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     if n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
         name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
-        if two_columns:
-            row_stretches = [_two_parts(rows[i], _baseline_gaps(mask, rows[i], px_per_mm)) for i in range(n)]
+    if not name.endswith("rows"):
+        rows = _common_span(rows)
+    if name.startswith("6x2"):
+        parts = [_two_parts(row, _baseline_gaps(mask, row, px_per_mm)) for row in rows]
+        # Both columns start at the same x on every row of a 6x2 page.
+        cut = int(np.median([p[0][1] for p in parts if len(p) == 2] or [(rows[0].x0 + rows[0].x1) // 2]))
+        start = int(np.median([p[1][0] for p in parts if len(p) == 2] or [cut]))
+        row_stretches = [[(row.x0, cut), (start, row.x1)] for row in rows]
     segments = _segments(name, rows, row_stretches, px_per_mm)
     quality = {"rows": float(n), "pulses": float(len(pulses)), "gain_mm_per_mv": gain}
     fallback = gain_note
@@ -194,6 +205,18 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         note = f"{n} trace rows match no standard layout: one lead per row, standard order by position"
         fallback = note if fallback is None else f"{note}; {fallback}"
     return Layout(name, tuple(rows), tuple(segments), gain, quality, fallback)
+
+
+def _common_span(rows: list[Row]) -> list[Row]:
+    """Rows of a standard layout share their time axis: one start (after the pulses) and one end.
+
+    A row whose pulse runs into the trace or was not found would otherwise start early and shift
+    all its leads in time against the others.
+    """
+    with_pulse = [r.x0 for r in rows if r.pulses]
+    x0 = int(max(with_pulse)) if with_pulse else int(np.median([r.x0 for r in rows]))
+    x1 = int(np.median([r.x1 for r in rows]))
+    return [dataclasses.replace(r, x0=x0, x1=max(x0 + 1, x1)) for r in rows]
 
 
 def _two_parts(row: Row, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -73,9 +73,9 @@ def law_ratio(leads: dict[str, LeadSignal], plus: tuple[str, ...], minus: tuple[
         part = part[:, np.isfinite(part).all(axis=0)]
         if part.shape[1] < 100:
             continue
-        part = part - np.median(part, axis=1, keepdims=True)   # each lead's zero is the reader's estimate
         residual = part[:len(plus)].sum(axis=0) - part[len(plus):].sum(axis=0)
-        size = float(np.mean([_rms(r) for r in part]))
+        residual -= np.median(residual)             # each lead's zero is the reader's estimate: one offset
+        size = float(np.mean([_rms(r - np.median(r)) for r in part]))
         if size > 0:
             ratio = _rms(residual) / size
             best = ratio if best is None else min(best, ratio)
@@ -111,6 +111,21 @@ def lead_rate(signal: LeadSignal) -> float | None:
     return float(60 / np.median(rr))
 
 
+def _simultaneous_spread(leads: dict[str, LeadSignal], rates: dict[str, float]) -> float | None:
+    """Largest rate difference (bpm) among leads printed over the same time window.
+
+    Leads from different windows of an irregular rhythm may differ honestly; leads from one
+    window cannot, so only those are compared (a diagnostic number: 2.5 s windows hold 1-3 RR
+    intervals, so it is noisy and not part of the verdict).
+    """
+    windows: dict[tuple[float, int], list[float]] = {}
+    for name, rate in rates.items():
+        signal = leads[name]
+        windows.setdefault((round(signal.start_s, 2), len(signal.mv) // 50), []).append(rate)
+    spreads = [max(r) - min(r) for r in windows.values() if len(r) >= 2]
+    return float(max(spreads)) if spreads else None
+
+
 def assess(leads: dict[str, LeadSignal]) -> PageQuality:
     """Consistency, heart rate and coverage of the leads, and whether the page was read (else why not)."""
     reasons: list[str] = []
@@ -119,9 +134,11 @@ def assess(leads: dict[str, LeadSignal]) -> PageQuality:
     einthoven = law_ratio(leads, ("I", "III"), ("II",), MAX_LAG)
     goldberger = law_ratio(leads, ("aVR", "aVL", "aVF"), (), MAX_LAG)
     values = np.array(list(rates.values()))
-    hr = float(np.median(values)) if len(values) else None
-    mad = float(np.median(np.abs(values - hr))) if len(values) else None
-    spread = float(np.ptp(values)) if len(values) else None
+    rhythm = [r for n, r in rates.items() if n.endswith("-rhythm")]
+    # The page's rate from the longest view: a rhythm strip when there is one.
+    hr = float(np.median(rhythm)) if rhythm else (float(np.median(values)) if len(values) else None)
+    mad = float(np.median(np.abs(values - np.median(values)))) if len(values) else None
+    spread = _simultaneous_spread(leads, rates)
     median_cov = float(np.median(list(coverage.values()))) if coverage else 0.0
     if len(leads) < 3:
         reasons.append(f"only {len(leads)} trace rows or leads found (an ECG has at least 3)")
