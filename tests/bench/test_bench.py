@@ -75,7 +75,7 @@ def test_quick_bench_prints_one_json_object_with_every_figure():
     for section in SECTIONS[2:]:
         assert len(results[section]["load_avg"]) == 2 and results[section]["section_s"] > 0
     digitize = results["digitize"]
-    assert digitize["truth"]["pages"] == 6 and 0 <= digitize["truth"]["layout_right"] <= 1
+    assert digitize["truth"]["pages"] == 12 and 0 <= digitize["truth"]["layout_right"] <= 1
     assert digitize["speed"]["read_median_s"] > 0 and digitize["speed"]["page_size"] == [2213, 1572]
     assert [t["name"] for t in results["targets"]] == [t.name for t in TARGETS]
     assert all(isinstance(t["passed"], bool) for t in results["targets"])
