@@ -213,6 +213,8 @@ def _otsu_threshold(values: np.ndarray) -> int:
     mean = np.cumsum(counts * np.arange(256)) / counts.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         between = (mean[-1] * share - mean) ** 2 / (share * (1 - share))
+    if not np.isfinite(between).any():      # one grey level only (a flat image): nothing to split
+        return int(values.max())
     return int(np.nanargmax(between))
 
 
