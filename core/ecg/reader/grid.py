@@ -113,7 +113,7 @@ def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, flo
 
 def find_grid(rgb: np.ndarray, dark_background: bool) -> Grid:
     """Grid period in px per mm along x and y; falls back to the page width when no grid shows."""
-    h, w = rgb.shape[:2]
+    w = rgb.shape[1]
     prior = w / TRACE_WIDTH_MM
     if dark_background:
         return Grid(prior, prior, False, {"prior_px_per_mm": prior, "contrast_x": 0.0, "contrast_y": 0.0},

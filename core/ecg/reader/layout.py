@@ -117,7 +117,7 @@ def _gain(pulses: list[tuple[int, int, int, int]], stroke: float, px_per_mm: flo
     return GAIN_MM_MV, f"calibration pulse {height_mm:.1f} mm tall is no standard gain: 10 mm/mV assumed"
 
 
-def _baseline_gaps(mask: np.ndarray, row: "Row", px_per_mm: float) -> list[tuple[int, int]]:
+def _baseline_gaps(mask: np.ndarray, row: Row, px_per_mm: float) -> list[tuple[int, int]]:
     """Gaps (x0, x1) of at least 1 mm in the ink within 4 mm of a row's baseline, inside its trace span.
 
     Lead labels sit above or below the baseline, so they do not hide the break between columns;
@@ -129,7 +129,7 @@ def _baseline_gaps(mask: np.ndarray, row: "Row", px_per_mm: float) -> list[tuple
     return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in zip(runs, runs[1:]) if c - b >= px_per_mm]
 
 
-def _two_columns(mask: np.ndarray, rows: list["Row"], px_per_mm: float, separators: np.ndarray | None) -> bool:
+def _two_columns(mask: np.ndarray, rows: list[Row], px_per_mm: float, separators: np.ndarray | None) -> bool:
     """Six rows as 6x2 (every row breaks mid-row) rather than 3x4+3 (the bottom three are unbroken strips).
 
     Evidence: a baseline gap of at least 2 mm near mid-row in half the rows, or a vertical
@@ -231,7 +231,7 @@ def _two_parts(row: Row, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(row.x0, a), (b, row.x1)]
 
 
-def _split(row: Row, index: int, n_cols: int, stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _split(row: Row, n_cols: int, stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``n_cols`` equal x ranges of a row; a 2-column row splits at its mid-row break when it has one."""
     if n_cols == 2 and len(stretches) >= 2:
         mid = row.x0 + (row.x1 - row.x0) / 2
@@ -257,6 +257,6 @@ def _segments(name: str, rows: list[Row], stretches, px_per_mm: float) -> list[S
     out = []
     n_main = {"3x4": 3, "6x2": 6, "12x1": 12}.get(base, len(rows))
     for i, (row, (leads, col_s)) in enumerate(zip(rows, plan)):
-        for c, (x0, x1) in enumerate(_split(row, i, len(leads), stretches[i])):
+        for c, (x0, x1) in enumerate(_split(row, len(leads), stretches[i])):
             out.append(Segment(leads[c], i, x0, x1, c * col_s, rhythm=i >= n_main))
     return out

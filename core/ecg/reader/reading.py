@@ -45,7 +45,7 @@ class PageReading:
         return {
             "readable": self.readable, "reasons": list(self.reasons), "layout": self.layout,
             "px_per_mm": _num(self.px_per_mm), "heart_rate_bpm": _num(self.heart_rate_bpm),
-            "leads": {n: {"start_s": s.start_s, "fs": s.fs, "n": int(len(s.mv)), "coverage": round(s.coverage, 4)}
+            "leads": {n: {"start_s": s.start_s, "fs": s.fs, "n": len(s.mv), "coverage": round(s.coverage, 4)}
                       for n, s in self.leads.items()},
             "qc": {k: _num(v) for k, v in self.qc.items()},
             "stages": {k: {"quality": {q: _num(v) for q, v in st["quality"].items()}, "fallback": st["fallback"]}
