@@ -135,8 +135,11 @@ def assess(leads: dict[str, LeadSignal]) -> PageQuality:
     goldberger = law_ratio(leads, ("aVR", "aVL", "aVF"), (), MAX_LAG)
     values = np.array(list(rates.values()))
     rhythm = [r for n, r in rates.items() if n.endswith("-rhythm")]
-    # The page's rate from the longest view: a rhythm strip when there is one.
-    hr = float(np.median(rhythm)) if rhythm else (float(np.median(values)) if len(values) else None)
+    # The page's rate from the longest view, a rhythm strip, unless its peaks were missed (it then
+    # disagrees with the leads' median by more than the verdict's tolerance).
+    hr = float(np.median(values)) if len(values) else None
+    if rhythm and hr is not None and abs(float(np.median(rhythm)) - hr) <= MAX_HR_MAD_BPM:
+        hr = float(np.median(rhythm))
     mad = float(np.median(np.abs(values - np.median(values)))) if len(values) else None
     spread = _simultaneous_spread(leads, rates)
     median_cov = float(np.median(list(coverage.values()))) if coverage else 0.0
