@@ -152,10 +152,11 @@ def _two_columns(mask: np.ndarray, rows: list[Row], px_per_mm: float, separators
 
 
 def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
-                separators: np.ndarray | None = None) -> Layout:
+                separators: np.ndarray | None = None, paper: bool = True) -> Layout:
     """Rows, layout name and lead segments of a trace mask at ``px_per_mm``.
 
-    ``separators``: the long vertical lines removed from the ink (``Traces.vertical_lines``).
+    ``separators``: the long vertical lines removed from the ink (``Traces.vertical_lines``);
+    ``paper=False`` (a screen) reads every row as one channel instead of matching paper layouts.
     """
     h, w = mask.shape
     ys = _find_rows(mask, px_per_mm)
@@ -187,7 +188,9 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
-    if n in (6, 7):
+    if not paper:
+        name = f"{n} rows"                  # a monitor stacks its channels; paper layouts do not apply
+    elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
         name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
     if not name.endswith("rows"):

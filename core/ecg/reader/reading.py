@@ -103,10 +103,12 @@ def read_page(image: PageSource) -> PageReading:
     work = cv2.resize(sheet.rgb, (int(round(w * fx)), int(round(h * fy))),
                       interpolation=cv2.INTER_AREA if fx < 1 else cv2.INTER_LINEAR)
     traces = find_traces(work, sheet.dark_background, WORK_PX_PER_MM)
-    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines)
+    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines,
+                         not sheet.dark_background)
     if len(layout.rows) < 3:                 # pale ink (photos) breaks rows apart: read it with hysteresis
         faint = find_traces(work, sheet.dark_background, WORK_PX_PER_MM, faint=True)
-        faint_layout = find_layout(faint.mask, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines)
+        faint_layout = find_layout(faint.mask, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines,
+                                    not sheet.dark_background)
         if len(faint_layout.rows) > len(layout.rows):
             traces, layout = faint, faint_layout
     stages["traces"] = _stage(traces)
@@ -115,7 +117,7 @@ def read_page(image: PageSource) -> PageReading:
         return PageReading(False, ("no trace rows found",), layout.name, px_per_mm_input, None, {},
                            {"einthoven_ratio": None, "goldberger_ratio": None}, stages, work)
     leads, paths = read_signals(traces.mask, layout, WORK_PX_PER_MM, traces.stroke_px)
-    quality: PageQuality = assess(leads)
+    quality: PageQuality = assess(leads, names_known=not layout.name.endswith("rows"))
     qc = dict(quality.qc)
     qc.update(grid_contrast=min(grid.quality["contrast_x"], grid.quality["contrast_y"]),
               rotation_deg=sheet.rotation_deg, perspective=sheet.quality["perspective"])
