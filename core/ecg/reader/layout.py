@@ -8,6 +8,7 @@ among the standard layouts: 3 rows = 3x4, 4 = 3x4+1, 6 = 6x2 (a break mid-row) o
 from __future__ import annotations
 
 import dataclasses
+from itertools import pairwise
 from dataclasses import dataclass, field
 
 import cv2
@@ -126,7 +127,7 @@ def _baseline_gaps(mask: np.ndarray, row: Row, px_per_mm: float) -> list[tuple[i
     half = int(4 * px_per_mm)
     has_ink = mask[max(0, row.y - half):row.y + half + 1, row.x0:row.x1].any(axis=0)
     runs = _stretches(has_ink, max(1, int(0.5 * px_per_mm)))
-    return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in zip(runs, runs[1:]) if c - b >= px_per_mm]
+    return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in pairwise(runs) if c - b >= px_per_mm]
 
 
 def _two_columns(mask: np.ndarray, rows: list[Row], px_per_mm: float, separators: np.ndarray | None) -> bool:
@@ -164,7 +165,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         return Layout("none", (), (), GAIN_MM_MV, {"rows": 0.0}, "no trace rows found")
     # Bands between rows; the outer rows get the same half spacing, not the header or footer.
     half = int(np.median(np.diff(ys)) / 2) if len(ys) > 1 else int(15 * px_per_mm)
-    bounds = [max(0, ys[0] - half)] + [(a + b) // 2 for a, b in zip(ys, ys[1:])] + [min(h, ys[-1] + half)]
+    bounds = [max(0, ys[0] - half)] + [(a + b) // 2 for a, b in pairwise(ys)] + [min(h, ys[-1] + half)]
     bridge = max(1, int(_BRIDGE_MM * px_per_mm))
     rows, row_stretches, pulses = [], [], []
     for i, y in enumerate(ys):

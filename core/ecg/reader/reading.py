@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ WORK_PX_PER_MM = 5.0          # every page is read at this scale: 8 ms and 0.02 
 _MAX_WORK_SIDE = 2400
 _MIN_SIDE = 64
 
-PageSource = Union[Image.Image, np.ndarray, str, os.PathLike, bytes]
+PageSource = Image.Image | np.ndarray | str | os.PathLike | bytes
 
 
 @dataclass(frozen=True)
