@@ -8,8 +8,8 @@ among the standard layouts: 3 rows = 3x4, 4 = 3x4+1, 6 = 6x2 (a break mid-row) o
 from __future__ import annotations
 
 import dataclasses
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import cv2
 import numpy as np
