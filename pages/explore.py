@@ -64,15 +64,19 @@ def show_gallery(data) -> None:
                 st.error(escape(exc))
 
 
+def choose_page(data, key: str) -> tuple[str, str]:
+    """A page of the dataset picked by its relative path: ``(relpath, path)``."""
+    choice = st.selectbox("Page", data.index["relpath"].tolist(), key=key)
+    return choice, data.index.loc[data.index["relpath"] == choice, "path"].iloc[0]
+
+
 def show_crop(data) -> None:
     st.markdown(
         "Report pages print a **patient ID, date, time and heart rate** around the ECG grid. A model "
         "can learn to read those instead of the waveforms, so the lab crops every page to its grid "
         "first. The blue box is what the model is shown."
     )
-    options = data.index["relpath"].tolist()
-    choice = st.selectbox("Page", options, key="explore_crop_page")
-    path = data.index.loc[data.index["relpath"] == choice, "path"].iloc[0]
+    choice, path = choose_page(data, "explore_crop_page")
     try:
         page = load_image(path, max_side=1400)
     except USER_ERRORS as exc:
@@ -90,9 +94,7 @@ def show_reading(data) -> None:
         "sheet and its millimetre grid, follows each trace and turns it into a signal in millivolts. "
         "Those signals are the same on any printer, scan or photo."
     )
-    options = data.index["relpath"].tolist()
-    choice = st.selectbox("Page", options, key="explore_signals_page")
-    path = data.index.loc[data.index["relpath"] == choice, "path"].iloc[0]
+    choice, path = choose_page(data, "explore_signals_page")
     try:
         image = Path(path).read_bytes()
     except OSError as exc:

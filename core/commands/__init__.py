@@ -1,6 +1,8 @@
 """Sub-commands of ``python -m core``, one module per topic; each exposes ``register(subparsers)``."""
 import json
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 MODULES = ("core.commands.data", "core.commands.train", "core.commands.evaluate", "core.commands.predict",
@@ -22,3 +24,29 @@ def output_path(out_dir: Path, image: str, suffix: str, used: set[str]) -> Path:
         name = f"{stem}{n}{suffix}"
     used.add(name)
     return out_dir / name
+
+
+EXIT_SOME_FAILED = 1
+
+
+def for_each_image(images: list[str], handle: Callable[[str], dict], describe: Callable[[dict], str], *,
+                   as_json: bool) -> int:
+    """Run ``handle`` on every image and print its row (JSON, or ``describe``'s line). A file the user
+    can fix (not an image, missing, too large) gives ``{"file", "error"}`` on stderr and the others
+    still run; returns 1 when any failed, else 0."""
+    from core.errors import USER_ERRORS
+
+    failed = 0
+    for image in images:
+        try:
+            row = handle(image)
+        except USER_ERRORS as exc:
+            failed += 1
+            row = {"file": image, "error": str(exc)}
+        if as_json:
+            print_json(row)
+        elif "error" in row:
+            print(f"{image}: error: {row['error']}", file=sys.stderr, flush=True)
+        else:
+            print(describe(row), flush=True)
+    return EXIT_SOME_FAILED if failed else 0

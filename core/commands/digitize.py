@@ -13,12 +13,9 @@ code: 0 when every file was read (readable or not), 1 when any could not be open
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from core.commands import output_path, print_json
-
-EXIT_SOME_FAILED = 1
+from core.commands import for_each_image, output_path
 FORMATS = {"csv": ".csv", "wfdb": "", "json": ".json"}
 
 
@@ -43,9 +40,7 @@ def _digitize_one(image: str, args, used: set[str]) -> dict:
     return row
 
 
-def _summary_line(row: dict) -> str:
-    if "error" in row:
-        return f"{row['file']}: error: {row['error']}"
+def _describe(row: dict) -> str:
     if not row["readable"]:
         return f"{row['file']}: not readable ({'; '.join(row['reasons'])})"
     rate = f"{row['heart_rate_bpm']:.0f} bpm" if row["heart_rate_bpm"] is not None else "rate unknown"
@@ -56,23 +51,10 @@ def _summary_line(row: dict) -> str:
 
 
 def _cmd_digitize(args) -> int:
-    from core.errors import USER_ERRORS
-
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
-    failed = 0
     used: set[str] = set()
-    for image in args.images:
-        try:
-            row = _digitize_one(image, args, used)
-        except USER_ERRORS as exc:
-            failed += 1
-            row = {"file": image, "error": str(exc)}
-        if args.json:
-            print_json(row)
-        else:
-            print(_summary_line(row), file=sys.stderr if "error" in row else sys.stdout, flush=True)
-    return EXIT_SOME_FAILED if failed else 0
+    return for_each_image(args.images, lambda image: _digitize_one(image, args, used), _describe, as_json=args.json)
 
 
 def register(sub) -> None:

@@ -10,12 +10,9 @@ predicted, 1 when any failed, 2 when the model itself cannot be used.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from core.commands import output_path, print_json
-
-EXIT_SOME_FAILED = 1
+from core.commands import for_each_image, output_path
 
 
 def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
@@ -40,31 +37,22 @@ def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
     return row
 
 
+def _describe(row: dict) -> str:
+    probs = ", ".join(f"{c} {p:.1%}" for c, p in row["probabilities"].items())
+    cam = f"  cam: {row['cam']}" if "cam" in row else ""
+    return (f"{row['file']}: {row['predicted']} ({row['confidence']:.1%}) {row['status']}"
+            f"{', risk ' + row['risk'] if row['risk'] else ''}  [{probs}]{cam}")
+
+
 def _cmd_predict(args) -> int:
     from core.bundles import load_bundle
-    from core.errors import USER_ERRORS
 
     bundle = load_bundle(args.model)          # a bad model is a fatal user error (exit 2, via core.cli)
     if args.cam:
         Path(args.cam).mkdir(parents=True, exist_ok=True)
-    failed = 0
     used: set[str] = set()
-    for image in args.images:
-        try:
-            row = _predict_one(bundle, image, args, used)
-        except USER_ERRORS as exc:
-            failed += 1
-            row = {"file": image, "error": str(exc)}
-        if args.json:
-            print_json(row)
-        elif "error" in row:
-            print(f"{image}: error: {row['error']}", file=sys.stderr, flush=True)
-        else:
-            probs = ", ".join(f"{c} {p:.1%}" for c, p in row["probabilities"].items())
-            cam = f"  cam: {row['cam']}" if "cam" in row else ""
-            print(f"{image}: {row['predicted']} ({row['confidence']:.1%}) {row['status']}"
-                  f"{', risk ' + row['risk'] if row['risk'] else ''}  [{probs}]{cam}", flush=True)
-    return EXIT_SOME_FAILED if failed else 0
+    return for_each_image(args.images, lambda image: _predict_one(bundle, image, args, used), _describe,
+                          as_json=args.json)
 
 
 def register(sub) -> None:
