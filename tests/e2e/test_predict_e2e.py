@@ -39,8 +39,10 @@ def test_upload_slider_and_report_download(page: Page, app_url: str, served_bund
     wait_for_app(page)
     expect(page.get_by_text("Calibrated confidence")).to_be_visible(timeout=RUN_TIMEOUT_MS)
     expect(page.get_by_test_id("stException")).to_have_count(0)
-    expect(page.get_by_test_id("stImage")).to_have_count(2)
+    expect(page.get_by_test_id("stImage")).to_have_count(3)     # the page, its Grad-CAM, the traces read
     expect(page.get_by_text("Original", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="The signals on the page")).to_be_visible()
+    expect(page.get_by_role("button", name="Signals (WFDB record, zip)")).to_be_visible()
     expect(page.get_by_text(re.compile(r"^Grad-CAM for "))).to_be_visible()
     expect(page.get_by_text("Educational use only.").first).to_be_visible()
     before = _overlay_src(page)
