@@ -106,8 +106,13 @@ def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
     work = cv2.resize(sheet.rgb, (int(round(w * fx)), int(round(h * fy))),
                       interpolation=cv2.INTER_AREA if fx < 1 else cv2.INTER_LINEAR)
     traces = find_traces(work, sheet.dark_background, WORK_PX_PER_MM)
-    stages["traces"] = _stage(traces)
     layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines)
+    if len(layout.rows) < 3:                 # pale ink (photos) breaks rows apart: read it with hysteresis
+        faint = find_traces(work, sheet.dark_background, WORK_PX_PER_MM, faint=True)
+        faint_layout = find_layout(faint.mask, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines)
+        if len(faint_layout.rows) > len(layout.rows):
+            traces, layout = faint, faint_layout
+    stages["traces"] = _stage(traces)
     stages["layout"] = _stage(layout)
     if not layout.segments:
         return PageReading(False, ("no trace rows found",), layout.name, px_per_mm_input, None, {},

@@ -17,6 +17,8 @@ import numpy as np
 _H_LINE_MM = 30.0       # a trace's flat baseline never stays on one pixel row this long
 _V_LINE_MM = 45.0       # column separators and grid lines are longer; the tallest QRS spikes are not
 _MIN_AREA_MM2 = 0.3
+_LOW_SHARE = 0.5          # hysteresis: ink down to this share of the threshold joins darker ink
+_MIN_LOW = 0.15
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Traces:
 
 def ink_darkness(rgb: np.ndarray, dark_background: bool, px_per_mm: float) -> np.ndarray:
     """0 = paper, 1 = black ink, on the brightest channel, relative to the local paper level."""
-    v = (255 - rgb.min(axis=2)) if dark_background else rgb.max(axis=2)
+    v = (255 - rgb.max(axis=2)) if dark_background else rgb.max(axis=2)
     k = max(3, int(2 * px_per_mm) | 1)
     paper = cv2.dilate(v, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     paper = cv2.blur(paper, (4 * k + 1, 4 * k + 1)).astype(np.float32)
@@ -46,8 +48,8 @@ def _stroke_width(mask: np.ndarray) -> float:
     return float(np.median(lengths)) if len(lengths) else 1.0
 
 
-def find_traces(rgb: np.ndarray, dark_background: bool, px_per_mm: float) -> Traces:
-    """The trace mask of a sheet at ``px_per_mm``."""
+def find_traces(rgb: np.ndarray, dark_background: bool, px_per_mm: float, faint: bool = False) -> Traces:
+    """The trace mask of a sheet at ``px_per_mm``; ``faint`` adds hysteresis for pale or thin ink."""
     darkness = ink_darkness(rgb, dark_background, px_per_mm)
     inked = darkness[darkness > 0.08]
     fallback = None
@@ -58,6 +60,15 @@ def find_traces(rgb: np.ndarray, dark_background: bool, px_per_mm: float) -> Tra
         otsu, _ = cv2.threshold((inked * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         threshold = float(np.clip(otsu / 255, 0.18, 0.55))
     mask = (darkness >= threshold).astype(np.uint8)
+    if faint:
+        # Hysteresis: pale stretches of a grey or thin trace (photos) join when they touch darker ink.
+        low = (darkness >= max(_MIN_LOW, _LOW_SHARE * threshold)).astype(np.uint8)
+        n, labels = cv2.connectedComponents(low, connectivity=8)
+        seeded = np.zeros(n, bool)
+        seeded[np.unique(labels[mask > 0])] = True
+        seeded[0] = False
+        mask = seeded[labels].astype(np.uint8)
+        fallback = "faint ink: paler pixels touching the trace kept (hysteresis)"
     h_len, v_len = int(_H_LINE_MM * px_per_mm), int(_V_LINE_MM * px_per_mm)
     horizontal = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, h_len), np.uint8))
     vertical = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((v_len, 1), np.uint8))
