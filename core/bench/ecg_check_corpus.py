@@ -9,16 +9,13 @@ calibrate the check, "test" items give the figures it reports.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from core.paths import PROJECT_ROOT, SHARED_MENDELEY_DIR, cache_dir
@@ -149,17 +146,5 @@ def corpus(per_pair: int = 1) -> list[CorpusItem]:
     return non_ecg_items() + real_ecg_items() + truth_items(per_pair)
 
 
-def png_bytes(image: Image.Image) -> bytes:
-    """The image as PNG bytes (for screenshots and figure round-trips)."""
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def iter_keys(records: list[dict], split: str | None = None) -> Iterator[dict]:
-    """The records of one split (all when ``split`` is None)."""
-    return (r for r in records if split is None or r["split"] == split)
-
-
 if __name__ == "__main__":             # read the real ECG pages only: the longest part, run in the background
-    cached_readings(real_ecg_items() if not os.environ.get("ECG_CHECK_TRUTH") else truth_items())
+    cached_readings(real_ecg_items())

@@ -309,11 +309,11 @@ def _documents() -> list[Source]:
 
 
 _HTML = {
-    "article": "<h1>Release notes</h1>" + "<p>" + "The quick brown fox jumps over the lazy dog. " * 40 + "</p>" * 1 * 6,
+    "article": "<h1>Release notes</h1>" + ("<p>" + "The quick brown fox jumps over the lazy dog. " * 40 + "</p>") * 6,
     "table": "<h2>Orders</h2><table border=1 cellpadding=6>" + "".join(
         f"<tr><td>{i}</td><td>Item {i}</td><td>{i * 3.5:.2f}</td><td>shipped</td></tr>" for i in range(30)) + "</table>",
     "dashboard": "<h2>Server load</h2>" + "".join(
-        f"<svg width=560 height=220 style='background:#fff0f3;margin:6px'>"
+        "<svg width=560 height=220 style='background:#fff0f3;margin:6px'>"
         + "".join(f"<line x1={x} y1=0 x2={x} y2=220 stroke='#f0b0bc'/>" for x in range(0, 560, 20))
         + "".join(f"<line x1=0 y1={y} x2=560 y2={y} stroke='#f0b0bc'/>" for y in range(0, 220, 20))
         + "<polyline fill=none stroke=black stroke-width=2 points='"
