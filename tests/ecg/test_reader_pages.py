@@ -73,7 +73,7 @@ def test_rendered_page_reads_as_3x4_plus_rhythm_with_its_signals(se3_page):
         assert lead.start_s == 2.5 * _COLUMN[name]
         assert len(lead.mv) == pytest.approx(1250, abs=15)
         assert lead.coverage > 0.85
-        snr, r = lead_snr(ecg.lead(name)[i0:i0 + len(lead.mv)], lead.mv)
+        snr, _ = lead_snr(ecg.lead(name)[i0:i0 + len(lead.mv)], lead.mv)
         snrs.append(snr)
     assert np.median(snrs) > 11.0          # measured 14-16 dB on such pages
     rhythm = [n for n in reading.leads if n.endswith("-rhythm")]

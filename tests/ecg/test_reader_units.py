@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
-
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
 
-from core.ecg.reader import LeadSignal, law_ratio, lead_snr, wfdb_zip_bytes, write_csv, write_wfdb
+from core.ecg.reader import (
+    LeadSignal,
+    law_ratio,
+    lead_snr,
+    wfdb_zip_bytes,
+    write_csv,
+    write_wfdb,
+)
 from core.ecg.reader.signals import track
 
 with warnings.catch_warnings():

@@ -8,8 +8,14 @@ from core.ecg.reader.grid import Grid, find_grid
 from core.ecg.reader.layout import Layout, Segment, find_layout
 from core.ecg.reader.quality import PageQuality, assess, law_ratio, lead_rate
 from core.ecg.reader.reading import WORK_PX_PER_MM, PageReading, read_page
-from core.ecg.reader.records import (signal_matrix, signals_json, wfdb_zip_bytes, write_csv, write_json,
-                                     write_wfdb)
+from core.ecg.reader.records import (
+                                     signal_matrix,
+                                     signals_json,
+                                     wfdb_zip_bytes,
+                                     write_csv,
+                                     write_json,
+                                     write_wfdb,
+)
 from core.ecg.reader.scoring import lead_snr
 from core.ecg.reader.sheet import Sheet, find_sheet
 from core.ecg.reader.signals import FS, LeadSignal, read_signals

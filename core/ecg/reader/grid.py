@@ -98,8 +98,9 @@ def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, flo
     scores = np.zeros(len(candidates))
     for i, m in enumerate(candidates):
         teeth = np.arange(1, 11) / (5 * m)                # up to the minor lines' 2nd harmonic
-        # Teeth beyond the usable band count as empty, so a finer candidate cannot drop its weak teeth.
-        values = np.where(teeth <= 0.45, np.interp(teeth, freqs, level), 0.0)
+        # Teeth beyond the usable band count as plain noise (level 1): a finer candidate cannot drop
+        # its weak teeth, and a coarse-pixel page whose minor lines blur away is not punished for them.
+        values = np.where(teeth <= 0.45, np.interp(teeth, freqs, level), 1.0)
         scores[i] = np.exp(np.log(values + 1).mean())
     prior = np.exp(-0.5 * (np.log(candidates / prior_px_per_mm) / np.log(4)) ** 2)
     best = candidates[int(np.argmax(scores * prior))]
@@ -112,7 +113,7 @@ def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, flo
 
 def find_grid(rgb: np.ndarray, dark_background: bool) -> Grid:
     """Grid period in px per mm along x and y; falls back to the page width when no grid shows."""
-    h, w = rgb.shape[:2]
+    w = rgb.shape[1]
     prior = w / TRACE_WIDTH_MM
     if dark_background:
         return Grid(prior, prior, False, {"prior_px_per_mm": prior, "contrast_x": 0.0, "contrast_y": 0.0},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -117,7 +118,7 @@ def _gain(pulses: list[tuple[int, int, int, int]], stroke: float, px_per_mm: flo
     return GAIN_MM_MV, f"calibration pulse {height_mm:.1f} mm tall is no standard gain: 10 mm/mV assumed"
 
 
-def _baseline_gaps(mask: np.ndarray, row: "Row", px_per_mm: float) -> list[tuple[int, int]]:
+def _baseline_gaps(mask: np.ndarray, row: Row, px_per_mm: float) -> list[tuple[int, int]]:
     """Gaps (x0, x1) of at least 1 mm in the ink within 4 mm of a row's baseline, inside its trace span.
 
     Lead labels sit above or below the baseline, so they do not hide the break between columns;
@@ -126,10 +127,10 @@ def _baseline_gaps(mask: np.ndarray, row: "Row", px_per_mm: float) -> list[tuple
     half = int(4 * px_per_mm)
     has_ink = mask[max(0, row.y - half):row.y + half + 1, row.x0:row.x1].any(axis=0)
     runs = _stretches(has_ink, max(1, int(0.5 * px_per_mm)))
-    return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in zip(runs, runs[1:]) if c - b >= px_per_mm]
+    return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in pairwise(runs) if c - b >= px_per_mm]
 
 
-def _two_columns(mask: np.ndarray, rows: list["Row"], px_per_mm: float, separators: np.ndarray | None) -> bool:
+def _two_columns(mask: np.ndarray, rows: list[Row], px_per_mm: float, separators: np.ndarray | None) -> bool:
     """Six rows as 6x2 (every row breaks mid-row) rather than 3x4+3 (the bottom three are unbroken strips).
 
     Evidence: a baseline gap of at least 2 mm near mid-row in half the rows, or a vertical
@@ -152,10 +153,11 @@ def _two_columns(mask: np.ndarray, rows: list["Row"], px_per_mm: float, separato
 
 
 def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
-                separators: np.ndarray | None = None) -> Layout:
+                separators: np.ndarray | None = None, paper: bool = True) -> Layout:
     """Rows, layout name and lead segments of a trace mask at ``px_per_mm``.
 
-    ``separators``: the long vertical lines removed from the ink (``Traces.vertical_lines``).
+    ``separators``: the long vertical lines removed from the ink (``Traces.vertical_lines``);
+    ``paper=False`` (a screen) reads every row as one channel instead of matching paper layouts.
     """
     h, w = mask.shape
     ys = _find_rows(mask, px_per_mm)
@@ -163,7 +165,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         return Layout("none", (), (), GAIN_MM_MV, {"rows": 0.0}, "no trace rows found")
     # Bands between rows; the outer rows get the same half spacing, not the header or footer.
     half = int(np.median(np.diff(ys)) / 2) if len(ys) > 1 else int(15 * px_per_mm)
-    bounds = [max(0, ys[0] - half)] + [(a + b) // 2 for a, b in zip(ys, ys[1:])] + [min(h, ys[-1] + half)]
+    bounds = [max(0, ys[0] - half)] + [(a + b) // 2 for a, b in pairwise(ys)] + [min(h, ys[-1] + half)]
     bridge = max(1, int(_BRIDGE_MM * px_per_mm))
     rows, row_stretches, pulses = [], [], []
     for i, y in enumerate(ys):
@@ -187,7 +189,9 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
-    if n in (6, 7):
+    if not paper:
+        name = f"{n} rows"                  # a monitor stacks its channels; paper layouts do not apply
+    elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
         name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
     if not name.endswith("rows"):
@@ -231,7 +235,7 @@ def _two_parts(row: Row, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(row.x0, a), (b, row.x1)]
 
 
-def _split(row: Row, index: int, n_cols: int, stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _split(row: Row, n_cols: int, stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``n_cols`` equal x ranges of a row; a 2-column row splits at its mid-row break when it has one."""
     if n_cols == 2 and len(stretches) >= 2:
         mid = row.x0 + (row.x1 - row.x0) / 2
@@ -257,6 +261,6 @@ def _segments(name: str, rows: list[Row], stretches, px_per_mm: float) -> list[S
     out = []
     n_main = {"3x4": 3, "6x2": 6, "12x1": 12}.get(base, len(rows))
     for i, (row, (leads, col_s)) in enumerate(zip(rows, plan)):
-        for c, (x0, x1) in enumerate(_split(row, i, len(leads), stretches[i])):
+        for c, (x0, x1) in enumerate(_split(row, len(leads), stretches[i])):
             out.append(Segment(leads[c], i, x0, x1, c * col_s, rhythm=i >= n_main))
     return out

@@ -126,17 +126,23 @@ def _simultaneous_spread(leads: dict[str, LeadSignal], rates: dict[str, float]) 
     return float(max(spreads)) if spreads else None
 
 
-def assess(leads: dict[str, LeadSignal]) -> PageQuality:
-    """Consistency, heart rate and coverage of the leads, and whether the page was read (else why not)."""
+def assess(leads: dict[str, LeadSignal], names_known: bool = True) -> PageQuality:
+    """Consistency, heart rate and coverage of the leads, and whether the page was read (else why not).
+
+    ``names_known=False`` (a generic "N rows" layout, names guessed by position) skips the law checks.
+    """
     reasons: list[str] = []
     coverage = {n: s.coverage for n, s in leads.items()}
     rates = {n: r for n, s in leads.items() if (r := lead_rate(s)) is not None}
-    einthoven = law_ratio(leads, ("I", "III"), ("II",), MAX_LAG)
-    goldberger = law_ratio(leads, ("aVR", "aVL", "aVF"), (), MAX_LAG)
+    einthoven = law_ratio(leads, ("I", "III"), ("II",), MAX_LAG) if names_known else None
+    goldberger = law_ratio(leads, ("aVR", "aVL", "aVF"), (), MAX_LAG) if names_known else None
     values = np.array(list(rates.values()))
     rhythm = [r for n, r in rates.items() if n.endswith("-rhythm")]
-    # The page's rate from the longest view: a rhythm strip when there is one.
-    hr = float(np.median(rhythm)) if rhythm else (float(np.median(values)) if len(values) else None)
+    # The page's rate from the longest view, a rhythm strip, unless its peaks were missed (it then
+    # disagrees with the leads' median by more than the verdict's tolerance).
+    hr = float(np.median(values)) if len(values) else None
+    if rhythm and hr is not None and abs(float(np.median(rhythm)) - hr) <= MAX_HR_MAD_BPM:
+        hr = float(np.median(rhythm))
     mad = float(np.median(np.abs(values - np.median(values)))) if len(values) else None
     spread = _simultaneous_spread(leads, rates)
     median_cov = float(np.median(list(coverage.values()))) if coverage else 0.0
@@ -154,7 +160,7 @@ def assess(leads: dict[str, LeadSignal]) -> PageQuality:
         reasons.append(f"limb leads break Einthoven's law (residual {einthoven:.2f} of their size)")
     qc: dict[str, float | None] = {
         "einthoven_ratio": einthoven, "goldberger_ratio": goldberger,
-        "einthoven_ratio_zero_lag": law_ratio(leads, ("I", "III"), ("II",)),
+        "einthoven_ratio_zero_lag": law_ratio(leads, ("I", "III"), ("II",)) if names_known else None,
         "hr_mad_bpm": mad, "hr_spread_bpm": spread, "leads_with_rate": float(len(rates)),
         "median_coverage": median_cov, "min_coverage": min(coverage.values()) if coverage else 0.0,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ WORK_PX_PER_MM = 5.0          # every page is read at this scale: 8 ms and 0.02 
 _MAX_WORK_SIDE = 2400
 _MIN_SIDE = 64
 
-PageSource = Union[Image.Image, np.ndarray, str, os.PathLike, bytes]
+PageSource = Image.Image | np.ndarray | str | os.PathLike | bytes
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class PageReading:
         return {
             "readable": self.readable, "reasons": list(self.reasons), "layout": self.layout,
             "px_per_mm": _num(self.px_per_mm), "heart_rate_bpm": _num(self.heart_rate_bpm),
-            "leads": {n: {"start_s": s.start_s, "fs": s.fs, "n": int(len(s.mv)), "coverage": round(s.coverage, 4)}
+            "leads": {n: {"start_s": s.start_s, "fs": s.fs, "n": len(s.mv), "coverage": round(s.coverage, 4)}
                       for n, s in self.leads.items()},
             "qc": {k: _num(v) for k, v in self.qc.items()},
             "stages": {k: {"quality": {q: _num(v) for q, v in st["quality"].items()}, "fallback": st["fallback"]}
@@ -106,10 +106,12 @@ def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
     work = cv2.resize(sheet.rgb, (int(round(w * fx)), int(round(h * fy))),
                       interpolation=cv2.INTER_AREA if fx < 1 else cv2.INTER_LINEAR)
     traces = find_traces(work, sheet.dark_background, WORK_PX_PER_MM)
-    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines)
+    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines,
+                         not sheet.dark_background)
     if len(layout.rows) < 3:                 # pale ink (photos) breaks rows apart: read it with hysteresis
         faint = find_traces(work, sheet.dark_background, WORK_PX_PER_MM, faint=True)
-        faint_layout = find_layout(faint.mask, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines)
+        faint_layout = find_layout(faint.mask, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines,
+                                    not sheet.dark_background)
         if len(faint_layout.rows) > len(layout.rows):
             traces, layout = faint, faint_layout
     stages["traces"] = _stage(traces)
@@ -118,7 +120,7 @@ def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
         return PageReading(False, ("no trace rows found",), layout.name, px_per_mm_input, None, {},
                            {"einthoven_ratio": None, "goldberger_ratio": None}, stages, work)
     leads, paths = read_signals(traces.mask, layout, WORK_PX_PER_MM, traces.stroke_px)
-    quality: PageQuality = assess(leads)
+    quality: PageQuality = assess(leads, names_known=not layout.name.endswith("rows"))
     qc = dict(quality.qc)
     qc.update(grid_contrast=min(grid.quality["contrast_x"], grid.quality["contrast_y"]),
               rotation_deg=sheet.rotation_deg, perspective=sheet.quality["perspective"])

@@ -58,7 +58,7 @@ def write_wfdb(leads: dict[str, LeadSignal], folder: str | Path, record_name: st
         warnings.filterwarnings("ignore", message=".*inplace.*")    # wfdb 4.3.1 on pandas 3, at import
         import wfdb
 
-    t, data, names = signal_matrix(leads)
+    _, data, names = signal_matrix(leads)
     if not names:
         raise ValueError("no leads to write")
     folder = Path(folder)

@@ -77,8 +77,8 @@ def _skew_deg(grey: np.ndarray) -> tuple[float, int]:
     angles = np.degrees(np.arctan2(y1 - y0, x1 - x0))
     angles = angles[np.abs(angles) < _MAX_SKEW_DEG]
     if len(angles) < 3:
-        return 0.0, int(len(angles))
-    return float(np.median(angles)), int(len(angles))
+        return 0.0, len(angles)
+    return float(np.median(angles)), len(angles)
 
 
 def find_sheet(rgb: np.ndarray) -> Sheet:
