@@ -216,13 +216,16 @@ def _waveforms() -> list[Source]:
             ax.grid(seed % 2 == 1)
         return draw
 
-    def eeg(fig) -> None:
-        data = np.fromfile(mpl / "eeg.dat", dtype=float).reshape(-1, 4)
-        ax = fig.add_subplot()
-        for k in range(4):
-            ax.plot(data[:, k] / np.ptp(data[:, k]) + k, color="black", linewidth=0.6)
-        ax.set_yticks(range(4), ["PG3", "PG5", "PG7", "PG9"])
-        ax.grid(True)
+    def eeg(start: int, channels: int, face: str) -> Callable:
+        def draw(fig) -> None:
+            data = np.fromfile(mpl / "eeg.dat", dtype=float).reshape(-1, 4)[start:start + 400]
+            ax = fig.add_subplot(facecolor=face)
+            for k in range(channels):
+                trace = data[:, k % 4] * (1 + 0.3 * (k // 4))
+                ax.plot(trace / np.ptp(trace) + k, color="black", linewidth=0.6)
+            ax.set_yticks(range(channels), [f"ch{k}" for k in range(channels)])
+            ax.grid(True)
+        return draw
 
     def membrane(fig) -> None:
         data = np.fromfile(mpl / "membrane.dat", dtype=np.float32)
@@ -230,17 +233,19 @@ def _waveforms() -> list[Source]:
         ax.plot(data[:2000], color="black", linewidth=0.7)
         ax.grid(True)
     out += [(f"audio-{i}", "waveform_audio", f"matplotlib render of a synthetic {n}-track audio waveform",
-             _figure(audio(i, n))) for i, n in enumerate((1, 2, 1, 4))]
+             _figure(audio(i, n))) for i, n in enumerate((1, 2, 1, 4, 3, 6))]
     out += [(f"seismic-{i}", "waveform_seismic", f"matplotlib render of a synthetic {n}-station seismogram",
-             _figure(seismic(i, n))) for i, n in enumerate((1, 3, 6, 12))]
-    out += [("eeg", "waveform_eeg", "matplotlib sample_data/eeg.dat, 4 channels", _figure(eeg)),
-            ("membrane", "waveform_eeg", "matplotlib sample_data/membrane.dat trace", _figure(membrane))]
+             _figure(seismic(i, n))) for i, n in enumerate((1, 3, 6, 12, 4, 5, 3, 8))]
+    out += [(f"eeg-{i}", "waveform_eeg", f"matplotlib sample_data/eeg.dat, {n} channels from sample {start}",
+             _figure(eeg(start, n, face))) for i, (start, n, face) in enumerate(
+                 ((0, 4, "white"), (0, 3, _PINK), (400, 6, "white"), (200, 8, _GRAPH), (600, 4, _PINK), (100, 12, "white")))]
+    out += [("membrane", "waveform_eeg", "matplotlib sample_data/membrane.dat trace", _figure(membrane))]
     return out + _spectrograms()
 
 
 def _spectrograms() -> list[Source]:
     out = []
-    for i, cmap in enumerate(("viridis", "magma", "Greys", "jet")):
+    for i, cmap in enumerate(("viridis", "magma", "Greys", "jet", "inferno", "gray_r", "plasma", "cividis")):
         def draw(fig, i=i, cmap=cmap) -> None:
             from scipy.signal import chirp, spectrogram
 
@@ -286,19 +291,19 @@ def _documents() -> list[Source]:
     out = []
     words = ("patient total report data value system annual review table amount invoice order summary results "
              "method sample figure analysis quarterly revenue project status meeting notes account").split()
-    for i in range(4):
+    for i in range(8):
         def load(i=i) -> Image.Image:
             from core.synth.layout import load_font
 
             rng = np.random.default_rng(200 + i)
             img = Image.new("RGB", (1240, 1754) if i % 2 == 0 else (1754, 1240), "white")
             draw = ImageDraw.Draw(img)
-            font = load_font(("serif", "sans", "mono", "sans")[i], 26)
-            draw.text((100, 80), "Quarterly report" if i != 2 else "INVOICE 2026-0042", fill="black",
+            font = load_font(("serif", "sans", "mono", "sans")[i % 4], 22 + 2 * i)
+            draw.text((100, 80), "Quarterly report" if i % 4 != 2 else "INVOICE 2026-0042", fill="black",
                       font=load_font("sans", 48))
             y = 180
             while y < img.height - 120:
-                if i == 2 and y % 3 == 0:                      # a table's rules
+                if i % 4 == 2 and y % 3 == 0:                      # a table's rules
                     draw.line((100, y - 6, img.width - 100, y - 6), fill=(120, 120, 120), width=2)
                 line = " ".join(rng.choice(words, int(rng.integers(6, 14))))
                 draw.text((100, y), line.capitalize() + ".", fill=(20, 20, 20), font=font)

@@ -55,6 +55,7 @@ class EcgEvidence:
     layout: str
     reader_reasons: tuple[str, ...]
     quality: dict[str, float | None]
+    screen: bool = False                # light traces on a dark background
 
     def item(self, name: str) -> Evidence:
         """The evidence item called ``name``."""
@@ -119,41 +120,38 @@ def _finite(value: Any) -> float | None:
 
 
 def _grid_evidence(summary: dict[str, Any]) -> Evidence:
+    """A millimetre grid in both directions, whose period makes the image as wide as an ECG page."""
     grid = summary["stages"].get("grid")
     sheet = summary["stages"].get("sheet", {"quality": {}})
     if grid is None:
         return Evidence("grid", 0.0, "the reader stopped before looking for a grid")
     if sheet["quality"].get("dark_background"):
         return Evidence("grid", 0.5, "a screen (light traces on a dark background): no paper grid expected")
-    if not _grid_measured(summary):
+    if (grid["fallback"] or "").startswith("no millimetre grid"):
         return Evidence("grid", 0.0, "no millimetre grid found")
-    contrast = min(grid["quality"].get("contrast_x") or 0.0, grid["quality"].get("contrast_y") or 0.0)
+    scale, scale_detail = _page_scale(summary)
     if grid["fallback"]:
         # Photos and textures often show a period along one axis only; a printed grid shows both.
-        return Evidence("grid", 0.3, "a period along one axis only, not a millimetre grid in both directions")
+        return Evidence("grid", 0.3 * scale, f"a period along one axis only, not a millimetre grid in both "
+                                             f"directions; {scale_detail}")
+    contrast = min(grid["quality"].get("contrast_x") or 0.0, grid["quality"].get("contrast_y") or 0.0)
     # Contrast: 12 is the reader's floor for a grid, a clear printed grid measures 100 or more.
-    strength = _ramp(math.log10(max(contrast, 1.0)), math.log10(12), 2.0)
-    return Evidence("grid", strength, f"millimetre grid found in both directions (contrast {contrast:.0f})")
+    strength = _ramp(math.log10(max(contrast, 1.0)), math.log10(12), 2.0) * scale
+    return Evidence("grid", strength, f"millimetre grid in both directions (contrast {contrast:.0f}); {scale_detail}")
 
 
-def _grid_measured(summary: dict[str, Any]) -> bool:
-    """True when the page scale comes from a printed grid, not from the page width."""
-    grid = summary["stages"].get("grid")
-    return bool(grid) and not (grid["fallback"] or "").startswith(("no millimetre grid", "a screen"))
-
-
-def _scale_evidence(summary: dict[str, Any]) -> Evidence:
+def _page_scale(summary: dict[str, Any]) -> tuple[float, str]:
+    """How plausible the page's width in mm at the grid's period is (1 inside the range, 0 at a factor 1.5 off)."""
     px_per_mm, size = _finite(summary.get("px_per_mm")), summary.get("image_size")
-    if px_per_mm is None or not size or not _grid_measured(summary):
-        return Evidence("page_scale", 0.0, "no page scale measured (no grid)")
+    if px_per_mm is None or not size:
+        return 0.0, "no page size to check the period against"
     width_mm = size[0] / px_per_mm
     low, high = _PAGE_MM
-    inside = low <= width_mm <= high
-    # Falls off by a factor 1.5 outside the plausible range.
-    off = 0.0 if inside else abs(math.log(width_mm / (low if width_mm < low else high)))
-    return Evidence("page_scale", _ramp(off, math.log(1.5), 0.0),
-                    f"at the grid's scale the image is {width_mm:.0f} mm wide"
-                    + ("" if inside else f" (an ECG page is {low:.0f}-{high:.0f} mm)"))
+    if low <= width_mm <= high:
+        return 1.0, f"the image is {width_mm:.0f} mm wide at that period"
+    off = abs(math.log(width_mm / (low if width_mm < low else high)))
+    return _ramp(off, math.log(1.5), 0.0), (f"the image would be {width_mm:.0f} mm wide at that period "
+                                            f"(an ECG page is {low:.0f}-{high:.0f} mm)")
 
 
 def _row_evidence(summary: dict[str, Any]) -> list[Evidence]:
@@ -179,7 +177,10 @@ def _rate_evidence(summary: dict[str, Any]) -> list[Evidence]:
     n_rate = int(_finite(qc.get("leads_with_rate")) or 0)
     n_leads = len(summary.get("leads", {}))
     hr = _finite(summary.get("heart_rate_bpm"))
-    leads = Evidence("qrs_leads", _ramp(n_rate, 1, 6), f"QRS complexes found in {n_rate} of {n_leads} leads")
+    # Several leads, and most of them: text and other waveforms give a "rate" in a few rows only.
+    share = n_rate / n_leads if n_leads else 0.0
+    leads = Evidence("qrs_leads", min(_ramp(n_rate, 1, 6), _ramp(share, 0.3, 0.8)),
+                     f"QRS complexes found in {n_rate} of {n_leads} leads")
     if hr is None:
         rate = Evidence("heart_rate", 0.0, "no heart rate: too few QRS complexes")
     else:
@@ -217,7 +218,7 @@ def _coverage_evidence(summary: dict[str, Any]) -> Evidence:
 
 def evidence_items(summary: dict[str, Any]) -> tuple[Evidence, ...]:
     """Every evidence item from a ``reading_summary``."""
-    return (_grid_evidence(summary), _scale_evidence(summary), *_row_evidence(summary),
+    return (_grid_evidence(summary), *_row_evidence(summary),
             *_rate_evidence(summary), _law_evidence(summary), _layout_evidence(summary),
             _coverage_evidence(summary))
 
@@ -243,7 +244,8 @@ def evidence_from_summary(summary: dict[str, Any], params: dict[str, Any] | None
     """The check on a cached ``reading_summary``."""
     items = evidence_items(summary)
     return EcgEvidence(items, score_items(items, params), bool(summary.get("readable")), summary.get("layout", "none"),
-                       tuple(summary.get("reasons", ())), dict(summary.get("qc", {})))
+                       tuple(summary.get("reasons", ())), dict(summary.get("qc", {})),
+                       bool(summary["stages"].get("sheet", {}).get("quality", {}).get("dark_background")))
 
 
 def ecg_evidence(reading: Any, image: Any = None, params: dict[str, Any] | None = None) -> EcgEvidence:
@@ -263,15 +265,24 @@ def _size_of(image: Any) -> tuple[int, int] | None:
     return tuple(image.size) if hasattr(image, "size") and not callable(image.size) else None
 
 
+def read_as_ecg(evidence: EcgEvidence) -> bool:
+    """The reader read the page (its own consistency checks pass) as a standard layout or with valid lead laws.
+
+    The reader's "readable" alone is not enough: a photo read as 8 rows of flat lines with a
+    steady "rate" passes its checks, but no 12-lead layout and no lead law vouches for it.
+    """
+    return evidence.readable and (evidence.layout in STANDARD_LAYOUTS or evidence.item("lead_laws").strength >= 0.5)
+
+
 def _domain_problems(evidence: EcgEvidence, domain_layouts: tuple[str, ...]) -> list[str]:
     """Why a page that is an ECG is not one the diagnosis model knows (empty: it is)."""
     problems = []
     if not evidence.readable:
-        problems += [f"the leads could not be read reliably: {r}" for r in evidence.reader_reasons] or \
-                    ["the leads could not be read reliably"]
+        why = "; ".join(evidence.reader_reasons)
+        problems.append("the leads could not be read reliably" + (f" ({why})" if why else ""))
     if evidence.layout not in domain_layouts:
         problems.append(f"layout {evidence.layout}: the diagnosis model knows {', '.join(domain_layouts)}")
-    if evidence.item("grid").strength == 0.5 and "screen" in evidence.item("grid").detail:
+    if evidence.screen:
         problems.append("a screen capture: the diagnosis model knows printed pages")
     return problems
 
@@ -280,11 +291,10 @@ def check_outcome(evidence: EcgEvidence, domain_layouts: tuple[str, ...] = DOMAI
                   params: dict[str, Any] | None = None) -> CheckOutcome:
     """``not_ecg``, ``ecg_outside_domain`` or ``ecg`` for the evidence, with reasons a student can read.
 
-    A page the reader read (its leads pass the reader's own consistency checks) is never
-    ``not_ecg``: the score only decides for pages the reader could not read.
+    A page read as an ECG (``read_as_ecg``) is never ``not_ecg``: the score decides for the others.
     """
     threshold = (params or load_params())["threshold"]
-    if evidence.score < threshold and not evidence.readable:
+    if evidence.score < threshold and not read_as_ecg(evidence):
         failed = evidence.failed() or tuple(sorted(evidence.items, key=lambda e: e.strength)[:3])
         return CheckOutcome(NOT_ECG, tuple(f"{e.name}: {e.detail}" for e in failed), evidence.score)
     problems = _domain_problems(evidence, domain_layouts)
