@@ -10,5 +10,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                  "bench_reader_speed", "score_reading",),
     "app": ("APP_FILE", "BARE_APP", "TENSORFLOW_PROBE", "first_page_seconds", "tensorflow_free_pages",
             "bench_app_start",),
+    "ecg_check_corpus": ("CorpusItem", "corpus", "cached_readings", "reader_hash",),
+    "ecg_check_fit": ("fit_params", "report", "format_report",),
+    "nonecg_sources": ("non_ecg_sources",),
     "baseline": ("naive_load", "NaiveBatches",),
 })
