@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import maximum_filter1d, median_filter, uniform_filter1d
 
 TRACE_WIDTH_MM = 265.0      # 10 s at 25 mm/s plus the calibration pulse: the width a full page's grid spans
 _MIN_PERIOD, _MAX_PERIOD = 2.5, 60.0
 _MIN_CONTRAST = 12.0        # peak power over the spectrum's median: a visible grid measures 30 to 10^4
 _PAD = 8
+_PRIOR_RANGE = 3.0        # the millimetre is searched within this factor of the page-size guess
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,13 @@ def _refine(freqs, power, f, tol=0.03) -> float:
 
 
 def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, float]:
-    """(px per mm, contrast) along one axis; px per mm is NaN when the profile is too short."""
+    """(px per mm, contrast) along one axis; px per mm is NaN when the profile is too short.
+
+    Every candidate millimetre m is scored by the comb of the 5 mm spacing, the geometric mean of
+    the spectral power at k / (5 m), k = 1..10: minor lines land on its 5th and 10th teeth and
+    major lines on all, while a harmonic or sub-harmonic of the true period leaves teeth on noise.
+    A weak page-size prior breaks near-ties.
+    """
     if len(profile) < 4 * _MAX_PERIOD:
         return np.nan, 0.0
     freqs, power = _spectrum(profile.astype(np.float64))
@@ -79,28 +86,38 @@ def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, flo
     median = float(np.median(power[usable]))
     if median <= 0:
         return np.nan, 0.0
-    top_power = float(power[usable].max())
-    top = float(freqs[usable][np.argmax(power[usable])])
-    contrast = top_power / median
-
-    def seen(f: float) -> bool:
-        return _power_at(freqs, power, f) >= max(8 * median, 0.03 * top_power)
-
-    if top * 5 <= 0.45 and seen(top * 5):
-        minor = _refine(freqs, power, top * 5)                   # top = major lines, minor lines seen
-    elif seen(top / 5):
-        minor = _refine(freqs, power, top)                       # top = minor lines, major lines seen
-    else:
-        # One spacing only: it is 1 mm or 5 mm; the page size picks.
-        top = _refine(freqs, power, top)
-        minor = min((top, top * 5), key=lambda f: abs(np.log(prior_px_per_mm * f)))
-    return 1.0 / minor, contrast
+    contrast = float(power[usable].max() / median)
+    # Whitened: traces and text put a falling trend under the grid's peaks.
+    floor = np.maximum(median_filter(power, 50 * _PAD + 1, mode="nearest"), 1e-12)
+    level = np.minimum(maximum_filter1d(power, 2 * _PAD + 1) / floor, 1000.0)
+    low = max(_MIN_PERIOD, prior_px_per_mm / _PRIOR_RANGE)
+    high = min(_MAX_PERIOD / 2, prior_px_per_mm * _PRIOR_RANGE)
+    if low >= high:
+        return np.nan, contrast
+    candidates = np.exp(np.linspace(np.log(low), np.log(high), 600))
+    scores = np.zeros(len(candidates))
+    for i, m in enumerate(candidates):
+        teeth = np.arange(1, 11) / (5 * m)                # up to the minor lines' 2nd harmonic
+        # Teeth beyond the usable band count as empty, so a finer candidate cannot drop its weak teeth.
+        values = np.where(teeth <= 0.45, np.interp(teeth, freqs, level), 0.0)
+        scores[i] = np.exp(np.log(values + 1).mean())
+    prior = np.exp(-0.5 * (np.log(candidates / prior_px_per_mm) / np.log(4)) ** 2)
+    best = candidates[int(np.argmax(scores * prior))]
+    # Refine on the strongest tooth: its peak frequency divided by its order.
+    teeth = np.arange(1, 40) / (5 * best)
+    teeth = teeth[teeth <= 1 / _MIN_PERIOD]
+    k = int(np.argmax(np.interp(teeth, freqs, power))) + 1
+    return k / (5 * _refine(freqs, power, k / (5 * best), tol=0.02)) * 1.0, contrast
 
 
 def find_grid(rgb: np.ndarray, dark_background: bool) -> Grid:
     """Grid period in px per mm along x and y; falls back to the page width when no grid shows."""
     h, w = rgb.shape[:2]
     prior = w / TRACE_WIDTH_MM
+    if dark_background:
+        return Grid(prior, prior, False, {"prior_px_per_mm": prior, "contrast_x": 0.0, "contrast_y": 0.0},
+                    f"a screen (dark background) has no paper grid: scale from the image width "
+                    f"(≈{TRACE_WIDTH_MM:g} mm of traces)")
     darkness = np.minimum(grid_darkness(rgb, dark_background), 0.5)   # traces must not dominate
     x_mm, x_contrast = axis_period(darkness.mean(axis=0), prior)
     y_mm, y_contrast = axis_period(darkness.mean(axis=1), prior)

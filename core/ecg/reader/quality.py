@@ -73,9 +73,9 @@ def law_ratio(leads: dict[str, LeadSignal], plus: tuple[str, ...], minus: tuple[
         part = part[:, np.isfinite(part).all(axis=0)]
         if part.shape[1] < 100:
             continue
-        part = part - np.median(part, axis=1, keepdims=True)   # each lead's zero is the reader's estimate
         residual = part[:len(plus)].sum(axis=0) - part[len(plus):].sum(axis=0)
-        size = float(np.mean([_rms(r) for r in part]))
+        residual -= np.median(residual)             # each lead's zero is the reader's estimate: one offset
+        size = float(np.mean([_rms(r - np.median(r)) for r in part]))
         if size > 0:
             ratio = _rms(residual) / size
             best = ratio if best is None else min(best, ratio)

@@ -94,7 +94,7 @@ def read_page(image: PageSource) -> PageReading:
         return _unreadable("the image is flat (one colour): no traces", stages)
     grid = find_grid(sheet.rgb, sheet.dark_background)
     stages["grid"] = _stage(grid)
-    px_per_mm_input = grid.px_per_mm * sheet.scale
+    px_per_mm_input = grid.px_per_mm / sheet.scale
     fx, fy = WORK_PX_PER_MM / grid.px_per_mm_x, WORK_PX_PER_MM / grid.px_per_mm_y
     h, w = sheet.rgb.shape[:2]
     if max(w * fx, h * fy) > _MAX_WORK_SIDE or min(w * fx, h * fy) < _MIN_SIDE:

@@ -54,7 +54,9 @@ def _record_name(name: str) -> str:
 
 def write_wfdb(leads: dict[str, LeadSignal], folder: str | Path, record_name: str = "ecg") -> Path:
     """A WFDB record (``.hea`` + ``.dat``, 16-bit, 1 µV resolution) in ``folder``; returns the header path."""
-    import wfdb
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*inplace.*")    # wfdb 4.3.1 on pandas 3, at import
+        import wfdb
 
     t, data, names = signal_matrix(leads)
     if not names:

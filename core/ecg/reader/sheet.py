@@ -13,6 +13,7 @@ import numpy as np
 
 MAX_SIDE = 1600          # enough for 1 mm ≥ 5 px on an A4 page; keeps every later stage fast
 _MAX_SKEW_DEG = 12.0
+_SKEW_SIDE = 1000
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ def _paper_quad(rgb: np.ndarray) -> tuple[np.ndarray | None, float]:
 
 def _skew_deg(grey: np.ndarray) -> tuple[float, int]:
     """Rotation of the page from near-horizontal long lines (grid lines, baselines), and their count."""
+    k = min(1.0, _SKEW_SIDE / max(grey.shape))            # long lines keep their angle at a smaller size
+    if k < 1:
+        grey = cv2.resize(grey, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
     edges = cv2.Canny(grey, 50, 150)
     min_len = grey.shape[1] // 6
     lines = cv2.HoughLinesP(edges, 1, np.pi / 720, threshold=min_len // 2, minLineLength=min_len, maxLineGap=4)

@@ -16,7 +16,7 @@ import numpy as np
 from core.ecg.reader.layout import SPEED_MM_S, Layout, Segment
 
 FS = 500
-_STEM_COLS = 2
+_REACQUIRE_COLS = 5
 _LABEL_MM = 6.0          # lead labels are printed within this distance of a segment's start
 
 
@@ -67,16 +67,21 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
     bottom = np.full(n_cols, np.nan)
     prev = float(baseline_y)
     half = stroke_px / 2
-    max_jump = 0.35 * band.shape[0]
+    max_jump = 0.2 * band.shape[0]
+    missed = 0
     for j in range(n_cols):
         lo, hi = first[j], first[j + 1]
         if lo == hi:
             continue
         s, e = starts[lo:hi], ends[lo:hi] - 1
+        if missed >= _REACQUIRE_COLS:          # lost (e.g. followed a label): start again near the baseline
+            prev, missed = float(baseline_y), 0
         dist = np.maximum(0, np.maximum(s - prev, prev - e))
         k = int(np.argmin(dist))
         if dist[k] > max_jump:
+            missed += 1
             continue
+        missed = 0
         top[j], bottom[j] = s[k] + half - 0.5, e[k] - half + 0.5
         prev = (top[j] + bottom[j]) / 2
     top = np.minimum(top, bottom)
@@ -91,7 +96,6 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
         down = ~(b[:-2] >= bottom) & ~(b[2:] > bottom)
     far_up = (baseline_y - top) >= (bottom - baseline_y)
     value = np.where(tall & up & (~down | far_up), top, np.where(tall & down, bottom, middle))
-    value[_stems(tall, middle, stroke_px)] = np.nan
     value[:_label_end(tall, label_cols)] = np.nan
     return value
 
@@ -104,22 +108,6 @@ def _label_end(tall: np.ndarray, label_cols: int) -> int:
     d = np.diff(tall[:label_cols].astype(np.int8), prepend=0, append=0)
     ends = np.flatnonzero(d == -1)
     return int(ends[-1]) + 2 if len(ends) >= 2 else 0
-
-
-def _stems(tall: np.ndarray, middle: np.ndarray, stroke_px: float) -> np.ndarray:
-    """Columns of printed glyph stems on the trace (a lead label sitting on the baseline).
-
-    A stem is 1-2 columns of tall ink with the pen level on both sides; the pen cannot draw
-    that: even the narrowest QRS (40 ms) spreads over 5 columns at 5 px/mm.
-    """
-    stems = np.zeros(len(tall), bool)
-    d = np.diff(tall.astype(np.int8), prepend=0, append=0)
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-        if b - a <= _STEM_COLS and a > 0 and b < len(tall):
-            left, right = middle[a - 1], middle[b]
-            if np.isfinite(left) and np.isfinite(right) and abs(left - right) <= stroke_px:
-                stems[a:b] = True
-    return stems
 
 
 def _isoelectric(y: np.ndarray, bin_px: float) -> float:
@@ -140,10 +128,13 @@ def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: 
                  stroke_px: float) -> tuple[LeadSignal, PenPath]:
     """One lead's signal at ``FS`` Hz from its segment of the trace mask."""
     row = layout.rows[segment.row]
-    band = mask[row.top:row.bottom, segment.x0:segment.x1].astype(np.uint8)
+    # Tall QRS complexes reach into the next row's band: look that far too, continuity keeps the lead.
+    reach = row.bottom - row.top
+    top, bottom = max(0, row.y - reach), min(mask.shape[0], row.y + reach)
+    band = mask[top:bottom, segment.x0:segment.x1].astype(np.uint8)
     # Join the two edges of a thin spike (a lighter core between them reads as a hole).
     band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((max(3, int(px_per_mm) | 1), 1), np.uint8))
-    y = track(band, row.y - row.top, stroke_px, int(_LABEL_MM * px_per_mm))
+    y = track(band, row.y - top, stroke_px, int(_LABEL_MM * px_per_mm))
     x = segment.x0 + np.arange(band.shape[1], dtype=float)
     level = _isoelectric(y, 0.2 * px_per_mm)
     px_per_mv = layout.gain_mm_per_mv * px_per_mm
@@ -158,7 +149,7 @@ def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: 
         # No value across a column without ink.
         col = np.clip((t * px_per_s).astype(int), 0, band.shape[1] - 1)
         mv[~ok[col]] = np.nan
-    return LeadSignal(segment.lead, segment.start_s, FS, mv), PenPath(x, y + row.top)
+    return LeadSignal(segment.lead, segment.start_s, FS, mv), PenPath(x, y + top)
 
 
 def _rhythm_lead(strip: LeadSignal, leads: dict[str, LeadSignal], default: str) -> str:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 _H_LINE_MM = 30.0       # a trace's flat baseline never stays on one pixel row this long
-_V_LINE_MM = 15.0       # QRS strokes are slanted; calibration pulse edges are 10 mm
+_V_LINE_MM = 45.0       # column separators and grid lines are longer; the tallest QRS spikes are not
 _MIN_AREA_MM2 = 0.3
 
 
