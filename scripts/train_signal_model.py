@@ -255,6 +255,13 @@ IMAGE_CV = {"macro_f1": {"value": 0.784, "ci95": [0.713, 0.848]},
                for c, v in zip(ECG_CLASSES, (0.438, 0.784, 0.925, 0.927))}}
 
 
+def _confusion_md(counts: dict) -> str:
+    """A confusion dict as a markdown table."""
+    rows = [f"| {t} | " + " | ".join(str(counts[t][p]) for p in ECG_CLASSES) + " |" for t in ECG_CLASSES]
+    return "\n".join(["| true \\ predicted | " + " | ".join(ECG_CLASSES) + " |", "|---" * (len(ECG_CLASSES) + 1) + "|",
+                      *rows])
+
+
 def model_card(report: dict, recipe: SignalRecipe) -> str:
     """MODEL_CARD.md from the numbers in metadata.json."""
     header = ("| model | macro-F1 (95 % CI) | " + " | ".join(f"recall {c}" for c in ECG_CLASSES) + " |\n|---|---|"
@@ -262,7 +269,7 @@ def model_card(report: dict, recipe: SignalRecipe) -> str:
     cv = "\n".join([header, _row("image: mendeley-leadnet (its MODEL_CARD)", IMAGE_CV),
                     *(_row(n, s) for n, s in report["cross_validation"].items())])
     held = "\n".join([header, *(_row(n, s) for n, s in report["holdout"].items())])
-    confusions = "\n\n".join(f"**{n}** (rows true, columns predicted):\n\n" + pd.DataFrame(s["confusion"]).T.to_markdown()
+    confusions = "\n\n".join(f"**{n}**, held-out confusion (rows true, columns predicted):\n\n" + _confusion_md(s["confusion"])
                              for n, s in report["holdout"].items() if n == report["recipe"])
     return CARD.format(cv=cv, held=held, confusions=confusions, recipe=json.dumps(recipe.to_dict()),
                        readable=report["readable"], reader=report["reader_version"],
@@ -345,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--epochs", type=int, default=0)
         if name == "ship":
             command.add_argument("--recipe", choices=list(RECIPES), default="cnn")
-            command.add_argument("--features", choices=FEATURE_MODELS, default="logistic")
+            command.add_argument("--features", choices=FEATURE_MODELS, default="boosting")
     args = parser.parse_args(argv)
     args.func(args)
     return 0
