@@ -41,6 +41,7 @@ SYNTH_LAYOUTS = ("3x4+1", "3x4+1", "6x2", "12x1")      # mostly the Mendeley lay
 RECIPES = {
     "cnn": SignalRecipe(),
     "cnn-real": replace(SignalRecipe(), synthetic_per_epoch=0),      # the same CNN without synthetic signals
+    "cnn-synth0.2": replace(SignalRecipe(), synthetic_weight=0.2),   # synthetic signals count less
 }
 FEATURE_MODELS = ("logistic", "boosting")
 FUSIONS = {"cnn+logistic": ("cnn", "logistic"), "cnn+boosting": ("cnn", "boosting")}

@@ -91,7 +91,7 @@ def page_signals(path: str | Path, sha1: str) -> PageSignals:
 def digitise(rows: Iterable[tuple[str, str]], *,
              progress: Callable[[int, int], None] | None = None) -> dict[str, PageSignals]:
     """``{sha1: PageSignals}`` for ``(path, sha1)`` rows; copies with one hash are read once."""
-    unique = dict((sha1, path) for path, sha1 in rows)
+    unique = {sha1: path for path, sha1 in rows}
     out = {}
     for done, (sha1, path) in enumerate(unique.items(), 1):
         out[sha1] = page_signals(path, sha1)

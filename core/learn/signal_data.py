@@ -63,7 +63,7 @@ def rhythm_lead(leads: Mapping[str, LeadSignal]) -> LeadSignal | None:
     """The page's rhythm strip (lead II's first), else its longest lead II if longer than a segment."""
     strips = [s for name, s in leads.items() if name.endswith(RHYTHM_SUFFIX)]
     if strips:
-        return sorted(strips, key=lambda s: (s.name != "II" + RHYTHM_SUFFIX, -len(s.mv)))[0]
+        return min(strips, key=lambda s: (s.name != "II" + RHYTHM_SUFFIX, -len(s.mv)))
     lead_ii = leads.get("II")
     return lead_ii if lead_ii is not None and len(lead_ii.mv) > SEGMENT_N + FS // 10 else None
 

@@ -84,7 +84,7 @@ def test_cache_round_trip(tmp_path, ecg) -> None:
 def test_a_mendeley_page_reads_to_a_full_tensor(mendeley_dir) -> None:
     from core.data import content_hash
 
-    path = sorted(mendeley_dir.glob("Normal*/*.jpg"))[0]
+    path = min(mendeley_dir.glob("Normal*/*.jpg"))
     page = page_signals(path, content_hash(path))
     assert page.layout.startswith("3x4") and page.readable
     x = page_tensor(page.leads)
