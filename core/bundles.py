@@ -46,6 +46,9 @@ PREPROCESSING_OPTIONS = {"crop": ("grid", "none"), "resize": ("stretch", "pad"),
                          "scale": ("0-1", "in-model")}
 DEFAULT_PREPROCESSING = {"crop": "none", "resize": "stretch", "scale": "0-1"}
 KEY_METRICS = ("test_accuracy", "test_macro_f1")
+# metadata "input" of models that take digitised signals (``signal_spec`` names their tensors),
+# not page images: their input_size is [leads, samples per lead] and color_mode does not apply.
+SIGNAL_INPUT = "signals"
 LIST_COLUMNS = ("name", "path", "classes", "architecture", "created", *KEY_METRICS, "default", "error")
 
 # Uncompressed size caps for an uploaded zip; the reader enforces them too, so a lying header
@@ -292,17 +295,29 @@ def _versions() -> dict[str, str]:
             "keras": keras.__version__, "numpy": numpy.__version__, "app": app}
 
 
+def _check_signal_inputs(model: Any, metadata: BundleMetadata, name: str) -> None:
+    """Raise unless a signal model's named inputs are the tensors its ``signal_spec`` lists."""
+    tensors = metadata.extra.get("signal_spec", {}).get("tensors", {})
+    shapes = {t.name: list(t.shape[1:]) for t in model.inputs}
+    if not tensors or shapes != {k: list(v) for k, v in tensors.items()}:
+        raise BundleError(f"signal model {name!r} takes inputs {shapes} but its metadata's signal_spec "
+                          f"lists {tensors}")
+
+
 def _check_model(model: Any, metadata: BundleMetadata, name: str) -> None:
     """Raise unless the model's input and output shapes agree with the metadata."""
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
+    if len(model.outputs) != 1 or (metadata.extra.get("input") != SIGNAL_INPUT and len(model.inputs) != 1):
         raise BundleError(f"model {name!r} must have exactly one input and one output")
-    shape = tuple(model.inputs[0].shape[1:])
-    expected = (*metadata.input_size, metadata.channels)
-    if shape != expected:
-        raise BundleError(
-            f"model {name!r} takes input of shape {shape} but its metadata says "
-            f"{metadata.input_size[0]}x{metadata.input_size[1]} {metadata.color_mode} {expected}"
-        )
+    if metadata.extra.get("input") == SIGNAL_INPUT:
+        _check_signal_inputs(model, metadata, name)
+    else:
+        shape = tuple(model.inputs[0].shape[1:])
+        expected = (*metadata.input_size, metadata.channels)
+        if shape != expected:
+            raise BundleError(
+                f"model {name!r} takes input of shape {shape} but its metadata says "
+                f"{metadata.input_size[0]}x{metadata.input_size[1]} {metadata.color_mode} {expected}"
+            )
     units = model.outputs[0].shape[-1]
     if units != len(metadata.classes):
         raise BundleError(

@@ -1,4 +1,4 @@
-"""Learning: architectures, model builders, the input pipeline, augmentation, training, jobs, runs, cross-validation, tuning, calibration, batch inference and model import."""
+"""Learning: architectures, model builders, signal models and features, the input pipeline, augmentation, training, jobs, runs, cross-validation, tuning, calibration, batch inference and model import."""
 from core._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
@@ -21,6 +21,11 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "calibration": ("probabilities_to_logits", "apply_temperature", "fit_temperature", "expected_calibration_error",),
     "inference": ("bundle_preprocessing", "temperature_of", "predict_arrays", "BatchPrediction", "predict_files",
                   "prepare_for_bundle",),
+    "signal_cache": ("PageSignals", "reader_version", "signals_dir", "page_signals", "digitise",),
+    "signal_data": ("SIGNAL_SPEC", "page_tensor", "layout_leads", "augment", "synthetic_batch",),
+    "signal_models": ("SIGNAL_ARCH", "RHYTHM_LAST_CONV", "build_signalnet",),
+    "signal_training": ("SignalRecipe", "train_signalnet", "predict_signalnet", "out_of_fold",),
+    "features": ("page_features", "feature_table", "build_feature_model",),
     "importing": ("MODEL_SUFFIXES", "INPUT_SCALES", "DEFAULT_SIZE", "ORIGINAL_CLASS_ORDERS", "ModelImportError",
                   "ModelInfo", "default_class_names", "parse_class_names", "check_class_names", "read_model_config",
                   "check_config_safe", "load_model_file", "describe_model", "inspect_model_file",

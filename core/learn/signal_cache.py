@@ -1,0 +1,100 @@
+"""Digitised pages on disk: the page reader's signals, keyed by the image's content hash and the
+reader's version, so reading a dataset (~0.6 s a page) happens once per reader change.
+
+The reader version is a hash of the reader's own source files: any change to ``core/ecg/reader``
+(a merge of its branch) reads the pages again instead of mixing signals of two readers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from core.ecg.reader import FS, LeadSignal
+from core.paths import cache_dir
+
+_READER_DIR = Path(__file__).resolve().parent.parent / "ecg" / "reader"
+
+
+@dataclass(frozen=True)
+class PageSignals:
+    """What the signal models need of a :class:`core.ecg.reader.PageReading` (and what is cached)."""
+
+    readable: bool
+    layout: str
+    reasons: tuple[str, ...]
+    heart_rate_bpm: float | None
+    leads: dict[str, LeadSignal]
+
+    @classmethod
+    def from_reading(cls, reading) -> PageSignals:
+        """Keep a reading's verdict and signals (drop its images and per-stage numbers)."""
+        return cls(bool(reading.readable), reading.layout, tuple(reading.reasons), reading.heart_rate_bpm,
+                   dict(reading.leads))
+
+
+@lru_cache(maxsize=1)
+def reader_version() -> str:
+    """A short hash of the reader's source files (changes whenever the reader does)."""
+    digest = hashlib.sha1()
+    for path in sorted(_READER_DIR.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def signals_dir() -> Path:
+    """The cache folder of the current reader version."""
+    path = cache_dir() / "signals" / reader_version()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_signals(page: PageSignals, path: Path) -> None:
+    """Write ``page`` as one ``.npz`` (lead arrays plus a JSON header), atomically."""
+    header = {"readable": page.readable, "layout": page.layout, "reasons": list(page.reasons),
+              "heart_rate_bpm": page.heart_rate_bpm,
+              "leads": {name: {"start_s": s.start_s, "fs": s.fs} for name, s in page.leads.items()}}
+    arrays = {f"lead_{i}": s.mv.astype(np.float32) for i, s in enumerate(page.leads.values())}
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, header=np.array(json.dumps(header)), **arrays)
+    tmp.replace(path)
+
+
+def load_signals(path: Path) -> PageSignals:
+    """Read what :func:`save_signals` wrote."""
+    with np.load(path) as data:
+        header = json.loads(str(data["header"]))
+        leads = {name: LeadSignal(name, float(meta["start_s"]), int(meta.get("fs", FS)), data[f"lead_{i}"])
+                 for i, (name, meta) in enumerate(header["leads"].items())}
+    return PageSignals(header["readable"], header["layout"], tuple(header["reasons"]), header["heart_rate_bpm"],
+                       leads)
+
+
+def page_signals(path: str | Path, sha1: str) -> PageSignals:
+    """The signals of the image at ``path`` (content hash ``sha1``), read once and then cached."""
+    from core.ecg.reader import read_page
+
+    cached = signals_dir() / f"{sha1}.npz"
+    if cached.exists():
+        return load_signals(cached)
+    page = PageSignals.from_reading(read_page(str(path)))
+    save_signals(page, cached)
+    return page
+
+
+def digitise(rows: Iterable[tuple[str, str]], *,
+             progress: Callable[[int, int], None] | None = None) -> dict[str, PageSignals]:
+    """``{sha1: PageSignals}`` for ``(path, sha1)`` rows; copies with one hash are read once."""
+    unique = {sha1: path for path, sha1 in rows}
+    out = {}
+    for done, (sha1, path) in enumerate(unique.items(), 1):
+        out[sha1] = page_signals(path, sha1)
+        if progress is not None:
+            progress(done, len(unique))
+    return out
