@@ -196,6 +196,8 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         x0, x1 = (long[0][0], long[-1][1]) if long else (0, w)
         rows.append(Row(y, top, bottom, x0, x1, tuple(row_pulses)))
         row_stretches.append(long)
+    rows, row_stretches = _drop_text_rows(rows, row_stretches)
+    pulses = [p for row in rows for p in row.pulses]
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
@@ -219,6 +221,19 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         note = f"{n} trace rows match no standard layout: one lead per row, standard order by position"
         fallback = note if fallback is None else f"{note}; {fallback}"
     return Layout(name, tuple(rows), tuple(segments), gain, quality, fallback)
+
+
+def _drop_text_rows(rows: list[Row], stretches: list) -> tuple[list[Row], list]:
+    """Without the top rows that have no calibration pulse when at least 3 rows have one.
+
+    A printer puts a pulse at the start of every trace row; a header line (text over a rule) can
+    pass for a row by its ink, but has none. The bottom row keeps its place: a tall pulse there
+    may run off a cropped page.
+    """
+    if sum(bool(r.pulses) for r in rows) < 3:
+        return rows, stretches
+    first = next(i for i, r in enumerate(rows) if r.pulses)
+    return rows[first:], stretches[first:]
 
 
 def _common_span(rows: list[Row]) -> list[Row]:

@@ -169,7 +169,7 @@ def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
     if not layout.segments:
         return PageReading(False, ("no trace rows found",), layout.name, px_per_mm_input, None, {},
                            {"einthoven_ratio": None, "goldberger_ratio": None}, stages, work)
-    leads, paths = read_signals(traces.mask, layout, WORK_PX_PER_MM, traces.stroke_px)
+    leads, paths = read_signals(traces.mask, layout, WORK_PX_PER_MM, traces.stroke_px, traces.darkness)
     quality: PageQuality = assess(leads, names_known=not layout.name.endswith("rows"))
     qc = dict(quality.qc)
     qc.update(grid_contrast=min(grid.quality["contrast_x"], grid.quality["contrast_y"]),
