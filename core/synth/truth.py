@@ -12,7 +12,7 @@ sampling, the extra layouts and the capture effects are new here, so the built-i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ from core.classes import ECG_CLASSES
 from core.synth.layout import (GAIN_MM_MV, LAYOUTS, SPEED_MM_S, SUPERSAMPLE, DrawnPage, Style, draw_page,
                                se3_style)
 from core.synth.realism import EFFECTS, Shot, apply_effect, start_shot
-from core.synth.waveforms import Ecg, synthesize_ecg
+from core.synth.waveforms import LEADS, Ecg, synthesize_ecg
 
 TRUTH_LAYOUTS: tuple[str, ...] = LAYOUTS
 TRUTH_EFFECTS: tuple[str, ...] = tuple(EFFECTS)
@@ -127,6 +127,20 @@ def _screen_style(rng: np.random.Generator, layout: str, speed: float, gain: flo
         palette=SCREEN_GRID, minor_lines=rng.random() < 0.5, dotted=rng.random() < 0.5, ink=ink,
         trace_width=float(rng.uniform(1.0, 2.0)), header="none", font="sans", separators="none",
         label_above=rng.random() < 0.5, speed_mm_s=speed, gain_mm_mv=gain)
+
+
+def limb_consistent(ecg: Ecg) -> Ecg:
+    """The recording with III, aVR, aVL and aVF derived from I and II, as an electrocardiograph does.
+
+    The generator draws noise per lead, which breaks Einthoven (II = I + III) and Goldberger
+    (aVR + aVL + aVF = 0); a real cart measures I and II and computes the rest, so truth pages
+    obey both laws exactly and a reader's law residuals measure the reader alone.
+    """
+    signals = ecg.signals.copy()
+    i, ii = signals[LEADS.index("I")], signals[LEADS.index("II")]
+    for name, value in (("III", ii - i), ("aVR", -(i + ii) / 2), ("aVL", i - ii / 2), ("aVF", ii - i / 2)):
+        signals[LEADS.index(name)] = value
+    return replace(ecg, signals=signals)
 
 
 def _flat_trace(drawn: DrawnPage) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +275,7 @@ def render_truth_page(seed: int, *, cls: str | None = None, layout: str | None =
     else:
         style = _paper_style(style_rng, layout, grid, speed, gain)
 
-    ecg = synthesize_ecg(cls, signal_rng)
+    ecg = limb_consistent(synthesize_ecg(cls, signal_rng))
     drawn = draw_page(ecg, style, header_rng, page_size, trace_ids=True)
     ink, ids = _flat_trace(drawn)
     gx0, gy0, gx1, gy1 = drawn.boxes.grid_box

@@ -152,3 +152,43 @@ def test_mendeley_pages_read_as_consistent_3x4_plus_rhythm():
         assert reading.px_per_mm == pytest.approx(3.97, rel=0.03)      # 1106 px pages: 1 mm = 3.97 px
         assert reading.qc["einthoven_ratio"] < 0.5
         assert 30 < reading.heart_rate_bpm < 200
+
+
+def _image_px_per_mm(truth) -> float:
+    """The truth page's millimetre in final-image px at the image centre (through the capture's homography)."""
+    h, w = truth.trace_mask.shape
+    inverse = np.linalg.inv(truth.homography)
+    centre = inverse @ np.array([w / 2, h / 2, 1.0])
+    centre = centre[:2] / centre[2]
+
+    def mapped(point):
+        q = truth.homography @ np.array([point[0], point[1], 1.0])
+        return q[:2] / q[2]
+
+    step = 10 * truth.px_per_mm
+    return float(np.mean([np.linalg.norm(mapped(centre + d) - mapped(centre)) / 10
+                          for d in (np.array([step, 0.0]), np.array([0.0, step]))]))
+
+
+def test_a_photo_whose_blurred_grid_favours_a_harmonic_is_measured_at_its_millimetre():
+    """Held-out truth page 20 (a 3x4+3 photo): its grid alone measures 2x the millimetre; the
+    trace rows' length (250 mm) rules that harmonic out."""
+    from core.synth.truth import render_truth_page, truth_page_seed
+
+    image, truth = render_truth_page(truth_page_seed(0, 20), layout="3x4+3", effect="photo")
+    reading = read_page(image)
+    assert reading.px_per_mm == pytest.approx(_image_px_per_mm(truth), rel=0.05)
+    assert "rows' length" in (reading.stages["grid"]["fallback"] or "")
+
+
+def test_pulses_of_tightly_stacked_12x1_rows_are_found_and_cut_off():
+    """On a 12x1 page (rows 13 mm apart) a 10 mm pulse reaches past the band between rows; each
+    row's pulse must still be found, or the row's time axis starts on the pulse."""
+    from core.synth.truth import render_truth_page, truth_page_seed
+
+    image, truth = render_truth_page(truth_page_seed(0, 4), layout="12x1", effect="clean")
+    reading = read_page(image)
+    assert reading.layout == "12x1"
+    assert reading.stages["layout"]["quality"]["pulses"] >= 11
+    snr = [lead_snr(truth.leads[n].mv, reading.leads[n].mv)[0] for n in ("II", "aVR", "aVF")]
+    assert np.median(snr) > 6.0

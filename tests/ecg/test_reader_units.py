@@ -82,3 +82,26 @@ def test_records_round_trip_with_nan(tmp_path):
     rows = list(csv.reader(write_csv(leads, tmp_path / "x.csv").open()))
     assert rows[0] == ["time_s", "I", "aVR"] and len(rows) == 2501
     assert rows[1251][2] != "" and rows[1][2] == "" and rows[111][1] == ""
+
+
+def test_a_lead_printed_twice_is_the_mean_of_both_readings_after_their_lag():
+    from core.ecg.reader.signals import _read_twice
+
+    rng = np.random.default_rng(0)
+    truth = np.sin(np.arange(5000) / 40)
+    short = LeadSignal("II", 2.5, 500, truth[1250:2500] + rng.normal(0, 0.05, 1250))
+    strip_mv = np.roll(truth, 3) + rng.normal(0, 0.05, 5000) + 0.2      # 3 samples late, another zero
+    strip_mv[1300:1400] = np.nan
+    both = _read_twice(short, LeadSignal("II-rhythm", 0.0, 500, strip_mv))
+    error = lambda mv: float(np.sqrt(np.mean((mv - truth[1250:2500]) ** 2)))
+    assert error(both.mv) < 0.8 * error(short.mv)
+    assert np.isfinite(both.mv).all()
+
+
+def test_law_ratio_lets_any_one_lead_lag():
+    t = np.arange(2000) / 500
+    i, ii = np.sin(2 * np.pi * 1.3 * t), np.sin(2 * np.pi * 0.7 * t + 1)
+    leads = {"I": LeadSignal("I", 0, 500, np.roll(i, 3)), "II": LeadSignal("II", 0, 500, ii),
+             "III": LeadSignal("III", 0, 500, ii - i)}
+    assert law_ratio(leads, ("I", "III"), ("II",)) > 0.05
+    assert law_ratio(leads, ("I", "III"), ("II",), max_lag=5) < 0.01

@@ -229,3 +229,13 @@ def test_any_page_renders_with_a_consistent_truth(seed, effect):
     assert ((truth.trace_ids > 0) == truth.trace_mask).all() and truth.trace_mask.shape == image.size[::-1]
     assert all(0 <= v <= 1 for lead in truth.leads.values() for v in lead.box)
     assert all(0 <= lead.visible <= 1 for lead in truth.leads.values())
+
+
+def test_truth_pages_obey_einthoven_and_goldberger_exactly():
+    """III and the augmented leads are derived from I and II, as a cart computes them."""
+    from core.synth.truth import render_truth_page
+
+    _, truth = render_truth_page(5, layout="3x4+1", effect="clean")
+    lead = {name: t.mv.astype(float) for name, t in truth.leads.items() if name == t.lead}
+    np.testing.assert_allclose(lead["I"] + lead["III"], lead["II"], atol=1e-5)
+    np.testing.assert_allclose(lead["aVR"] + lead["aVL"] + lead["aVF"], 0, atol=1e-5)

@@ -19,6 +19,7 @@ _MIN_PERIOD, _MAX_PERIOD = 2.5, 60.0
 _MIN_CONTRAST = 12.0        # peak power over the spectrum's median: a visible grid measures 30 to 10^4
 _PAD = 8
 _PRIOR_RANGE = 3.0        # the millimetre is searched within this factor of the page-size guess
+_ROW_RANGE = 1.35         # ... and within this factor of the trace rows' scale (harmonics are 2x away)
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,14 @@ def _refine(freqs, power, f, tol=0.03) -> float:
     return float(freqs[i])
 
 
-def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, float]:
+def axis_period(profile: np.ndarray, prior_px_per_mm: float, prior_range: float = _PRIOR_RANGE
+                ) -> tuple[float, float]:
     """(px per mm, contrast) along one axis; px per mm is NaN when the profile is too short.
 
     Every candidate millimetre m is scored by the comb of the 5 mm spacing, the geometric mean of
     the spectral power at k / (5 m), k = 1..10: minor lines land on its 5th and 10th teeth and
     major lines on all, while a harmonic or sub-harmonic of the true period leaves teeth on noise.
-    A weak page-size prior breaks near-ties.
+    A weak page-size prior breaks near-ties; ``prior_range`` bounds the search around it.
     """
     if len(profile) < 4 * _MAX_PERIOD:
         return np.nan, 0.0
@@ -90,8 +92,8 @@ def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, flo
     # Whitened: traces and text put a falling trend under the grid's peaks.
     floor = np.maximum(median_filter(power, 50 * _PAD + 1, mode="nearest"), 1e-12)
     level = np.minimum(maximum_filter1d(power, 2 * _PAD + 1) / floor, 1000.0)
-    low = max(_MIN_PERIOD, prior_px_per_mm / _PRIOR_RANGE)
-    high = min(_MAX_PERIOD / 2, prior_px_per_mm * _PRIOR_RANGE)
+    low = max(_MIN_PERIOD, prior_px_per_mm / prior_range)
+    high = min(_MAX_PERIOD / 2, prior_px_per_mm * prior_range)
     if low >= high:
         return np.nan, contrast
     candidates = np.exp(np.linspace(np.log(low), np.log(high), 600))
@@ -108,20 +110,28 @@ def axis_period(profile: np.ndarray, prior_px_per_mm: float) -> tuple[float, flo
     teeth = np.arange(1, 40) / (5 * best)
     teeth = teeth[teeth <= 1 / _MIN_PERIOD]
     k = int(np.argmax(np.interp(teeth, freqs, power))) + 1
-    return k / (5 * _refine(freqs, power, k / (5 * best), tol=0.02)) * 1.0, contrast
+    refined = k / (5 * _refine(freqs, power, k / (5 * best), tol=0.02))
+    # The refinement only moves within its band; anything else is an interpolation artefact.
+    return (refined if abs(np.log(refined / best)) < 0.05 else best), contrast
 
 
-def find_grid(rgb: np.ndarray, dark_background: bool) -> Grid:
-    """Grid period in px per mm along x and y; falls back to the page width when no grid shows."""
+def find_grid(rgb: np.ndarray, dark_background: bool, row_px_per_mm: float | None = None) -> Grid:
+    """Grid period in px per mm along x and y; falls back to the page width when no grid shows.
+
+    ``row_px_per_mm``: the scale the trace rows give (they span ``TRACE_WIDTH_MM``); the grid is
+    then searched only within ``_ROW_RANGE`` of it, which rules out the harmonics (2x, 5x the
+    millimetre) a blurred or warped grid can favour, and it replaces the page width as fallback.
+    """
     w = rgb.shape[1]
-    prior = w / TRACE_WIDTH_MM
+    prior, search = (w / TRACE_WIDTH_MM, _PRIOR_RANGE) if row_px_per_mm is None else (row_px_per_mm, _ROW_RANGE)
+    source = (f"the page width (≈{TRACE_WIDTH_MM:g} mm of traces)" if row_px_per_mm is None
+              else f"the trace rows' length (≈{TRACE_WIDTH_MM - 15:g} mm)")
     if dark_background:
         return Grid(prior, prior, False, {"prior_px_per_mm": prior, "contrast_x": 0.0, "contrast_y": 0.0},
-                    f"a screen (dark background) has no paper grid: scale from the image width "
-                    f"(≈{TRACE_WIDTH_MM:g} mm of traces)")
+                    f"a screen (dark background) has no paper grid: scale from {source}")
     darkness = np.minimum(grid_darkness(rgb, dark_background), 0.5)   # traces must not dominate
-    x_mm, x_contrast = axis_period(darkness.mean(axis=0), prior)
-    y_mm, y_contrast = axis_period(darkness.mean(axis=1), prior)
+    x_mm, x_contrast = axis_period(darkness.mean(axis=0), prior, search)
+    y_mm, y_contrast = axis_period(darkness.mean(axis=1), prior, search)
     quality = {"contrast_x": x_contrast, "contrast_y": y_contrast, "prior_px_per_mm": prior}
     ok_x = np.isfinite(x_mm) and x_contrast >= _MIN_CONTRAST
     ok_y = np.isfinite(y_mm) and y_contrast >= _MIN_CONTRAST
@@ -133,5 +143,4 @@ def find_grid(rgb: np.ndarray, dark_background: bool) -> Grid:
         quality.update(px_per_mm_x=one, px_per_mm_y=one)
         return Grid(one, one, True, quality, "grid seen along one axis only: same scale used for both")
     quality.update(px_per_mm_x=prior, px_per_mm_y=prior)
-    return Grid(prior, prior, False, quality,
-                f"no millimetre grid visible: scale from the page width (≈{TRACE_WIDTH_MM:g} mm of traces)")
+    return Grid(prior, prior, False, quality, f"no millimetre grid visible: scale from {source}")

@@ -24,6 +24,7 @@ _RHYTHM = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
 _MIN_ROW_MM = 40.0           # the longest ink stretch a trace row must have
 _BRIDGE_MM = 1.0
 _EDGE_MM = 3.0
+_PULSE_MAX_MM = 25.0        # a 20 mm/mV pulse is 20 mm tall
 
 
 @dataclass(frozen=True)
@@ -90,16 +91,25 @@ def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[int]:
     return rows
 
 
-def _pulse(mask: np.ndarray, top: int, bottom: int, a: int, b: int, px_per_mm: float) -> tuple[int, int, int, int] | None:
-    """The stretch [a, b) as a calibration pulse box if it is one: narrow, 4-25 mm tall, flat-topped."""
+def _pulse(mask: np.ndarray, y: int, bottom: int, a: int, b: int, px_per_mm: float) -> tuple[int, int, int, int] | None:
+    """The stretch [a, b) of the row at baseline ``y`` as a calibration pulse box if it is one:
+    narrow, 4-25 mm tall, flat-topped.
+
+    The pulse is the ink connected to the baseline, looked for up to 25 mm above it: on tightly
+    stacked rows (12x1) a 10 mm pulse reaches past the band between rows.
+    """
     width_mm = (b - a) / px_per_mm
     if not 1.5 <= width_mm <= 12:
         return None
-    ys = np.flatnonzero(mask[top:bottom, a:b].any(axis=1))
+    top = max(0, y - int(_PULSE_MAX_MM * px_per_mm))
+    n, labels = cv2.connectedComponents(mask[top:bottom, a:b].astype(np.uint8), connectivity=8)
+    near = int(2 * px_per_mm)
+    foot = labels[max(0, y - top - near):y - top + near + 1]
+    ys = np.flatnonzero(np.isin(labels, np.unique(foot[foot > 0])).any(axis=1))
     if len(ys) == 0:
         return None
     height_mm = (ys[-1] - ys[0]) / px_per_mm
-    if not 3.5 <= height_mm <= 25:
+    if not 3.5 <= height_mm <= _PULSE_MAX_MM:
         return None
     # A flat top: the top-most ink spans a horizontal stretch of >= 1 mm.
     top_row = mask[top + ys[0]:top + ys[0] + max(2, int(0.5 * px_per_mm)), a:b].any(axis=0)
@@ -173,12 +183,12 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         runs = _stretches(mask[top:bottom].any(axis=0), bridge)
         # Pulses: short flat-topped stretches anywhere (6x2 pages repeat them mid-row), or the first
         # 7 mm of the first long stretch when the pulse runs straight into the trace.
-        row_pulses = [p for a, b in runs if (p := _pulse(mask, top, bottom, a, b, px_per_mm))]
+        row_pulses = [p for a, b in runs if (p := _pulse(mask, y, bottom, a, b, px_per_mm))]
         long = [r for r in runs if r[1] - r[0] >= 5 * px_per_mm
                 and not any(p[0] <= r[0] and r[1] <= p[2] for p in row_pulses)]
         if long and not any(p[2] <= long[0][0] + 1 for p in row_pulses):
             a = long[0][0]
-            box = _pulse(mask, top, bottom, a, a + int(7 * px_per_mm), px_per_mm)
+            box = _pulse(mask, y, bottom, a, a + int(7 * px_per_mm), px_per_mm)
             if box is not None:
                 row_pulses.insert(0, box)
                 long[0] = (box[2], long[0][1])
@@ -186,6 +196,8 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         x0, x1 = (long[0][0], long[-1][1]) if long else (0, w)
         rows.append(Row(y, top, bottom, x0, x1, tuple(row_pulses)))
         row_stretches.append(long)
+    rows, row_stretches = _drop_text_rows(rows, row_stretches)
+    pulses = [p for row in rows for p in row.pulses]
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
@@ -209,6 +221,19 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         note = f"{n} trace rows match no standard layout: one lead per row, standard order by position"
         fallback = note if fallback is None else f"{note}; {fallback}"
     return Layout(name, tuple(rows), tuple(segments), gain, quality, fallback)
+
+
+def _drop_text_rows(rows: list[Row], stretches: list) -> tuple[list[Row], list]:
+    """Without the top rows that have no calibration pulse when at least 3 rows have one.
+
+    A printer puts a pulse at the start of every trace row; a header line (text over a rule) can
+    pass for a row by its ink, but has none. The bottom row keeps its place: a tall pulse there
+    may run off a cropped page.
+    """
+    if sum(bool(r.pulses) for r in rows) < 3:
+        return rows, stretches
+    first = next(i for i, r in enumerate(rows) if r.pulses)
+    return rows[first:], stretches[first:]
 
 
 def _common_span(rows: list[Row]) -> list[Row]:

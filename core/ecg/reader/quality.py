@@ -57,16 +57,17 @@ def law_ratio(leads: dict[str, LeadSignal], plus: tuple[str, ...], minus: tuple[
               max_lag: int = 0) -> float | None:
     """RMS of (Σ plus − Σ minus) over the mean RMS of the leads, on finite shared samples; None if unknown.
 
-    ``max_lag`` > 0 allows the first lead of ``minus`` (or of ``plus``) to move by up to that
-    many samples against the rest, and keeps the best: printers sample leads a few ms apart.
+    ``max_lag`` > 0 allows any one lead to move by up to that many samples against the rest, and
+    keeps the best: printers sample leads a few ms apart, and a row's time axis can be off by as
+    much (a residual skew).
     """
     names = plus + minus
     data = _shared(leads, names)
     if data is None:
         return None
     best = None
-    moved = len(plus) if minus else 0
-    for lag in range(-max_lag, max_lag + 1):
+    shifts = [(moved, lag) for moved in range(len(names) if max_lag else 1) for lag in range(-max_lag, max_lag + 1)]
+    for moved, lag in shifts:
         shifted = data.copy()
         shifted[moved] = np.roll(data[moved], lag)
         part = shifted[:, max_lag:shifted.shape[1] - max_lag]

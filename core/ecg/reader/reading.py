@@ -1,6 +1,7 @@
 """Read a whole ECG page: sheet → grid → working scale → traces → layout → signals → quality."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,10 @@ from core.imageio import load_image
 WORK_PX_PER_MM = 5.0          # every page is read at this scale: 8 ms and 0.02 mV per px
 _MAX_WORK_SIDE = 2400
 _MIN_SIDE = 64
+ROW_SPAN_MM = 250.0           # a standard row's trace length on paper, at any speed and layout
+_EDGE_SHARE = 0.01            # a row this close to the sheet's side is cut by the image edge
+_HARMONIC = 1.4               # grid and rows this far apart: the grid locked onto a harmonic
+_SAME_SCALE = 0.05            # without a grid, the rows' scale replaces the page width beyond 5 %
 
 PageSource = Image.Image | np.ndarray | str | os.PathLike | bytes
 
@@ -82,6 +87,51 @@ def _unreadable(reason: str, stages: dict[str, dict[str, Any]], layout: str = "n
                        "goldberger_ratio": None}, stages)
 
 
+def _read_rows(sheet: Sheet, grid: Grid) -> tuple[np.ndarray, Traces, Layout] | None:
+    """The sheet at the working scale, its trace ink and layout; None when the scale gives no usable size."""
+    fx, fy = WORK_PX_PER_MM / grid.px_per_mm_x, WORK_PX_PER_MM / grid.px_per_mm_y
+    h, w = sheet.rgb.shape[:2]
+    if max(w * fx, h * fy) > _MAX_WORK_SIDE or min(w * fx, h * fy) < _MIN_SIDE:
+        return None
+    work = cv2.resize(sheet.rgb, (int(round(w * fx)), int(round(h * fy))),
+                      interpolation=cv2.INTER_AREA if fx < 1 else cv2.INTER_LINEAR)
+    traces = find_traces(work, sheet.dark_background, WORK_PX_PER_MM)
+    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines,
+                         not sheet.dark_background)
+    if len(layout.rows) < 3:                 # pale ink (photos) breaks rows apart: read it with hysteresis
+        faint = find_traces(work, sheet.dark_background, WORK_PX_PER_MM, faint=True)
+        faint_layout = find_layout(faint.mask, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines,
+                                    not sheet.dark_background)
+        if len(faint_layout.rows) > len(layout.rows):
+            traces, layout = faint, faint_layout
+    return work, traces, layout
+
+
+def _row_scale(layout: Layout, fx: float, sheet_width: int) -> tuple[float | None, bool]:
+    """(sheet px per mm from the trace rows' median length, whether rows run into the sheet's edge).
+
+    Every standard row spans ``ROW_SPAN_MM`` (10 s at 25 mm/s, 5 s at 50 mm/s), whatever the
+    layout; a row cut by the image edge (a close-up) only gives a lower bound. None under 3 rows.
+    """
+    if len(layout.rows) < 3:
+        return None, False
+    spans = np.array([r.x1 - r.x0 for r in layout.rows], float)
+    edge = _EDGE_SHARE * sheet_width * fx
+    cut = any(r.x0 <= edge or r.x1 >= sheet_width * fx - edge for r in layout.rows)
+    return float(np.median(spans)) / fx / ROW_SPAN_MM, cut
+
+
+def _rows_disagree(grid: Grid, row_scale: float, cut: bool) -> bool:
+    """Whether the grid's scale is off the rows' by a harmonic's worth (or no grid was seen).
+
+    Rows cut by the image edge are shorter than a page's: they only say the scale is at least theirs.
+    """
+    ratio = grid.px_per_mm / row_scale
+    if not grid.found:
+        return abs(np.log(ratio)) > _SAME_SCALE
+    return ratio < 1 / _HARMONIC if cut else abs(np.log(ratio)) > np.log(_HARMONIC)
+
+
 def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
     """Digitise an ECG page (PIL image, RGB/grey array, path or bytes); never raises on a valid image.
 
@@ -96,30 +146,30 @@ def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
     if float(sheet.rgb.std()) < 2:
         return _unreadable("the image is flat (one colour): no traces", stages)
     grid = find_grid(sheet.rgb, sheet.dark_background)
+    read = _read_rows(sheet, grid)
+    if read is None:
+        return _unreadable(f"grid period {grid.px_per_mm:.1f} px/mm gives no readable page size",
+                           {**stages, "grid": _stage(grid)}, px_per_mm=grid.px_per_mm / sheet.scale)
+    row_scale, cut = _row_scale(read[2], WORK_PX_PER_MM / grid.px_per_mm_x, sheet.rgb.shape[1])
+    if row_scale is not None and _rows_disagree(grid, row_scale, cut):
+        checked = find_grid(sheet.rgb, sheet.dark_background, row_scale)
+        again = _read_rows(sheet, checked)
+        if again is not None and len(again[2].rows) >= min(3, len(read[2].rows)):
+            note = (f"grid period {grid.px_per_mm:.2f} px/mm disagrees with the trace rows' length "
+                    f"({row_scale:.2f} px/mm): searched again near the rows' scale")
+            grid = dataclasses.replace(checked, fallback=note if checked.fallback is None
+                                       else f"{note}; {checked.fallback}")
+            read = again
     stages["grid"] = _stage(grid)
+    stages["grid"]["quality"]["row_px_per_mm"] = row_scale if row_scale is not None else np.nan
     px_per_mm_input = grid.px_per_mm / sheet.scale
-    fx, fy = WORK_PX_PER_MM / grid.px_per_mm_x, WORK_PX_PER_MM / grid.px_per_mm_y
-    h, w = sheet.rgb.shape[:2]
-    if max(w * fx, h * fy) > _MAX_WORK_SIDE or min(w * fx, h * fy) < _MIN_SIDE:
-        return _unreadable(f"grid period {grid.px_per_mm:.1f} px/mm gives no readable page size", stages,
-                           px_per_mm=px_per_mm_input)
-    work = cv2.resize(sheet.rgb, (int(round(w * fx)), int(round(h * fy))),
-                      interpolation=cv2.INTER_AREA if fx < 1 else cv2.INTER_LINEAR)
-    traces = find_traces(work, sheet.dark_background, WORK_PX_PER_MM)
-    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines,
-                         not sheet.dark_background)
-    if len(layout.rows) < 3:                 # pale ink (photos) breaks rows apart: read it with hysteresis
-        faint = find_traces(work, sheet.dark_background, WORK_PX_PER_MM, faint=True)
-        faint_layout = find_layout(faint.mask, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines,
-                                    not sheet.dark_background)
-        if len(faint_layout.rows) > len(layout.rows):
-            traces, layout = faint, faint_layout
+    work, traces, layout = read
     stages["traces"] = _stage(traces)
     stages["layout"] = _stage(layout)
     if not layout.segments:
         return PageReading(False, ("no trace rows found",), layout.name, px_per_mm_input, None, {},
                            {"einthoven_ratio": None, "goldberger_ratio": None}, stages, work)
-    leads, paths = read_signals(traces.mask, layout, WORK_PX_PER_MM, traces.stroke_px)
+    leads, paths = read_signals(traces.mask, layout, WORK_PX_PER_MM, traces.stroke_px, traces.darkness)
     quality: PageQuality = assess(leads, names_known=not layout.name.endswith("rows"))
     qc = dict(quality.qc)
     qc.update(grid_contrast=min(grid.quality["contrast_x"], grid.quality["contrast_y"]),

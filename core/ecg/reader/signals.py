@@ -17,6 +17,7 @@ from core.ecg.reader.layout import SPEED_MM_S, Layout, Segment
 
 FS = 500
 _REACQUIRE_COLS = 5
+_TWICE_LAG = 5            # samples a rhythm strip may be shifted against its lead's short segment
 _LABEL_MM = 6.0          # lead labels are printed within this distance of a segment's start
 
 
@@ -100,6 +101,32 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
     return value
 
 
+def ink_centre(dark: np.ndarray, y: np.ndarray, stroke_px: float) -> np.ndarray:
+    """The pen's row refined to a fraction of a pixel where the trace is flat: the darkness-weighted
+    mean row within a pen's width of the tracked row.
+
+    A binary run's middle is only good to half a pixel (0.01 mV at 5 px/mm), and its edges move
+    with the threshold; the grey level of the anti-aliased or blurred stroke says where its centre
+    is. Steep strokes and peaks keep the tracked row: there a column's ink is not one pen width.
+    """
+    out = y.copy()
+    prev, nxt = np.r_[np.nan, y[:-1]], np.r_[y[1:], np.nan]
+    with np.errstate(invalid="ignore"):
+        flat = np.isfinite(y) & (np.abs(nxt - prev) <= 0.5 * stroke_px)
+    cols = np.flatnonzero(flat)
+    if not len(cols):
+        return out
+    reach = max(1, int(np.ceil(stroke_px)))
+    offsets = np.arange(-reach, reach + 1)
+    rows = np.rint(y[cols]).astype(int)[:, None] + offsets[None, :]
+    inside = (rows >= 0) & (rows < dark.shape[0])
+    weights = np.where(inside, dark[np.clip(rows, 0, dark.shape[0] - 1), cols[:, None]], 0.0)
+    total = weights.sum(axis=1)
+    ok = total > 0
+    out[cols[ok]] = (weights[ok] * rows[ok]).sum(axis=1) / total[ok] + 0.0
+    return out
+
+
 def _label_end(tall: np.ndarray, label_cols: int) -> int:
     """End column of a printed label at the segment's start: two or more tall strokes in its first columns.
 
@@ -125,8 +152,8 @@ def _isoelectric(y: np.ndarray, bin_px: float) -> float:
 
 
 def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: float,
-                 stroke_px: float) -> tuple[LeadSignal, PenPath]:
-    """One lead's signal at ``FS`` Hz from its segment of the trace mask."""
+                 stroke_px: float, darkness: np.ndarray | None = None) -> tuple[LeadSignal, PenPath]:
+    """One lead's signal at ``FS`` Hz from its segment of the trace mask (refined on ``darkness``)."""
     row = layout.rows[segment.row]
     # Tall QRS complexes reach into the next row's band: look that far too, continuity keeps the lead.
     reach = row.bottom - row.top
@@ -135,6 +162,8 @@ def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: 
     # Join the two edges of a thin spike (a lighter core between them reads as a hole).
     band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((max(3, int(px_per_mm) | 1), 1), np.uint8))
     y = track(band, row.y - top, stroke_px, int(_LABEL_MM * px_per_mm))
+    if darkness is not None:
+        y = ink_centre(darkness[top:bottom, segment.x0:segment.x1], y, stroke_px)
     x = segment.x0 + np.arange(band.shape[1], dtype=float)
     level = _isoelectric(y, 0.2 * px_per_mm)
     px_per_mv = layout.gain_mm_per_mv * px_per_mm
@@ -172,23 +201,57 @@ def _rhythm_lead(strip: LeadSignal, leads: dict[str, LeadSignal], default: str) 
     return best
 
 
-def read_signals(mask: np.ndarray, layout: Layout, px_per_mm: float, stroke_px: float
-                 ) -> tuple[dict[str, LeadSignal], dict[str, list[PenPath]]]:
-    """Every segment's signal by lead name; rhythm strips are named after the lead they repeat + "-rhythm"."""
+def read_signals(mask: np.ndarray, layout: Layout, px_per_mm: float, stroke_px: float,
+                 darkness: np.ndarray | None = None) -> tuple[dict[str, LeadSignal], dict[str, list[PenPath]]]:
+    """Every segment's signal by lead name; rhythm strips are named after the lead they repeat + "-rhythm".
+
+    ``darkness`` (the ink's grey level at the mask's size) refines the pen's row on flat stretches."""
     leads: dict[str, LeadSignal] = {}
     paths: dict[str, list[PenPath]] = {}
     strips = []
     for segment in layout.segments:
-        signal, path = read_segment(mask, layout, segment, px_per_mm, stroke_px)
+        signal, path = read_segment(mask, layout, segment, px_per_mm, stroke_px, darkness)
         if segment.rhythm:
             strips.append((signal, path))
             continue
         leads[segment.lead] = signal
         paths.setdefault(segment.lead, []).append(path)
     for signal, path in strips:
-        name = _rhythm_lead(signal, leads, signal.name) + "-rhythm"
+        lead = _rhythm_lead(signal, leads, signal.name)
+        name = lead + "-rhythm"
         while name in leads:
             name += "+"
         leads[name] = LeadSignal(name, signal.start_s, signal.fs, signal.mv)
         paths[name] = [path]
+        if lead in leads and name == lead + "-rhythm":
+            leads[lead] = _read_twice(leads[lead], signal)
     return leads, paths
+
+
+def _read_twice(short: LeadSignal, strip: LeadSignal) -> LeadSignal:
+    """A short segment averaged with the rhythm strip printing the same lead over the same time.
+
+    Two prints of one signal are two readings of it: their mean halves the variance of the
+    errors they do not share (pixel rounding, grid and JPEG specks). The strip is first moved by
+    the lag (up to ``_TWICE_LAG`` samples) that fits best: a residual skew shifts rows slightly.
+    """
+    i0 = int(round((short.start_s - strip.start_s) * short.fs))
+    n = len(short.mv)
+    best, best_err = None, np.inf
+    for lag in range(-_TWICE_LAG, _TWICE_LAG + 1):
+        lo, hi = i0 + lag, i0 + lag + n
+        if lo < 0 or hi > len(strip.mv):
+            continue
+        other = strip.mv[lo:hi]
+        ok = np.isfinite(other) & np.isfinite(short.mv)
+        if ok.sum() < short.fs // 2:
+            continue
+        diff = other[ok] - short.mv[ok]
+        err = float(np.mean((diff - np.median(diff)) ** 2))
+        if err < best_err:
+            best, best_err = other - np.median(diff), err
+    if best is None:
+        return short
+    # Where only one print was read, that one; where neither, NaN (no empty-mean warning).
+    both = np.where(np.isfinite(short.mv), np.where(np.isfinite(best), (short.mv + best) / 2, short.mv), best)
+    return LeadSignal(short.name, short.start_s, short.fs, both)

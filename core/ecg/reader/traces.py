@@ -30,6 +30,7 @@ class Traces:
     stroke_px: float
     quality: dict[str, float] = field(default_factory=dict)
     fallback: str | None = None
+    darkness: np.ndarray | None = field(default=None, repr=False)   # (H, W) ink darkness, for sub-pixel reading
 
 
 def ink_darkness(rgb: np.ndarray, dark_background: bool, px_per_mm: float) -> np.ndarray:
@@ -82,4 +83,4 @@ def find_traces(rgb: np.ndarray, dark_background: bool, px_per_mm: float, faint:
                "line_share": float(lines.mean())}
     stroke = _stroke_width(cleaned)
     quality["stroke_px"] = stroke
-    return Traces(cleaned, vertical.astype(bool), stroke, quality, fallback)
+    return Traces(cleaned, vertical.astype(bool), stroke, quality, fallback, darkness)
