@@ -111,8 +111,11 @@ def axis_period(profile: np.ndarray, prior_px_per_mm: float, prior_range: float 
     teeth = teeth[teeth <= 1 / _MIN_PERIOD]
     k = int(np.argmax(np.interp(teeth, freqs, power))) + 1
     refined = k / (5 * _refine(freqs, power, k / (5 * best), tol=0.02))
-    # The refinement only moves within its band; anything else is an interpolation artefact.
-    return (refined if abs(np.log(refined / best)) < 0.05 else best), contrast
+    # The refinement only moves within its band; anything else (or a zero or negative peak
+    # frequency from a flat spectrum) is an interpolation artefact.
+    if not (np.isfinite(refined) and refined > 0 and abs(np.log(refined / best)) < 0.05):
+        refined = best
+    return refined, contrast
 
 
 def find_grid(rgb: np.ndarray, dark_background: bool, row_px_per_mm: float | None = None) -> Grid:
