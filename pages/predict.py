@@ -208,7 +208,7 @@ def single_image(bundle, key, chosen) -> None:
     if result.diagnosis.is_ecg:
         shares, territory = show_leads(result, saliency, example)
     st.subheader("The signals on the page")
-    show_signals(name, data, key="predict_signals", downloads=True)
+    show_signals(name, data, key="predict_signals", downloads=True, reading=result.reading)
     guidance = guidance_for(result.diagnosis)
     show_guidance(guidance)
     disclaimer()

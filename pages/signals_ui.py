@@ -68,13 +68,14 @@ def show_downloads(reading, name: str, key: str) -> None:
                           help="A PhysioNet record (.hea + .dat) that ECG tools such as WFDB and LightWAVE open.")
 
 
-def show_signals(name: str, data: bytes, *, key: str, downloads: bool = False):
-    """Read ``data`` and show what was found; returns the reading (None when the file cannot be opened)."""
+def show_signals(name: str, data: bytes, *, key: str, downloads: bool = False, reading=None):
+    """Show what the page reader found on ``data`` (read here unless ``reading`` is given, e.g. by
+    a prediction that already read the page); returns the reading (None when the file cannot be opened)."""
     from core.ecg.reader.overlay import trace_overlay
     from core.ecg.reader.records import signals_frame
     from core.teach import quality_table
 
-    reading = read_image(name, data)
+    reading = reading or read_image(name, data)
     if reading is None:
         return None
     show_summary(reading)

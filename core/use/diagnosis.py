@@ -108,12 +108,15 @@ def energy_score(logits: Sequence[float] | np.ndarray, temperature: float = 1.0)
 
 def diagnose(probabilities: Sequence[float] | np.ndarray | Mapping[str, float], classes: Sequence[str] | None = None,
              *, logits: Sequence[float] | np.ndarray | None = None, temperature: float = 1.0,
-             not_ecg_probability: float | None = None, thresholds: Thresholds | None = None) -> Diagnosis:
+             not_ecg_probability: float | None = None, thresholds: Thresholds | None = None,
+             page_is_ecg: str | None = None) -> Diagnosis:
     """Turn calibrated ``probabilities`` (one per class of ``classes``, or a ``{class: p}`` dict)
     into a :class:`Diagnosis`.
 
     ``logits`` (the model's pre-softmax outputs) enable the energy check; ``not_ecg_probability``
-    is the feature check's p(not an ECG), for models that have one.
+    is the feature check's p(not an ECG), for models that have one. ``page_is_ecg`` is the page
+    reader's evidence that the image is an ECG, as a sentence (None: no such evidence): the model
+    may then doubt the page, but never call it NOT AN ECG — it becomes UNCERTAIN, with both reasons.
     """
     if isinstance(probabilities, Mapping):
         classes = list(probabilities)
@@ -149,7 +152,10 @@ def diagnose(probabilities: Sequence[float] | np.ndarray | Mapping[str, float], 
     if energy is not None and energy > limits.energy:
         reasons.append(f"the model recognises nothing it was trained on in this image "
                        f"(out-of-distribution energy {energy:.1f} > {limits.energy:.1f})")
-    if reasons:
+    if reasons and page_is_ecg:
+        reasons.insert(0, page_is_ecg)
+        status = UNCERTAIN
+    elif reasons:
         status = NOT_AN_ECG
     else:
         if confidence < limits.min_confidence:

@@ -20,10 +20,12 @@ from scipy.special import softmax
 
 from core.classes import CANONICAL_CLASSES, NON_ECG
 from core.ecg import DEFAULT_LAYOUT, Territory, lead_regions, lead_shares, name_territory
+from core.ecg.reader import PageReading, read_page
 from core.errors import USER_ERRORS
 from core.learn import bundle_preprocessing, temperature_of
 from core.use.diagnosis import Diagnosis, Thresholds, diagnose
 from core.use.explain import PageView, Saliency, explainer_for, heatmap_on_page, view_page
+from core.use.ecg_check import NOT_ECG, CheckOutcome, check_outcome, ecg_evidence
 from core.use.ood import ecg_check_for
 
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "webp")
@@ -42,6 +44,8 @@ class ImageResult:
     logits: np.ndarray           # (K,) pre-softmax outputs (log-probabilities if the model has no logits)
     probabilities: np.ndarray    # (K,) calibrated
     diagnosis: Diagnosis
+    reading: PageReading | None = None     # what the page reader found (signals, quality)
+    ecg_check: CheckOutcome | None = None  # the ECG check on the reader's evidence
 
     @property
     def class_index(self) -> int:
@@ -73,12 +77,19 @@ def analyse_image(bundle, source, *, name: str = "image") -> ImageResult:
     check = ecg_check_for(bundle, explainer, spec)
     # With a Non-ECG class the model answers "not an ECG" itself; without one, its features do.
     not_ecg = None if NON_ECG in metadata.classes else float(check.probability(features)[0])
+    # The page itself, read: an ECG from another printer or a phone is still an ECG when the
+    # model has never seen its look (the reader works on the same decoded page the model saw).
+    reading = read_page(view.image)
+    evidence = check_outcome(ecg_evidence(reading, view.image))
+    page_is_ecg = (f"the page reader found an ECG here (evidence score {evidence.score:.2f}), which this "
+                   f"model does not recognise" if evidence.outcome != NOT_ECG else None)
     temperature = temperature_of(metadata)
     probabilities = softmax(logits / temperature)
     diagnosis = diagnose(probabilities, metadata.classes,
                          logits=logits if explainer.has_logits else None, not_ecg_probability=not_ecg,
-                         thresholds=Thresholds.for_metadata(metadata, reference_energy=check.energy_threshold))
-    return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis)
+                         thresholds=Thresholds.for_metadata(metadata, reference_energy=check.energy_threshold),
+                         page_is_ecg=page_is_ecg)
+    return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis, reading, evidence)
 
 
 def explain_image(bundle, result: ImageResult, method: str = "gradcam", *, class_name: str | None = None) -> Saliency:

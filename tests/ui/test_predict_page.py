@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 PAGE = "pages/predict.py"
 
@@ -161,10 +162,23 @@ def test_a_file_that_is_not_an_image_shows_an_error_not_a_traceback(app_test, in
     assert not at.metric
 
 
-def test_not_an_ecg_shows_no_clinical_advice(app_test, biased_bundles, models_root, mi_page):
+def test_an_ecg_page_is_never_not_an_ecg_even_for_a_model_that_says_so(app_test, biased_bundles, models_root,
+                                                                         mi_page):
     install(biased_bundles, models_root, "sure-non-ecg")
     at = app_test(PAGE)
-    upload(at, "holiday.jpg", mi_page.read_bytes())
+    upload(at, "page.jpg", mi_page.read_bytes())
+    assert ":orange-badge[UNCERTAIN]" in markdown_text(at) and ":gray-badge[NOT AN ECG]" not in markdown_text(at)
+    assert any("the page reader found an ECG here" in w.value for w in at.warning)
+
+
+def test_not_an_ecg_shows_no_clinical_advice(app_test, biased_bundles, models_root):
+    from sklearn.datasets import load_sample_image
+
+    holiday = io.BytesIO()
+    Image.fromarray(load_sample_image("china.jpg")).save(holiday, format="JPEG")
+    install(biased_bundles, models_root, "sure-non-ecg")
+    at = app_test(PAGE)
+    upload(at, "holiday.jpg", holiday.getvalue())
     text = markdown_text(at)
     assert ":gray-badge[NOT AN ECG]" in text
     assert any("This does not look like an ECG page" in e.value for e in at.error)
