@@ -43,6 +43,12 @@ def test_training_survives_a_visit_to_explore(page: Page, app_url: str) -> None:
     epochs.fill("40")
     epochs.press("Enter")
     wait_for_app(page)
+    # Early stopping ended the run near epoch 7 on a quiet machine (0.7 s an epoch), before Stop
+    # could be pressed: this test needs the run to last.
+    patience = page.get_by_label("Early-stopping patience (0 = off)")
+    patience.fill("0")
+    patience.press("Enter")
+    wait_for_app(page)
     name = page.get_by_label("Save the model as")
     name.fill("e2e-survives")
     name.press("Enter")
