@@ -87,11 +87,14 @@ def show_verdict(result) -> None:
     with c3:
         st.caption("Status")
         st.badge(d.status, color=STATUS_COLORS[d.status])
-    if d.status == UNCERTAIN:
+    if d.outside_domain:
+        st.warning("**An ECG this model does not know** — " + "; ".join(map(escape, d.reasons))
+                   + ". The signals read from the page are below; no risk level is given.", icon=":material/help:")
+    elif d.status == UNCERTAIN:
         st.warning("**The model is not sure** — " + "; ".join(map(escape, d.reasons)) + ". Have the ECG read by a clinician.",
                    icon=":material/help:")
     elif d.status == NOT_AN_ECG:
-        st.error("**This does not look like an ECG page** — " + "; ".join(map(escape, d.reasons)) + ".",
+        st.error("**No ECG found on this page** — " + "; ".join(map(escape, d.reasons)) + ".",
                  icon=":material/block:")
     st.altair_chart(probability_chart(result.probability_table(), highlight=d.predicted), width="stretch")
 

@@ -132,7 +132,7 @@ def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> Non
     from core.learn import TrainingJob
 
     job = TrainingJob(data.index, config, bundle_name=name, overwrite=overwrite,
-                      dataset_info={"name": data.source.label, "path": data.source.path,
+                      dataset_info={"name": data.source.label, "path": data.source.path, "kind": data.source.kind,
                                     "split_method": split_method()})
     st.session_state[JOB_KEY] = job.start()
 

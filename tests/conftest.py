@@ -134,4 +134,4 @@ def tiny_bundle(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) ->
     config = TrainConfig(epochs=2, batch_size=8, preprocessing=Preprocessing(64, 128), patience=0)
     outcome = train(data.index, config)
     return save_outcome(outcome, tmp_path_factory.mktemp("bundles") / "tiny",
-                        dataset_info={"name": "tiny", "path": str(tiny_dataset)})
+                        dataset_info={"name": "tiny", "path": str(tiny_dataset), "kind": "synthetic"})

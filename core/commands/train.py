@@ -62,7 +62,7 @@ def _cmd_train(args) -> int:
 
     outcome = train(data.index, config, listener=listener)
     path = save_outcome(outcome, args.out, overwrite=args.overwrite,
-                        dataset_info={"name": source.label, "path": source.path})
+                        dataset_info={"name": source.label, "path": source.path, "kind": source.kind})
     final = {"event": "done", "bundle": str(path), "seconds": round(outcome.seconds, 2),
              **outcome.metrics}
     if args.json:

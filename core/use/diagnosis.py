@@ -19,6 +19,14 @@ A softmax classifier always names one of its classes, even for a selfie. Two che
     alone separates ECG pages from photos and charts only partly on the compact CNN (measured
     AUROC 0.6-0.86), the features much better (0.97-0.98).
 
+When the page reader's ECG check (:mod:`core.use.ecg_check`) is given, it decides whether the
+image is an ECG, from ECG evidence rather than from how the page looks:
+
+* the check finds no ECG → NOT AN ECG, with the evidence that failed;
+* an ECG is never NOT AN ECG: the model's own "not an ECG" becomes UNCERTAIN;
+* an ECG outside what the model knows (another layout, a screen, leads it could not read) →
+  UNCERTAIN with the reasons, marked ``outside_domain``: no risk level is shown for it.
+
 Everything here is plain NumPy and pure: the same inputs always give the same verdict.
 """
 from __future__ import annotations
@@ -30,6 +38,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from core.classes import NON_ECG
+from core.use.ecg_check import NOT_ECG, OUTSIDE_DOMAIN, CheckOutcome
 
 CONFIDENT = "CONFIDENT"
 UNCERTAIN = "UNCERTAIN"
@@ -77,7 +86,8 @@ class Diagnosis:
 
     ``probabilities`` are calibrated and sum to 1; ``reasons`` explain an UNCERTAIN or NOT AN ECG
     status in plain words; ``considered`` lists the classes at least :data:`PLAUSIBLE` likely
-    (always including the top class), most likely first.
+    (always including the top class), most likely first. ``outside_domain``: an ECG, but not one
+    the model knows, so its class is shown for teaching only, without a risk level.
     """
 
     predicted: str
@@ -88,6 +98,7 @@ class Diagnosis:
     energy: float | None = None
     reasons: tuple[str, ...] = ()
     considered: tuple[str, ...] = field(default_factory=tuple)
+    outside_domain: bool = False
 
     @property
     def is_ecg(self) -> bool:
@@ -96,7 +107,8 @@ class Diagnosis:
     def to_dict(self) -> dict:
         return {"predicted": self.predicted, "confidence": self.confidence, "status": self.status,
                 "probabilities": dict(self.probabilities), "margin": self.margin,
-                "energy": self.energy, "reasons": list(self.reasons), "considered": list(self.considered)}
+                "energy": self.energy, "reasons": list(self.reasons), "considered": list(self.considered),
+                "outside_domain": self.outside_domain}
 
 
 def energy_score(logits: Sequence[float] | np.ndarray, temperature: float = 1.0) -> float:
@@ -109,14 +121,14 @@ def energy_score(logits: Sequence[float] | np.ndarray, temperature: float = 1.0)
 def diagnose(probabilities: Sequence[float] | np.ndarray | Mapping[str, float], classes: Sequence[str] | None = None,
              *, logits: Sequence[float] | np.ndarray | None = None, temperature: float = 1.0,
              not_ecg_probability: float | None = None, thresholds: Thresholds | None = None,
-             page_is_ecg: str | None = None) -> Diagnosis:
+             page_check: CheckOutcome | None = None) -> Diagnosis:
     """Turn calibrated ``probabilities`` (one per class of ``classes``, or a ``{class: p}`` dict)
     into a :class:`Diagnosis`.
 
     ``logits`` (the model's pre-softmax outputs) enable the energy check; ``not_ecg_probability``
-    is the feature check's p(not an ECG), for models that have one. ``page_is_ecg`` is the page
-    reader's evidence that the image is an ECG, as a sentence (None: no such evidence): the model
-    may then doubt the page, but never call it NOT AN ECG — it becomes UNCERTAIN, with both reasons.
+    is the feature check's p(not an ECG), for models that have one. ``page_check`` is the page
+    reader's ECG check (None: the model alone decides whether the image is an ECG; see the module
+    docstring for how the check and the model combine).
     """
     if isinstance(probabilities, Mapping):
         classes = list(probabilities)
@@ -143,21 +155,21 @@ def diagnose(probabilities: Sequence[float] | np.ndarray | Mapping[str, float], 
     energy = energy_score(logits, temperature) if logits is not None else None
     considered = tuple(classes[i] for i in order if i == top or probs[i] >= PLAUSIBLE)
 
+    doubts = _model_doubts(predicted, not_ecg_probability, energy, limits)
     reasons: list[str] = []
-    if predicted == NON_ECG:
-        reasons.append("the model's Non-ECG class is the most likely one")
-    if not_ecg_probability is not None and not_ecg_probability > limits.not_ecg_probability:
-        reasons.append(f"the model's features look like those of non-ECG images, not of ECG pages "
-                       f"(p = {not_ecg_probability:.2f} > {limits.not_ecg_probability:.2f})")
-    if energy is not None and energy > limits.energy:
-        reasons.append(f"the model recognises nothing it was trained on in this image "
-                       f"(out-of-distribution energy {energy:.1f} > {limits.energy:.1f})")
-    if reasons and page_is_ecg:
-        reasons.insert(0, page_is_ecg)
-        status = UNCERTAIN
-    elif reasons:
+    outside = page_check is not None and page_check.outcome == OUTSIDE_DOMAIN
+    if page_check is not None and page_check.outcome == NOT_ECG:
         status = NOT_AN_ECG
+        reasons += [f"the page shows too little of what makes an ECG (evidence score {page_check.score:.2f})",
+                    *page_check.reasons, *doubts]
+    elif page_check is None and doubts:
+        status, reasons = NOT_AN_ECG, doubts
     else:
+        if outside:
+            reasons.append("an ECG, but not one this model knows: " + "; ".join(page_check.reasons))
+        if doubts:
+            reasons += [f"the page reader found an ECG here (evidence score {page_check.score:.2f}), "
+                        f"which this model does not recognise", *doubts]
         if confidence < limits.min_confidence:
             reasons.append(f"the top probability {confidence:.0%} is below {limits.min_confidence:.0%}")
         if len(probs) > 1 and margin < limits.min_margin:
@@ -167,4 +179,19 @@ def diagnose(probabilities: Sequence[float] | np.ndarray | Mapping[str, float], 
         status = UNCERTAIN if reasons else CONFIDENT
     return Diagnosis(predicted=predicted, confidence=confidence, status=status,
                      probabilities={c: float(p) for c, p in zip(classes, probs)}, margin=margin,
-                     energy=energy, reasons=tuple(reasons), considered=considered)
+                     energy=energy, reasons=tuple(reasons), considered=considered, outside_domain=outside)
+
+
+def _model_doubts(predicted: str, not_ecg_probability: float | None, energy: float | None,
+                  limits: Thresholds) -> list[str]:
+    """Why the model itself thinks the image is not an ECG (empty: it does not)."""
+    doubts = []
+    if predicted == NON_ECG:
+        doubts.append("the model's Non-ECG class is the most likely one")
+    if not_ecg_probability is not None and not_ecg_probability > limits.not_ecg_probability:
+        doubts.append(f"the model's features look like those of non-ECG images, not of ECG pages "
+                      f"(p = {not_ecg_probability:.2f} > {limits.not_ecg_probability:.2f})")
+    if energy is not None and energy > limits.energy:
+        doubts.append(f"the model recognises nothing it was trained on in this image "
+                      f"(out-of-distribution energy {energy:.1f} > {limits.energy:.1f})")
+    return doubts

@@ -9,7 +9,8 @@ gives the probability that the image is an ECG. A page the reader could read (si
 with an ECG) is never called "not an ECG", whatever the score.
 
 ``check_outcome`` then says which of three answers applies: ``not_ecg``; ``ecg_outside_domain`` (an
-ECG, but not a layout or quality the diagnosis model knows: show the signals, no diagnosis); ``ecg``.
+ECG, but not a layout, medium or reading quality the diagnosis model knows, see ``ModelDomain``:
+show the signals, no risk level); ``ecg``.
 """
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ PARAMS_FILE = ASSETS_DIR / "ecg_check.json"
 NOT_ECG, OUTSIDE_DOMAIN, ECG = "not_ecg", "ecg_outside_domain", "ecg"
 OUTCOMES = (NOT_ECG, OUTSIDE_DOMAIN, ECG)
 STANDARD_LAYOUTS = ("3x4", "3x4+1", "3x4+3", "6x2", "6x2+1", "12x1", "12x1+1")
-# The layout the diagnosis model was trained on (the Mendeley printer); the lead may widen it.
+# The layout of the Mendeley printer: what a model knows when its metadata says nothing else.
 DOMAIN_LAYOUTS = ("3x4+1",)
+# The formats core.synth.layout.sample_style draws for the built-in pages (a test keeps them in step).
+SYNTHETIC_LAYOUTS = ("3x4", "3x4+1", "3x4+3")
 WORK_PX_PER_MM = 5.0               # the reader's working scale (core.ecg.reader.WORK_PX_PER_MM)
 _ROW_MERGE_MM = 4.0                # leads whose baselines lie this close share a trace row
 _FULL_ROW_MM = 200.0               # a 10 s row at 25 mm/s is 250 mm long
@@ -69,6 +72,26 @@ class EcgEvidence:
         """A JSON-ready summary for ``predict --json``."""
         return {"score": round(self.score, 4), "readable": self.readable, "layout": self.layout,
                 "evidence": {e.name: {"strength": round(e.strength, 3), "detail": e.detail} for e in self.items}}
+
+
+@dataclass(frozen=True)
+class ModelDomain:
+    """What a diagnosis model knows: the page layouts it learned from, and whether it diagnoses
+    from the digitised signals (then the leads must be read reliably) or from the image."""
+
+    layouts: tuple[str, ...] = DOMAIN_LAYOUTS
+    reads_signals: bool = False
+
+
+def model_domain(metadata: Any) -> ModelDomain:
+    """The domain of a bundle, from its metadata: ``extra["layouts"]`` when it names them, else
+    the built-in generator's formats for a model trained on the built-in pages, else the Mendeley
+    printer's layout; a model whose input is ``"signals"`` reads the digitised leads."""
+    extra = getattr(metadata, "extra", {}) or {}
+    dataset = getattr(metadata, "dataset", {}) or {}
+    synthetic = dataset.get("kind") == "synthetic" or str(dataset.get("name", "")).startswith("Built-in synthetic")
+    layouts = extra.get("layouts") or (SYNTHETIC_LAYOUTS if synthetic else DOMAIN_LAYOUTS)
+    return ModelDomain(tuple(str(x) for x in layouts), extra.get("input") == "signals")
 
 
 @dataclass(frozen=True)
@@ -274,20 +297,24 @@ def read_as_ecg(evidence: EcgEvidence) -> bool:
     return evidence.readable and (evidence.layout in STANDARD_LAYOUTS or evidence.item("lead_laws").strength >= 0.5)
 
 
-def _domain_problems(evidence: EcgEvidence, domain_layouts: tuple[str, ...]) -> list[str]:
-    """Why a page that is an ECG is not one the diagnosis model knows (empty: it is)."""
+def _domain_problems(evidence: EcgEvidence, domain: ModelDomain) -> list[str]:
+    """Why a page that is an ECG is not one the diagnosis model knows (empty: it is).
+
+    Unreliable leads (a lead law broken, rates that disagree) matter to a model that diagnoses
+    from them; an image model sees the page, whose layout and medium are what it must know.
+    """
     problems = []
-    if not evidence.readable:
+    if domain.reads_signals and not evidence.readable:
         why = "; ".join(evidence.reader_reasons)
         problems.append("the leads could not be read reliably" + (f" ({why})" if why else ""))
-    if evidence.layout not in domain_layouts:
-        problems.append(f"layout {evidence.layout}: the diagnosis model knows {', '.join(domain_layouts)}")
+    if evidence.layout not in domain.layouts:
+        problems.append(f"layout {evidence.layout}: the diagnosis model knows {', '.join(domain.layouts)}")
     if evidence.screen:
         problems.append("a screen capture: the diagnosis model knows printed pages")
     return problems
 
 
-def check_outcome(evidence: EcgEvidence, domain_layouts: tuple[str, ...] = DOMAIN_LAYOUTS,
+def check_outcome(evidence: EcgEvidence, domain: ModelDomain = ModelDomain(),
                   params: dict[str, Any] | None = None) -> CheckOutcome:
     """``not_ecg``, ``ecg_outside_domain`` or ``ecg`` for the evidence, with reasons a student can read.
 
@@ -297,7 +324,7 @@ def check_outcome(evidence: EcgEvidence, domain_layouts: tuple[str, ...] = DOMAI
     if evidence.score < threshold and not read_as_ecg(evidence):
         failed = evidence.failed() or tuple(sorted(evidence.items, key=lambda e: e.strength)[:3])
         return CheckOutcome(NOT_ECG, tuple(f"{e.name}: {e.detail}" for e in failed), evidence.score)
-    problems = _domain_problems(evidence, domain_layouts)
+    problems = _domain_problems(evidence, domain)
     if problems:
         return CheckOutcome(OUTSIDE_DOMAIN, tuple(problems), evidence.score)
     return CheckOutcome(ECG, (f"an ECG in the model's domain (layout {evidence.layout}, "

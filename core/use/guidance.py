@@ -6,6 +6,8 @@ show, applying the safety rules that do not depend on the data file:
 * an UNCERTAIN result never shows LOW risk — it takes the highest risk of the classes the model
   considered likely (at least MEDIUM) and tells the reader to have the ECG read by a clinician, with
   the emergency advice of any plausible acute class;
+* an UNCERTAIN result that is an ECG outside the model's domain (another layout, a screen, leads
+  the reader could not read) shows no risk level at all: the model's class means little there;
 * NOT AN ECG shows no clinical advice at all;
 * a class the lab has no guidance for gets a neutral fallback.
 """
@@ -20,6 +22,7 @@ from core.paths import ASSETS_DIR
 from core.use.diagnosis import CONFIDENT, NOT_AN_ECG, UNCERTAIN, Diagnosis
 
 GUIDANCE_FILE = ASSETS_DIR / "guidance.json"
+OUTSIDE_DOMAIN = "OUTSIDE DOMAIN"               # guidance key of an UNCERTAIN ECG the model does not know
 RISK_LEVELS = ("LOW", "MEDIUM", "HIGH")          # ordered; "UNKNOWN" and None sit outside
 RISK_COLORS = {"HIGH": "#d32f2f", "MEDIUM": "#f57c00", "LOW": "#388e3c", "UNKNOWN": "#757575"}
 SECTIONS = ("tests", "monitoring", "lifestyle")
@@ -145,19 +148,22 @@ def guidance_for(diagnosis: Diagnosis) -> Guidance:
         return base
     if diagnosis.status != UNCERTAIN:
         raise ValueError(f"unknown diagnosis status {diagnosis.status!r}")
-    status = statuses[UNCERTAIN]
+    status = statuses[OUTSIDE_DOMAIN if diagnosis.outside_domain else UNCERTAIN]
     considered = [c for c in diagnosis.considered if c in known_classes() and class_guidance(c).clinical]
     # A plausible acute class (HIGH risk, e.g. MI) brings its own emergency advice; otherwise the
-    # generic "symptoms now → emergency number" line.
-    # Canonical order puts acute MI first, so its "call now" wins over History of MI's advice.
-    urgent = [g.emergency for g in map(class_guidance, order_classes(considered)) if g.risk == "HIGH" and g.emergency]
-    action = _advice(status["action"])
-    symptoms = urgent[0] if urgent else _advice(status["symptoms"])
+    # generic "symptoms now → emergency number" line (always so outside the model's domain, where
+    # its classes mean little). Canonical order puts acute MI first, so its "call now" wins.
+    urgent = [] if diagnosis.outside_domain else [
+        g.emergency for g in map(class_guidance, order_classes(considered)) if g.risk == "HIGH" and g.emergency]
+    uncertain = statuses[UNCERTAIN]       # the outside-domain status shares its advice
+    action = _advice(uncertain["action"])
+    symptoms = urgent[0] if urgent else _advice(uncertain["symptoms"])
     action = Advice(f"{action.text} {symptoms.text}", tuple(dict.fromkeys([*action.sources, *symptoms.sources])))
     likely = ", ".join(f"{c} ({diagnosis.probabilities.get(c, 0):.0%})" for c in diagnosis.considered)
     notes = (f"The model considered: {likely}.", *diagnosis.reasons)
     return _with_sources(Guidance(
-        key=UNCERTAIN, title=status["title"], risk=uncertain_risk(considered or [diagnosis.predicted]),
+        key=OUTSIDE_DOMAIN if diagnosis.outside_domain else UNCERTAIN, title=status["title"],
+        risk=None if diagnosis.outside_domain else uncertain_risk(considered or [diagnosis.predicted]),
         interpretation=status["interpretation"], emergency=action,
         tests=(Advice("A clinician should read the ECG itself before any test or treatment is decided.",
                       action.sources),),
@@ -165,5 +171,5 @@ def guidance_for(diagnosis: Diagnosis) -> Guidance:
 
 
 def risk_of(diagnosis: Diagnosis) -> str | None:
-    """The risk level shown for ``diagnosis`` (None for NOT AN ECG)."""
+    """The risk level shown for ``diagnosis`` (None for NOT AN ECG and for an ECG outside the model's domain)."""
     return guidance_for(diagnosis).risk

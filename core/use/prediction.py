@@ -20,12 +20,12 @@ from scipy.special import softmax
 
 from core.classes import CANONICAL_CLASSES, NON_ECG
 from core.ecg import DEFAULT_LAYOUT, Territory, lead_regions, lead_shares, name_territory
-from core.ecg.reader import PageReading, read_page
+from core.ecg.reader import PageReading, read_page_cached
 from core.errors import USER_ERRORS
 from core.learn import bundle_preprocessing, temperature_of
 from core.use.diagnosis import Diagnosis, Thresholds, diagnose
 from core.use.explain import PageView, Saliency, explainer_for, heatmap_on_page, view_page
-from core.use.ecg_check import NOT_ECG, CheckOutcome, check_outcome, ecg_evidence
+from core.use.ecg_check import CheckOutcome, check_outcome, ecg_evidence, model_domain
 from core.use.ood import ecg_check_for
 
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "webp")
@@ -77,18 +77,17 @@ def analyse_image(bundle, source, *, name: str = "image") -> ImageResult:
     check = ecg_check_for(bundle, explainer, spec)
     # With a Non-ECG class the model answers "not an ECG" itself; without one, its features do.
     not_ecg = None if NON_ECG in metadata.classes else float(check.probability(features)[0])
-    # The page itself, read: an ECG from another printer or a phone is still an ECG when the
-    # model has never seen its look (the reader works on the same decoded page the model saw).
-    reading = read_page(view.image)
-    evidence = check_outcome(ecg_evidence(reading, view.image))
-    page_is_ecg = (f"the page reader found an ECG here (evidence score {evidence.score:.2f}), which this "
-                   f"model does not recognise" if evidence.outcome != NOT_ECG else None)
+    # The page itself, read: whether it is an ECG is decided from ECG evidence (grid, rows, beats,
+    # lead laws), so a page from another printer or a phone is an ECG even when the model has never
+    # seen its look. The reader works on the same decoded page the model saw, once per content.
+    reading = read_page_cached(view.image)
+    evidence = check_outcome(ecg_evidence(reading, view.image), model_domain(metadata))
     temperature = temperature_of(metadata)
     probabilities = softmax(logits / temperature)
     diagnosis = diagnose(probabilities, metadata.classes,
                          logits=logits if explainer.has_logits else None, not_ecg_probability=not_ecg,
                          thresholds=Thresholds.for_metadata(metadata, reference_energy=check.energy_threshold),
-                         page_is_ecg=page_is_ecg)
+                         page_check=evidence)
     return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis, reading, evidence)
 
 

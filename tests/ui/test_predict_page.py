@@ -22,7 +22,7 @@ def installed_tiny(tiny_bundle: Path, models_root: Path) -> Path:
     return models_root / "tiny"
 
 
-def _biased_bundle(tiny_bundle: Path, root: Path, name: str, towards: dict[str, float]) -> Path:
+def _biased_bundle(tiny_bundle: Path, root: Path, name: str, towards: dict[str, float], **extra) -> Path:
     """The tiny model with its output bias pushed towards some classes: a model that answers the
     same whatever the page, so each path of the page is tested deterministically. Its convolutions
     are the trained ones, so the saliency maps are real."""
@@ -34,7 +34,7 @@ def _biased_bundle(tiny_bundle: Path, root: Path, name: str, towards: dict[str, 
     for cls, push in towards.items():
         bias[bundle.metadata.classes.index(cls)] += push
     head.set_weights([kernel, bias])
-    metadata = {**bundle.metadata.to_dict(), "calibration": {"temperature": 1.0}}
+    metadata = {**bundle.metadata.to_dict(), "calibration": {"temperature": 1.0}, **extra}
     return save_bundle(bundle.model, metadata, root / name)
 
 
@@ -45,6 +45,9 @@ def biased_bundles(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) 
         "sure-mi": _biased_bundle(tiny_bundle, root, "sure-mi", {"Myocardial Infarction": 25.0}),
         "sure-non-ecg": _biased_bundle(tiny_bundle, root, "sure-non-ecg", {"Non-ECG": 25.0}),
         "torn": _biased_bundle(tiny_bundle, root, "torn", {"Myocardial Infarction": 25.0, "Normal": 25.0}),
+        # Sure of MI, but it learned from one-row (12x1) pages only: the 3x4 test pages are outside its domain.
+        "sure-mi-12x1": _biased_bundle(tiny_bundle, root, "sure-mi-12x1", {"Myocardial Infarction": 25.0},
+                                       layouts=["12x1"]),
     }
 
 
@@ -181,7 +184,7 @@ def test_not_an_ecg_shows_no_clinical_advice(app_test, biased_bundles, models_ro
     upload(at, "holiday.jpg", holiday.getvalue())
     text = markdown_text(at)
     assert ":gray-badge[NOT AN ECG]" in text
-    assert any("This does not look like an ECG page" in e.value for e in at.error)
+    assert any("No ECG found on this page" in e.value for e in at.error)
     assert any(s.value == "Not an ECG" for s in at.subheader)
     assert not charts_titled(at, "Share of the saliency in each lead")
     assert "Risk:" not in text and "Recommended tests" not in text and "troponin" not in text
@@ -199,6 +202,20 @@ def test_uncertain_is_never_low_risk_and_asks_for_a_clinician(app_test, biased_b
     assert any(s.value == "The model is not sure" for s in at.subheader)
     assert ":red-badge[Risk: HIGH]" in text and "Risk: LOW" not in text
     assert any("read by a clinician" in e.value and "emergency number now" in e.value for e in at.error)
+
+
+def test_an_ecg_the_model_does_not_know_is_uncertain_without_a_risk_level(app_test, biased_bundles, models_root,
+                                                                         mi_page):
+    install(biased_bundles, models_root, "sure-mi-12x1")
+    at = app_test(PAGE)
+    upload(at, "page.jpg", mi_page.read_bytes())
+    text = markdown_text(at)
+    assert ":orange-badge[UNCERTAIN]" in text and "Risk:" not in text
+    assert any("An ECG this model does not know" in w.value and "the diagnosis model knows 12x1" in w.value
+               for w in at.warning)
+    assert any(s.value == "An ECG this model does not know" for s in at.subheader)
+    assert any("symptoms now" in i.value for i in at.info)          # the generic emergency line, not MI's
+    assert any("Educational use only" in w.value for w in at.warning)
 
 
 def test_bundled_example_and_batch_with_a_zip(app_test, installed_sure_mi, mi_page):

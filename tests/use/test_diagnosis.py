@@ -153,3 +153,48 @@ def test_feature_check_flags_images_that_do_not_look_like_ecg_pages():
     assert flagged.status == NOT_AN_ECG
     assert "features look like those of non-ECG images" in flagged.reasons[0] and "0.97" in flagged.reasons[0]
     assert diagnose(probs, ECG_CLASSES, not_ecg_probability=NOT_ECG_PROBABILITY - 0.01).status == CONFIDENT
+
+
+# --- the page reader's ECG check decides whether the image is an ECG ------------------------------
+
+def _check(outcome: str, *reasons: str, score: float = 0.9):
+    from core.use import CheckOutcome
+
+    return CheckOutcome(outcome, reasons, score)
+
+
+def test_the_check_refuses_what_the_model_would_call_a_confident_mi():
+    from core.use import NOT_ECG
+
+    d = diagnose([0.9, 0.05, 0.03, 0.02], ECG_CLASSES,
+                 page_check=_check(NOT_ECG, "grid: no millimetre grid found", "trace_rows: 1 trace rows", score=0.03))
+    assert d.status == NOT_AN_ECG and not d.outside_domain
+    assert "evidence score 0.03" in d.reasons[0]
+    assert d.reasons[1:] == ("grid: no millimetre grid found", "trace_rows: 1 trace rows")
+
+
+def test_an_ecg_the_model_doubts_is_uncertain_never_not_an_ecg():
+    from core.use import ECG
+
+    d = diagnose([0.9, 0.05, 0.03, 0.02], ECG_CLASSES, not_ecg_probability=0.97, page_check=_check(ECG, score=0.88))
+    assert d.status == UNCERTAIN and not d.outside_domain
+    assert "page reader found an ECG here (evidence score 0.88)" in d.reasons[0]
+    assert "features look like those of non-ECG images" in d.reasons[1]
+
+
+def test_an_ecg_outside_the_models_domain_is_uncertain_with_its_reasons_even_when_the_model_is_sure():
+    from core.use import OUTSIDE_DOMAIN, risk_of
+
+    d = diagnose([0.95, 0.03, 0.01, 0.01], ECG_CLASSES,
+                 page_check=_check(OUTSIDE_DOMAIN, "layout 6x2: the diagnosis model knows 3x4+1"))
+    assert d.status == UNCERTAIN and d.outside_domain
+    assert d.reasons == ("an ECG, but not one this model knows: layout 6x2: the diagnosis model knows 3x4+1",)
+    assert risk_of(d) is None
+    assert d.to_dict()["outside_domain"] is True
+
+
+def test_an_ecg_in_the_domain_keeps_the_models_verdict():
+    from core.use import ECG
+
+    assert diagnose([0.9, 0.05, 0.03, 0.02], ECG_CLASSES, page_check=_check(ECG)).status == CONFIDENT
+    assert diagnose([0.45, 0.30, 0.15, 0.10], ECG_CLASSES, page_check=_check(ECG)).status == UNCERTAIN

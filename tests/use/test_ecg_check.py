@@ -91,11 +91,39 @@ def test_a_readable_page_is_never_not_an_ecg_whatever_the_score():
 
 
 def test_an_ecg_in_another_layout_or_unread_is_outside_the_domain():
+    from core.use import ModelDomain
+
     other = check_outcome(_evidence(True, 0.99, "6x2"))
     assert other.outcome == OUTSIDE_DOMAIN and "layout 6x2" in other.reasons[0]
-    unread = check_outcome(_evidence(False, 0.99))
+    signal_model = ModelDomain(reads_signals=True)
+    unread = check_outcome(_evidence(False, 0.99), signal_model)
     assert unread.outcome == OUTSIDE_DOMAIN and "could not be read" in unread.reasons[0]
+    # An image model diagnoses from the page, not from the leads the reader could not trust.
+    assert check_outcome(_evidence(False, 0.99)).outcome == ECG
     assert {other.outcome, unread.outcome, check_outcome(_evidence(True, 0.99)).outcome, NOT_ECG} == set(OUTCOMES)
+
+
+def test_a_models_domain_comes_from_what_it_was_trained_on():
+    from core.bundles import BundleMetadata
+    from core.use import DOMAIN_LAYOUTS, SYNTHETIC_LAYOUTS, model_domain
+
+    def metadata(**fields):
+        return BundleMetadata(classes=["Normal", "Myocardial Infarction"], input_size=[64, 64], **fields)
+
+    assert model_domain(metadata(dataset={"kind": "synthetic"})).layouts == SYNTHETIC_LAYOUTS
+    assert model_domain(metadata(dataset={"name": "Built-in synthetic ECG pages (300 per class)"})).layouts \
+        == SYNTHETIC_LAYOUTS                                             # bundles saved before "kind"
+    assert model_domain(metadata(dataset={"name": "Shared Mendeley ECG pages"})).layouts == DOMAIN_LAYOUTS
+    named = model_domain(metadata(extra={"layouts": ["6x2", "12x1"], "input": "signals"}))
+    assert named.layouts == ("6x2", "12x1") and named.reads_signals
+
+
+def test_the_built_in_generator_draws_only_the_layouts_its_models_are_said_to_know():
+    from core.synth.layout import sample_style
+    from core.use import SYNTHETIC_LAYOUTS
+
+    rng = np.random.default_rng(0)
+    assert {sample_style(rng).format for _ in range(400)} == set(SYNTHETIC_LAYOUTS)
 
 
 def test_a_summary_with_nothing_measured_gives_zero_evidence_not_an_error():

@@ -102,6 +102,18 @@ def test_uncertain_with_a_plausible_mi_carries_the_emergency_advice():
     assert "call your local emergency number now" in guidance.emergency.text
 
 
+def test_an_ecg_outside_the_models_domain_gets_no_risk_level_but_a_clinician_and_the_emergency_line():
+    from core.use import OUTSIDE_DOMAIN, CheckOutcome
+
+    check = CheckOutcome(OUTSIDE_DOMAIN, ("layout 12x1: the diagnosis model knows 3x4+1",), 0.9)
+    d = diagnose([0.35, 0.05, 0.05, 0.55], ECG_CLASSES, page_check=check)   # MI plausible, as above
+    guidance = guidance_for(d)
+    assert guidance.risk is None and guidance.title == "An ECG this model does not know"
+    assert "read by a clinician" in guidance.emergency.text
+    assert "symptoms now" in guidance.emergency.text       # the generic line, not MI's "call now"
+    assert "layout 12x1" in " ".join(guidance.notes)
+
+
 def test_uncertain_never_low_for_any_probabilities():
     rng = np.random.default_rng(0)
     seen = 0

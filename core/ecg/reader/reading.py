@@ -68,7 +68,8 @@ def _num(v: float | None) -> float | None:
     return round(float(v), 4)
 
 
-def _to_rgb(image: PageSource) -> np.ndarray:
+def to_rgb(image: PageSource) -> np.ndarray:
+    """The page as a contiguous uint8 RGB array, from any source the reader accepts."""
     if isinstance(image, np.ndarray):
         arr = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
         return np.ascontiguousarray(arr[..., :3].astype(np.uint8))
@@ -138,7 +139,7 @@ def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
     Paths and bytes are decoded with ``core.imageio.load_image`` (which raises ImageLoadError for
     files that are not images). Non-ECG images give ``readable=False`` with reasons.
     """
-    rgb = _to_rgb(image)
+    rgb = to_rgb(image)
     if min(rgb.shape[:2]) < _MIN_SIDE:
         return _unreadable(f"image too small ({rgb.shape[1]}x{rgb.shape[0]} px) to hold an ECG", {})
     sheet = find_sheet(rgb)
