@@ -26,8 +26,7 @@ def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
     if d.reasons:
         row["reasons"] = list(d.reasons)
     row["readable"] = result.reading.readable
-    row["ecg_check"] = {"outcome": result.ecg_check.outcome, "score": round(result.ecg_check.score, 4),
-                        "reasons": list(result.ecg_check.reasons)}
+    row["ecg_check"] = result.ecg_check.to_json()
     if args.cam:
         saliency = explain_image(bundle, result, args.method)
         picture = overlay(result.view.image, page_heat(result, saliency), opacity=args.opacity,

@@ -26,7 +26,14 @@ def test_json_line_per_image_with_calibrated_probabilities(tiny_bundle, tiny_dat
         assert row["predicted"] == max(row["probabilities"], key=row["probabilities"].get)
         assert row["confidence"] == max(row["probabilities"].values())
         assert row["status"] in ("CONFIDENT", "UNCERTAIN", "NOT AN ECG")
-        assert (row["risk"] is None) == (row["status"] == "NOT AN ECG")
+        check = row["ecg_check"]
+        assert check["outcome"] in ("not_ecg", "ecg_outside_domain", "ecg") and 0 <= check["score"] <= 1
+        assert {"grid", "trace_rows", "beat_shape", "lead_laws"} <= set(check["evidence"])
+        assert all(0 <= e["strength"] <= 1 and e["detail"] for e in check["evidence"].values())
+        assert isinstance(row["readable"], bool)
+        # No risk level for what is not an ECG, nor for an ECG the model does not know.
+        assert (row["risk"] is None) == (row["status"] == "NOT AN ECG" or check["outcome"] == "ecg_outside_domain")
+        assert (row["status"] == "NOT AN ECG") == (check["outcome"] == "not_ecg")
 
 
 def test_bad_file_gets_an_error_object_and_the_others_still_run(tiny_bundle, tiny_dataset, tmp_path, capsys):
