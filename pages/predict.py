@@ -24,7 +24,8 @@ MAX_IMAGE_MB = 25   # a 60-megapixel page (the loader's limit) is far smaller as
 STATUS_COLORS = {CONFIDENT: "green", UNCERTAIN: "orange", NOT_AN_ECG: "gray"}
 BADGE_COLORS = {"HIGH": "red", "MEDIUM": "orange", "LOW": "green"}
 LAYOUT_LABELS = {"3x4": "3×4, no rhythm strip", "3x4+1": "3×4 + one rhythm strip (standard)",
-                 "3x4+3": "3×4 + three rhythm strips"}
+                 "3x4+3": "3×4 + three rhythm strips", "6x2": "6×2", "12x1": "12×1 (one lead a row)",
+                 "6x2+1": "6×2 + one rhythm strip"}
 COLOURS_EXPLAINED = (
     "**How to read the colours.** The heat map shows which parts of the page raised the model's score "
     "for the class it explains. With *jet*, red and yellow mark the strongest influence and blue the "
@@ -133,9 +134,12 @@ def show_saliency(result, saliency, controls):
 
 def show_leads(result, saliency, example):
     st.subheader("Which leads drove the decision")
-    layout = st.selectbox("Page layout", LAYOUTS, index=LAYOUTS.index(DEFAULT_LAYOUT),
-                          format_func=LAYOUT_LABELS.get, key="predict_layout",
-                          help="Lead regions are placed in the ECG grid by this layout, as fractions of the grid.")
+    # The layout the page reader found, when it is a standard one; the user can correct it.
+    found = result.reading.layout if result.reading is not None and result.reading.layout in LAYOUTS else None
+    layout = st.selectbox("Page layout", LAYOUTS, index=LAYOUTS.index(found or DEFAULT_LAYOUT),
+                          format_func=LAYOUT_LABELS.get, key=f"predict_layout_{found}",
+                          help="Lead regions are placed in the ECG grid by this layout, as fractions of the grid. "
+                               "It starts at the layout the page reader found.")
     boxes = example.lead_boxes if example is not None and example.lead_boxes else None
     shares, territory = lead_attribution(result, saliency, layout=layout, boxes=boxes)
     if boxes:

@@ -22,8 +22,14 @@ Box = tuple[float, float, float, float]
 
 LIMB_AND_CHEST = (("I", "II", "III"), ("aVR", "aVL", "aVF"), ("V1", "V2", "V3"), ("V4", "V5", "V6"))
 LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
-RHYTHM_LEADS = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
-LAYOUTS = tuple(RHYTHM_LEADS)
+# Lead columns (each printed top to bottom, side by side in time) and rhythm strips per layout:
+# the carts' standard formats (the generator draws its pages from the same table).
+LAYOUT_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "3x4": LIMB_AND_CHEST, "3x4+1": LIMB_AND_CHEST, "3x4+3": LIMB_AND_CHEST,
+    "6x2": (LEADS[:6], LEADS[6:]), "12x1": (LEADS,), "6x2+1": (LEADS[:6], LEADS[6:]),
+}
+RHYTHM_LEADS = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5"), "6x2": (), "12x1": (), "6x2+1": ("II",)}
+LAYOUTS = tuple(LAYOUT_COLUMNS)
 DEFAULT_LAYOUT = "3x4+1"
 # Inside the grid: a calibration pulse on the left, a little paper on the right (in mm of a 25 mm/s
 # page: 10.5 mm + 250 mm of traces + 7 mm). Small errors here move a boundary by a few pixels.
@@ -55,15 +61,17 @@ def lead_regions(grid_box: Box = (0.0, 0.0, 1.0, 1.0), layout: str = DEFAULT_LAY
     gx0, gy0, gx1, gy1 = grid_box
     width, height = gx1 - gx0, gy1 - gy0
     total = _LEFT + _TRACES + _RIGHT
-    left, column = gx0 + width * _LEFT / total, width * _TRACES / total / 4
-    rhythm = RHYTHM_LEADS[layout]
-    row = height / (3 + len(rhythm))
+    columns, rhythm = LAYOUT_COLUMNS[layout], RHYTHM_LEADS[layout]
+    left, column = gx0 + width * _LEFT / total, width * _TRACES / total / len(columns)
+    rows = len(columns[0])
+    row = height / (rows + len(rhythm))
     regions: dict[str, Box] = {}
-    for c, leads in enumerate(LIMB_AND_CHEST):
+    for c, leads in enumerate(columns):
         for r, lead in enumerate(leads):
             regions[lead] = (left + c * column, gy0 + r * row, left + (c + 1) * column, gy0 + (r + 1) * row)
     for i, lead in enumerate(rhythm):
-        regions[rhythm_key(lead)] = (left, gy0 + (3 + i) * row, left + 4 * column, gy0 + (4 + i) * row)
+        regions[rhythm_key(lead)] = (left, gy0 + (rows + i) * row, left + len(columns) * column,
+                                     gy0 + (rows + 1 + i) * row)
     return regions
 
 

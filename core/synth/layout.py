@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from core.ecg import LAYOUT_COLUMNS, RHYTHM_LEADS
 from core.synth.waveforms import Ecg
 
 SUPERSAMPLE = 2
@@ -21,16 +22,7 @@ SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
 _CALIBRATION_MM = 10.5          # room left of the traces for the 1 mV pulse
 _RIGHT_MM = 7.0
-_COLUMNS = (("I", "II", "III"), ("aVR", "aVL", "aVF"), ("V1", "V2", "V3"), ("V4", "V5", "V6"))
-# Lead columns (each printed top to bottom, side by side in time) and rhythm strips per layout.
-LAYOUT_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "3x4": _COLUMNS, "3x4+1": _COLUMNS, "3x4+3": _COLUMNS,
-    "6x2": (("I", "II", "III", "aVR", "aVL", "aVF"), ("V1", "V2", "V3", "V4", "V5", "V6")),
-    "12x1": (("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"),),
-}
-LAYOUT_COLUMNS["6x2+1"] = LAYOUT_COLUMNS["6x2"]
-_RHYTHM_LEADS = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5"), "6x2": (), "6x2+1": ("II",),
-                 "12x1": ()}
+# Lead columns and rhythm strips per layout: core.ecg's table, shared with the lead attribution.
 LAYOUTS: tuple[str, ...] = tuple(LAYOUT_COLUMNS)
 
 # Grid colours: paper, 1 mm lines, 5 mm lines, border. The SE-3 entry copies the Mendeley scans.
@@ -231,7 +223,7 @@ def layout_segments(layout: str, seconds: float = 10.0) -> tuple[list[Segment], 
     segments = [Segment(lead, lead, r, c * width, c * width + width)
                 for c, column in enumerate(columns) for r, lead in enumerate(column)]
     n_main = len(columns[0])
-    rhythm = _RHYTHM_LEADS[layout]
+    rhythm = RHYTHM_LEADS[layout]
     segments += [Segment(f"{lead} (rhythm)", lead, n_main + i, 0.0, seconds) for i, lead in enumerate(rhythm)]
     return segments, n_main + len(rhythm)
 

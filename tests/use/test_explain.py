@@ -96,7 +96,17 @@ def test_standard_layout_tiles_the_grid_with_twelve_leads_and_a_rhythm_strip():
     assert lead_regions((0, 0, 1, 1), "3x4")["III"][3] == pytest.approx(1.0)
     assert "V5 (rhythm)" in lead_regions(layout="3x4+3")
     with pytest.raises(ValueError, match="layout"):
-        lead_regions(layout="6x2")
+        lead_regions(layout="4x3")
+
+
+def test_other_carts_layouts_place_six_or_twelve_rows():
+    six = lead_regions((0, 0, 1, 1), "6x2+1")
+    assert six["aVF"][3] == pytest.approx(6 / 7) and six["V1"][1] == pytest.approx(0.0)
+    assert six["V1"][0] == pytest.approx(six["I"][2])                     # the chest leads' column follows
+    assert six["II (rhythm)"][1] == pytest.approx(6 / 7) and six["II (rhythm)"][2] == pytest.approx(six["V6"][2])
+    rows = lead_regions((0, 0, 1, 1), "12x1")
+    assert list(rows) == list(LEADS) and rows["V6"][1] == pytest.approx(11 / 12)
+    assert len({box[0] for box in rows.values()}) == 1                      # one column: every lead spans it
 
 
 def _shares_with(hot: dict[str, float]) -> pd.DataFrame:
