@@ -319,8 +319,10 @@ def bench_live_demo(per_class: int, epochs: int | None) -> dict:
 
 def bench_predict(bundle_path: str, image: str, runs: int) -> dict:
     """Latency of one full-size JPEG through prediction and Grad-CAM, as the Predict page does it:
-    cold (bundle load and first call) and warm (median and 95th percentile over ``runs``)."""
+    cold (bundle load and first call) and warm (median and 95th percentile over ``runs``). Each warm
+    run reads the page again, as for a new photo: the reader's cache is emptied first."""
     from core.bundles import load_bundle
+    from core.ecg.reader import cache as reading_cache
     from core.use import analyse_image, explain_image
 
     start = time.perf_counter()
@@ -329,6 +331,7 @@ def bench_predict(bundle_path: str, image: str, runs: int) -> dict:
     cold = time.perf_counter() - start
     predict_s, gradcam_s = [], []
     for _ in range(runs):
+        reading_cache.clear()
         start = time.perf_counter()
         result = analyse_image(bundle, image)
         predicted = time.perf_counter()
@@ -471,7 +474,8 @@ TARGETS = (
     Target("training", "training: compact − seed_cnn test accuracy", lambda r: r["training"]["accuracy_gain"], 0, unit=""),
     Target("live_demo", "live demo: data ready → bundle saved", lambda r: r["live_demo"]["wall_s"], 60, False, " s"),
     Target("live_demo", "live demo: test accuracy", lambda r: r["live_demo"]["test_accuracy"], 0.95, unit=""),
-    Target("predict", "predict + Grad-CAM, warm median", lambda r: r["predict"]["warm_median_s"], 0.5, False, " s"),
+    Target("predict", "read the page, predict + Grad-CAM, warm median", lambda r: r["predict"]["warm_median_s"], 1.5,
+           False, " s"),
     Target("app_start", "first page after the server is up", lambda r: r["app_start"]["first_page_s"], 3, False, " s"),
     Target("training", "seed_cnn training ÷ conv limit", lambda r: r["training"]["seed_cnn"]["fraction_of_conv_limit"],
            0.5, unit=""),
