@@ -32,7 +32,8 @@ def dry_run(target: str, python: str) -> list[str]:
 def test_make_test_installs_into_a_venv_made_with_the_given_python() -> None:
     lines = dry_run("test", "/usr/bin/python3")
     minor = subprocess.run(["/usr/bin/python3" if SYSTEM_PYTHON.exists() else sys.executable, "-c",
-                            "import sys; print(sys.version_info[1])"], capture_output=True, text=True).stdout.strip()
+                            "import sys; print(sys.version_info[1])"], capture_output=True, text=True,
+                           check=True).stdout.strip()
     venv = lines.index("/usr/bin/python3 -m venv .venv")
     # Debian/Ubuntu ship venv's pip bootstrap separately: apt installs it when it is missing.
     assert "import ensurepip, venv" in lines[venv - 1] and f"install -y -qq python3.{minor}-venv" in lines[venv - 1]
@@ -52,7 +53,7 @@ def test_make_run_serves_from_the_venv() -> None:
 
 
 def test_the_venv_is_ignored_by_git_and_pytest() -> None:
-    ignored = subprocess.run(["git", "check-ignore", "-q", ".venv/lib/site.py"], cwd=REPO_ROOT)
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".venv/lib/site.py"], cwd=REPO_ROOT, check=False)
     assert ignored.returncode == 0
     from tomllib import loads
 
