@@ -56,7 +56,8 @@ def generating_builtin() -> Generation | None:
     return None if run.finished else run
 
 
-def generation_progress(run: Generation) -> None:
+def generation_progress(run: Generation, what: str = "the built-in synthetic ECG pages (first run only)",
+                        then: str = "") -> None:
     """The count of pages drawn so far, refreshed every second; the page reruns when all are drawn."""
     @st.fragment(run_every=1.0)
     def poll() -> None:
@@ -67,8 +68,7 @@ def generation_progress(run: Generation) -> None:
                      "again, or choose another dataset.")
             return
         done, total = run.progress()
-        st.progress(done / total, text=f"Drawing the built-in synthetic ECG pages (first run only): "
-                                       f"{done} of {total}")
+        st.progress(done / total, text=f"Drawing {what}: {done} of {total}. {then}".strip())
     poll()
 
 
