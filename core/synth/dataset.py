@@ -165,8 +165,11 @@ def _pages(jobs: list[tuple], workers: int | None, nice: int) -> Iterator[dict]:
     with _workers_skip_main_script():   # only while the workers start
         pool = multiprocessing.get_context("spawn").Pool(workers, initializer=os.nice, initargs=(nice,))
     with pool:
+        # The workers take a second or two to start (Python, NumPy, Pillow): draw the first page here
+        # meanwhile, so someone waiting for the first page sees it at once.
+        yield _write_page(jobs[0])
         # Small chunks: each page is reported when it is written, not with a hundred others.
-        yield from pool.imap_unordered(_write_page, jobs, chunksize=2)
+        yield from pool.imap_unordered(_write_page, jobs[1:], chunksize=2)
 
 
 @contextmanager
