@@ -35,8 +35,10 @@ def builtin_generation() -> Generation:
 
 
 def builtin_source() -> sources.DatasetSource:
-    """The built-in synthetic set; its pages are drawn in the background from the first call on."""
+    """The built-in synthetic set; its pages are drawn in the background from the first call on, and
+    so are the Live demo's (small, first in line): by the time someone presses Train they are ready."""
     builtin_generation()
+    live_demo_generation()
     return sources.synthetic_source(SYNTHETIC_PER_CLASS, generate=False)
 
 
@@ -74,7 +76,7 @@ def generation_progress(run: Generation, what: str = "the built-in synthetic ECG
 
 def live_demo_generation() -> Generation:
     """The built-in pages drawn at the Live demo's working resolution, at full priority: a class is
-    waiting for them. Started when the Train page first opens on the built-in set."""
+    waiting for them. Started with the built-in set (:func:`builtin_source`)."""
     return synth_background.builtin_generation(SYNTHETIC_PER_CLASS, page_size=LIVE_DEMO_PAGE_SIZE, nice=0)
 
 

@@ -25,7 +25,7 @@ from pages.tuning_ui import search_expander
 require_app_navigation()
 
 JOB_KEY = "train_job"
-PRESET_LABELS = {"live-demo": "Live demo (10 epochs, 1–3 min)", "custom": "Custom",
+PRESET_LABELS = {"live-demo": "Live demo (12 epochs, about a minute)", "custom": "Custom",
                  "original-notebook": "Original notebook recipe"}
 
 

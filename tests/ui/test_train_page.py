@@ -71,7 +71,7 @@ def test_a_dataset_zip_upload_is_extracted_and_used(app_test, tiny_dataset: Path
     assert {m.label: m.value for m in at.metric}["Images"] == "30"
 
 
-def test_the_live_demo_can_be_pressed_while_its_pages_are_drawn(app_test, models_root: Path) -> None:
+def test_the_live_demo_trains_on_its_own_drawing_of_the_builtin_set(app_test, models_root: Path) -> None:
     from core.learn import LIVE_DEMO_PAGE_SIZE
 
     at = app_test("pages/train.py")
@@ -80,7 +80,7 @@ def test_the_live_demo_can_be_pressed_while_its_pages_are_drawn(app_test, models
     w, h = LIVE_DEMO_PAGE_SIZE
     assert any(f"drawn at {w}×{h} pixels" in c.value for c in at.caption)
     at.text_input(key="train_bundle_name").set_value("apptest-live").run()
-    at.button(key="train_start").click().run()           # whether or not the pages are drawn yet
+    at.button(key="train_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     job = at.session_state["train_job"]
     job.join(timeout=600)
