@@ -41,7 +41,12 @@ def _parse_size(text: str, spec) -> tuple[int, int]:
 
 
 def _cmd_train(args) -> int:
-    from core.data import SYNTHETIC, prepare_dataset, resolve_data_argument, synthetic_source
+    from core.data import (
+        SYNTHETIC,
+        prepare_dataset,
+        resolve_data_argument,
+        synthetic_source,
+    )
     from core.learn import LIVE_DEMO_PAGE_SIZE, save_outcome, train
 
     config = _train_config(args)
