@@ -13,16 +13,15 @@ import streamlit as st
 from core import bundles
 from core.data import sources
 from core.errors import USER_ERRORS
+from core.learn.training import LIVE_DEMO_PAGE_SIZE
 from core.paths import SHARED_MENDELEY_DIR
+from core.synth import background as synth_background
+from core.synth.background import Generation
+from core.synth.dataset import BUILTIN_PER_CLASS
 from pages.common import current_model_name, escape, stop_on_error
 
-# None: the built-in size (core.synth.dataset.BUILTIN_PER_CLASS); tests set a tiny one.
-SYNTHETIC_PER_CLASS = int(os.environ["ECG_LAB_SYNTH_PER_CLASS"]) if "ECG_LAB_SYNTH_PER_CLASS" in os.environ else None
-
-
-@st.cache_resource(show_spinner="Generating the built-in synthetic ECG pages (first run only)…")
-def _synthetic_source(per_class: int) -> sources.DatasetSource:
-    return sources.synthetic_source(per_class=per_class)
+# The built-in size unless set (tests set a tiny one).
+SYNTHETIC_PER_CLASS = int(os.environ.get("ECG_LAB_SYNTH_PER_CLASS", "0")) or BUILTIN_PER_CLASS
 
 
 @st.cache_data(show_spinner="Scanning the dataset and looking for duplicates…", max_entries=8)
@@ -30,9 +29,17 @@ def _prepared(kind: str, path: str, label: str, seed: int) -> sources.PreparedDa
     return sources.prepare_dataset(sources.DatasetSource(kind, path, label), seed=seed)
 
 
+def builtin_generation() -> Generation:
+    """The background run drawing the built-in set: started on first use, once per server."""
+    return synth_background.builtin_generation(SYNTHETIC_PER_CLASS)
+
+
 def builtin_source() -> sources.DatasetSource:
-    """The built-in synthetic set (generated on first use, once per server)."""
-    return _synthetic_source(SYNTHETIC_PER_CLASS)
+    """The built-in synthetic set; its pages are drawn in the background from the first call on, and
+    so are the Live demo's (small, first in line): by the time someone presses Train they are ready."""
+    builtin_generation()
+    live_demo_generation()
+    return sources.synthetic_source(SYNTHETIC_PER_CLASS, generate=False)
 
 
 def current_source() -> sources.DatasetSource:
@@ -42,9 +49,52 @@ def current_source() -> sources.DatasetSource:
     return st.session_state["dataset_source"]
 
 
+def generating_builtin() -> Generation | None:
+    """The run drawing the chosen built-in set while it lasts; None once it is complete or when
+    another dataset is chosen."""
+    if current_source().kind != sources.SYNTHETIC:
+        return None
+    run = builtin_generation()
+    return None if run.finished else run
+
+
+def generation_progress(run: Generation, what: str = "the built-in synthetic ECG pages (first run only)",
+                        then: str = "") -> None:
+    """The count of pages drawn so far, refreshed every second; the page reruns when all are drawn."""
+    @st.fragment(run_every=1.0)
+    def poll() -> None:
+        if run.finished:
+            st.rerun()
+        if run.failed:
+            st.error(f"The built-in pages could not be drawn ({escape(run.error)}). Reload the page to try "
+                     "again, or choose another dataset.")
+            return
+        done, total = run.progress()
+        st.progress(done / total, text=f"Drawing {what}: {done} of {total}. {then}".strip())
+    poll()
+
+
+def live_demo_generation() -> Generation:
+    """The built-in pages drawn at the Live demo's working resolution, at full priority: a class is
+    waiting for them. Started with the built-in set (:func:`builtin_source`)."""
+    return synth_background.builtin_generation(SYNTHETIC_PER_CLASS, page_size=LIVE_DEMO_PAGE_SIZE, nice=0)
+
+
+def live_demo_source() -> sources.DatasetSource:
+    return sources.synthetic_source(SYNTHETIC_PER_CLASS, page_size=LIVE_DEMO_PAGE_SIZE, generate=False)
+
+
 def load_current(seed: int = 0) -> sources.PreparedDataset | None:
-    """The chosen dataset, scanned and split; shows the error and returns None when unusable."""
-    source = current_source()
+    """The chosen dataset, scanned and split; shows the error (or the built-in set's drawing
+    progress) and returns None when it cannot be used yet."""
+    if (run := generating_builtin()) is not None:
+        generation_progress(run)
+        return None
+    return load_source(current_source(), seed)
+
+
+def load_source(source: sources.DatasetSource, seed: int = 0) -> sources.PreparedDataset | None:
+    """``source`` scanned and split; shows the error and returns None when it cannot be used."""
     try:
         return _prepared(source.kind, source.path, source.label, seed)
     except USER_ERRORS as exc:

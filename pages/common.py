@@ -73,6 +73,15 @@ def stop_on_error(doing: str, cannot: str) -> Iterator[None]:
         st.stop()
 
 
+def scroll_into_view(key: str) -> None:
+    """Scroll the browser to the element made with ``key=key``, its top at the top of the window:
+    on a projector (about 1000 px tall) what a click starts would otherwise begin below the fold.
+    The pause lets the rerun's elements take their place first."""
+    st.html(f"<script>setTimeout(() => document.querySelector('.st-key-{key}')"
+            "?.scrollIntoView({behavior: 'smooth', block: 'start'}), 300);</script>",
+            unsafe_allow_javascript=True)
+
+
 def current_model_name() -> str | None:
     """The model bundle chosen in this session, else the default bundle."""
     if st.session_state.get("model_name"):

@@ -90,12 +90,23 @@ def describe_model(metadata) -> None:
                f"{metadata.split.get('seed', 0)}{at_training}")
 
 
-def choose_split() -> str:
+def choose_split(model: str, data, fingerprint: list[str]) -> str:
+    """The images to score; the default follows the model and dataset chosen (a user's choice stays
+    until either changes)."""
+    default = evaluation.default_split(data.index, fingerprint)
+    pair = (model, data.source.kind, data.source.path)
+    previous = st.session_state.get("evaluate_split_for")
+    if "evaluate_split" not in st.session_state or (previous is not None and previous != pair):
+        st.session_state["evaluate_split"] = default
+    st.session_state["evaluate_split_for"] = pair
     split = st.radio("Which images", list(SPLIT_LABELS), format_func=SPLIT_LABELS.get, horizontal=True,
                      key="evaluate_split")
-    st.caption("A model must be judged on pages it never saw. The test split is made exactly as "
+    own = ("This model was trained on this dataset: its test split holds the pages it never saw."
+           if default == "test" else
+           "This model was not trained on this dataset, so every image is new to it: all images.")
+    st.caption(f"{own} A model must be judged on pages it never saw. The test split is made exactly as "
                "training made it (same seed, duplicates kept together), so on the model's own dataset "
-               "it holds no copy of a training page. For a new folder or zip, use all images.")
+               "it holds no copy of a training page.")
     return split
 
 
@@ -315,11 +326,11 @@ except USER_ERRORS as exc:
 describe_model(metadata)
 
 dataset_picker("evaluate")
-split = choose_split()
 seed = int(metadata.split.get("seed", 0) or 0)
 data = load_current(seed)
 if data is None:
     st.stop()
+split = choose_split(chosen["name"], data, metadata.dataset.get("fingerprint") or [])
 data_key = (data.source.kind, data.source.path, seed)
 stamp = _stamp(chosen["path"])
 with stop_on_error(f"evaluating the model {chosen['name']}", "Cannot evaluate this model on these images"):

@@ -10,7 +10,7 @@ from core.ecg import Preprocessing, crop_page
 from core.errors import USER_ERRORS
 from core.imageio import load_image
 from core.teach import explain_class
-from pages.choosers import dataset_picker, load_current
+from pages.choosers import dataset_picker, generating_builtin, load_current
 from pages.common import EXPLORE_TAB_KEY, escape, require_app_navigation
 from pages.signals_ui import show_signals
 
@@ -62,6 +62,39 @@ def show_gallery(data) -> None:
                 st.image(_thumb(row.path), caption=f"{row.relpath} · {row.split}", width="stretch")
             except USER_ERRORS as exc:
                 st.error(escape(exc))
+
+
+def show_first_pages(run) -> None:
+    """While the built-in set is being drawn: the count so far and each class's first pages, refreshed
+    every second. The overview and the other views need the whole set (its split and duplicates)."""
+    from core.classes import CANONICAL_CLASSES
+
+    cls = st.selectbox("Class", CANONICAL_CLASSES, key="explore_class")
+    guide = explain_class(cls)
+    st.markdown(f"**What it looks like.** {guide['looks_like']}  \n**Where to look.** {guide['where_to_look']}")
+
+    @st.fragment(run_every=1.0)
+    def gallery() -> None:
+        if run.finished:
+            st.rerun()            # the whole page: overview, split and every view
+        if run.failed:
+            st.error(f"The built-in pages could not be drawn ({escape(run.error)}). Reload the page to "
+                     "try again, or choose another dataset.")
+            return
+        done, total = run.progress()
+        st.progress(done / total, text=f"Drawing the built-in synthetic ECG pages (first run only): {done} "
+                                       f"of {total}. The first ones are below; the class counts, the split "
+                                       "and the other views open when all are drawn.")
+        pages = run.pages(cls)
+        st.caption(f"{len(pages)} of {total // len(CANONICAL_CLASSES)} images of {escape(cls)} drawn so far")
+        columns = st.columns(4)
+        for i, path in enumerate(pages[:PER_PAGE]):
+            with columns[i % 4]:
+                try:
+                    st.image(_thumb(str(path)), caption=path.name, width="stretch")
+                except USER_ERRORS:
+                    st.caption("(moved into the finished set)")  # the run ended between two looks
+    gallery()
 
 
 def choose_page(data, key: str) -> tuple[str, str]:
@@ -154,6 +187,9 @@ st.title("Explore the data")
 st.markdown("Look at the pages before training on them: how many of each class, what they look "
             "like, and which are copies of each other.")
 dataset_picker("explore")
+if (run := generating_builtin()) is not None:
+    show_first_pages(run)
+    st.stop()
 data = load_current()
 if data is None:
     st.stop()

@@ -12,9 +12,12 @@ from core import bundles
 from core.charts import training_curves_chart
 from core.ecg import COLOR_MODES, CROPS, Preprocessing
 from core.errors import USER_ERRORS
-from core.learn import ARCHITECTURES, PRESETS, TrainConfig, default_preprocessing, expected_weights_path
-from pages.choosers import dataset_picker, load_current
-from pages.common import classroom_mode, escape, require_app_navigation
+from core.data import SYNTHETIC
+from core.learn import (ARCHITECTURES, LIVE_DEMO_PAGE_SIZE, PRESETS, TrainConfig, default_preprocessing,
+                        expected_weights_path, warm_up)
+from pages.choosers import (current_source, dataset_picker, generation_progress, live_demo_generation,
+                            live_demo_source, load_current, load_source)
+from pages.common import classroom_mode, escape, require_app_navigation, scroll_into_view
 from pages.lessons_ui import run_history, split_method, split_option
 from pages.models_io_ui import models_io_expander
 from pages.tuning_ui import search_expander
@@ -22,14 +25,28 @@ from pages.tuning_ui import search_expander
 require_app_navigation()
 
 JOB_KEY = "train_job"
-PRESET_LABELS = {"live-demo": "Live demo (10 epochs, 1–3 min)", "custom": "Custom",
+PRESET_LABELS = {"live-demo": "Live demo (12 epochs, about a minute)", "custom": "Custom",
                  "original-notebook": "Original notebook recipe"}
 
 
-def choose_config() -> TrainConfig:
+def choose_preset() -> str:
+    return st.radio("Preset", list(PRESET_LABELS), format_func=PRESET_LABELS.get, horizontal=True,
+                    key="train_preset")
+
+
+def live_demo_data():
+    """The built-in pages drawn at the Live demo's working resolution: their scanned, split dataset,
+    or None while they are still being drawn (Train can be pressed all the same: the job waits)."""
+    run = live_demo_generation()
+    if run.finished:
+        return load_source(live_demo_source()) or st.stop()
+    generation_progress(run, "the Live demo's pages",
+                        "Press Train now if you like: training starts as soon as they are drawn.")
+    return None
+
+
+def choose_config(preset: str) -> TrainConfig:
     """The settings form; returns the configuration the Train button would run."""
-    preset = st.radio("Preset", list(PRESET_LABELS), format_func=PRESET_LABELS.get, horizontal=True,
-                      key="train_preset")
     base = PRESETS.get(preset, TrainConfig())
     arch_keys = list(ARCHITECTURES)
     arch = st.selectbox("Model", arch_keys, index=arch_keys.index(base.arch),
@@ -129,11 +146,22 @@ def augmentation_preview(data, config: TrainConfig) -> None:
 
 
 def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> None:
+    """Start this session's training job on ``data``; ``None``: the Live demo's pages, which the job
+    waits for (and then splits duplicate-safe) in its own thread."""
+    from core.data import prepare_when_drawn
     from core.learn import TrainingJob
 
-    job = TrainingJob(data.index, config, bundle_name=name, overwrite=overwrite,
-                      dataset_info={"name": data.source.label, "path": data.source.path, "kind": data.source.kind,
-                                    "split_method": split_method()})
+    if data is None:
+        source, run = live_demo_source(), live_demo_generation()
+
+        def index(listener):
+            return prepare_when_drawn(run, source, listener=listener).index
+        method = "duplicate-safe"
+    else:
+        source, index, method = data.source, data.index, split_method()
+    job = TrainingJob(index, config, bundle_name=name, overwrite=overwrite,
+                      dataset_info={"name": source.label, "path": source.path, "kind": source.kind,
+                                    "split_method": method})
     st.session_state[JOB_KEY] = job.start()
 
 
@@ -171,6 +199,9 @@ def live_panel() -> None:
                           width="stretch")
         right.altair_chart(training_curves_chart(history, "accuracy", total_epochs=state.total_epochs),
                            width="stretch")
+        if st.session_state.get("train_scrolled_to") is not job:   # once a run: when its curves appear
+            st.session_state["train_scrolled_to"] = job
+            scroll_into_view("train_live")
     if state.running:
         if st.button("Stop", icon=":material/stop_circle:", key="train_stop"):
             job.stop()
@@ -248,6 +279,7 @@ def _try(action, success: str) -> None:
     st.rerun()
 
 
+warm_up()   # TensorFlow loads while the instructor reads the page, not after the click
 st.title("Train a model")
 st.markdown("Choose a dataset and a model, press **Train**, and watch accuracy and loss grow. "
             "You can open other pages while it trains.")
@@ -255,20 +287,28 @@ job = st.session_state.get(JOB_KEY)
 running = job is not None and job.state.running
 
 dataset_picker("train")
-data = load_current()
-if data is None:
-    st.stop()
-data = split_option(data)
-config = choose_config()
-if not classroom_mode():
-    config = search_expander(data, config, disabled=running)
-
-with st.expander("Model summary: layers, shapes, parameters"):
-    if st.toggle("Build and show the summary", key="train_show_summary"):
-        model_summary(config, len(data.classes))
-with st.expander("Augmentation preview: what the model sees"):
-    if st.button("Show eight augmented copies of a training page", key="train_aug_preview"):
-        augmentation_preview(data, config)
+preset = choose_preset()
+if preset == "live-demo" and current_source().kind == SYNTHETIC:
+    w, h = LIVE_DEMO_PAGE_SIZE
+    st.caption(f"The Live demo trains on the built-in pages drawn at {w}×{h} pixels: the same pages as "
+               "Explore's, as sharp as its small input needs, drawn in seconds instead of minutes.")
+    data = live_demo_data()
+else:
+    data = load_current()
+    if data is None:
+        st.stop()
+if data is not None:
+    data = split_option(data)
+config = choose_config(preset)
+if data is not None:
+    if not classroom_mode():
+        config = search_expander(data, config, disabled=running)
+    with st.expander("Model summary: layers, shapes, parameters"):
+        if st.toggle("Build and show the summary", key="train_show_summary"):
+            model_summary(config, len(data.classes))
+    with st.expander("Augmentation preview: what the model sees"):
+        if st.button("Show eight augmented copies of a training page", key="train_aug_preview"):
+            augmentation_preview(data, config)
 
 # Named once per session: a default that changed every minute would reset a name being typed.
 st.session_state.setdefault("train_bundle_name", f"{config.arch}-{datetime.now():%Y%m%d-%H%M}")
@@ -281,8 +321,9 @@ try:
 except USER_ERRORS as exc:
     st.error(escape(exc))
     name_ok = False
-if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running or not name_ok,
-             key="train_start"):
+started = st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running or not name_ok,
+                    key="train_start")
+if started:
     start_training(data, config, name, overwrite)
     running = True
 
@@ -292,6 +333,8 @@ with st.container(key="train_live"):
         st.fragment(run_every=1.0)(live_panel)()
     else:
         live_panel()
+if started:
+    scroll_into_view("train_live")
 show_result()
 
 with st.expander("Run history and the leakage lesson"):

@@ -26,7 +26,8 @@ from PIL import Image
 from core.classes import order_classes
 from core.data import content_hash
 from core.ecg import Preprocessing, crop_page, load_page, prepare_image
-from core.learn import PRESETS, TrainConfig, default_preprocessing, make_dataset, prepare_images, train, with_overrides
+from core.learn import (LIVE_DEMO_PAGE_SIZE, PRESETS, TrainConfig, default_preprocessing, make_dataset, prepare_images,
+                        train, with_overrides)
 from core.synth.dataset import BUILTIN_PER_CLASS
 
 PAGE_SIZE = (2213, 1572)         # the Mendeley report pages, as scanned
@@ -46,6 +47,7 @@ class BenchPlan:
     baseline_epochs: int       # baseline-pipeline epochs (timing only)
     live_demo_per_class: int   # synthetic pages per class for the Live-demo preset
     live_demo_epochs: int | None  # None: the preset's own
+    first_minutes_per_class: int  # the built-in set's size in the first-minutes section (drawn from nothing)
     predict_runs: int
     frozen_epochs: int
     truth_pages: int           # held-out synthetic truth pages scored by the page reader
@@ -54,12 +56,14 @@ class BenchPlan:
 
 
 QUICK = BenchPlan(pages_per_class=2, pipeline_images=6, repeats=1, epochs=2, baseline_epochs=1,
-                  live_demo_per_class=3, live_demo_epochs=1, predict_runs=5, frozen_epochs=1,
+                  live_demo_per_class=3, live_demo_epochs=1, first_minutes_per_class=12, predict_runs=5, frozen_epochs=1,
                   truth_pages=12, real_pages=4, speed_pages=1)
 FULL = BenchPlan(pages_per_class=30, pipeline_images=30, repeats=3, epochs=10, baseline_epochs=3,
-                 live_demo_per_class=BUILTIN_PER_CLASS, live_demo_epochs=None, predict_runs=30, frozen_epochs=4,
+                 live_demo_per_class=BUILTIN_PER_CLASS, live_demo_epochs=None, first_minutes_per_class=BUILTIN_PER_CLASS,
+                 predict_runs=30, frozen_epochs=4,
                  truth_pages=324, real_pages=None, speed_pages=5)
-SECTIONS = ("pipeline", "training", "live_demo", "predict", "frozen_transfer", "app_start", "digitize")
+SECTIONS = ("pipeline", "training", "live_demo", "predict", "frozen_transfer", "app_start", "first_minutes",
+            "digitize")
 _NEED_PAGES = {"pipeline", "training", "predict", "frozen_transfer"}   # on generated full-size pages
 
 
@@ -301,7 +305,7 @@ def bench_live_demo(per_class: int, epochs: int | None) -> dict:
 
     config = PRESETS["live-demo"] if epochs is None else with_overrides(PRESETS["live-demo"], epochs=epochs)
     start = time.perf_counter()
-    source = synthetic_source(per_class=per_class)
+    source = synthetic_source(per_class=per_class, page_size=LIVE_DEMO_PAGE_SIZE)
     ready = time.perf_counter()
     data = prepare_dataset(source, seed=config.seed)
     scanned = time.perf_counter()
@@ -405,6 +409,7 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tu
     bundle just trained when there is none."""
     from core.bench.app import bench_app_start
     from core.bench.digitize import bench_digitize
+    from core.bench.first_minutes import bench_first_minutes
     from core.bundles import default_bundle
     from core.data import folder_source, prepare_dataset
     from core.paths import PROJECT_ROOT
@@ -441,6 +446,8 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tu
             measure("frozen_transfer", bench_frozen_transfer, index, plan.frozen_epochs, work)
         if "app_start" in sections:
             measure("app_start", bench_app_start)
+        if "first_minutes" in sections:
+            measure("first_minutes", bench_first_minutes, work / "first-minutes", plan.first_minutes_per_class)
         if "digitize" in sections:
             measure("digitize", bench_digitize, plan.truth_pages, plan.real_pages, plan.speed_pages, plan.repeats)
     results["machine"].update(load_avg_end=load_average(), seconds=time.perf_counter() - started)
@@ -480,6 +487,14 @@ TARGETS = (
     Target("training", "seed_cnn training ÷ conv limit", lambda r: r["training"]["seed_cnn"]["fraction_of_conv_limit"],
            0.5, unit=""),
     Target("app_start", "Home and Explore import no TensorFlow", lambda r: r["app_start"]["tf_free_pages"], 1, unit=""),
+    Target("first_minutes", "fresh machine: Explore's first image after the server is up",
+           lambda r: r["first_minutes"]["explore_first_image_s"], 5, False, " s"),
+    Target("first_minutes", "fresh machine: Live demo click → first epoch on screen",
+           lambda r: r["first_minutes"]["live_demo_first_epoch_s"], 10, False, " s"),
+    Target("first_minutes", "fresh machine: Live demo click → bundle saved",
+           lambda r: r["first_minutes"]["live_demo_click_to_saved_s"], 45, False, " s"),
+    Target("first_minutes", "fresh machine: Live demo test accuracy",
+           lambda r: r["first_minutes"]["live_demo_test_accuracy"], 0.95, unit=""),
     Target("digitize", "page reader: median lead SNR, clean truth pages", lambda r: r["digitize"]["truth"]["median_snr_clean_db"],
            15, unit=" dB"),
     Target("digitize", "page reader: median lead SNR, scanned/photographed truth pages",

@@ -96,6 +96,18 @@ def _app_rows(a: dict) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _first_minutes_rows(f: dict) -> list[tuple[str, str, str, str]]:
+    return [
+        ("`streamlit run` on an empty cache → health OK, s", _n(f["server_up_s"]), "", ""),
+        (f"→ Explore's first gallery image in Chromium, s ({5 * f['per_class']} full-size pages being drawn)",
+         _n(f["explore_first_image_s"]), "", ""),
+        ("Live demo pressed at once: click → first epoch on screen · → bundle saved, s",
+         f"{_n(f['live_demo_first_epoch_s'])} · {_n(f['live_demo_click_to_saved_s'])}", "", ""),
+        (f"Live demo test accuracy ({f['live_demo_test_images']} images)", f"{f['live_demo_test_accuracy']:.3f}",
+         "", ""),
+    ]
+
+
 def _frozen_rows(f: dict) -> list[tuple[str, str, str, str]]:
     return [(f"MobileNetV2 frozen base ({f['input']}): s/epoch, cached features vs base run every epoch",
              _n(f["cached_epoch_s"]), _n(f["uncached_epoch_s"]), _ratio(f["ratio"]))]
@@ -126,8 +138,8 @@ def _digitize_rows(d: dict) -> list[tuple[str, str, str, str]]:
 
 
 SECTIONS = (("pipeline", _pipeline_rows), ("training", _training_rows), ("live_demo", _live_demo_rows),
-            ("predict", _predict_rows), ("app_start", _app_rows), ("frozen_transfer", _frozen_rows),
-            ("digitize", _digitize_rows))
+            ("predict", _predict_rows), ("app_start", _app_rows), ("first_minutes", _first_minutes_rows),
+            ("frozen_transfer", _frozen_rows), ("digitize", _digitize_rows))
 
 
 def _machine_line(results: dict) -> str:
@@ -181,7 +193,7 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="a small smoke run (under two minutes)")
     p.add_argument("--only", metavar="SECTION[,SECTION]",
                    help="run just these sections: pipeline, training, live_demo, predict, frozen_transfer, "
-                        "app_start, digitize (the figures they need are measured too)")
+                        "app_start, first_minutes, digitize (the figures they need are measured too)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object with every figure (the table goes to stderr)")
     p.set_defaults(func=_cmd_bench)

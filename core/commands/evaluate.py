@@ -35,21 +35,22 @@ def _source(value: str):
 def _cmd_evaluate(args) -> int:
     from core.bundles import load_bundle, read_metadata
     from core.data import prepare_dataset
-    from core.evaluate import evaluate_bundle, evaluation_index, summary
+    from core.evaluate import default_split, evaluate_bundle, evaluation_index, summary
 
     bundle_path = _bundle_path(args.model)
     metadata = read_metadata(bundle_path)        # a missing model fails before TensorFlow loads
     source = _source(args.data)
     seed = args.seed if args.seed is not None else int(metadata.split.get("seed", 0) or 0)
     data = prepare_dataset(source, seed=seed)
-    index = evaluation_index(data.index, args.split)
+    split = args.split or default_split(data.index, metadata.dataset.get("fingerprint") or [])
+    index = evaluation_index(data.index, split)
     if not args.json:
-        which = f"test split, seed {seed}" if args.split == "test" else "all images"
+        which = f"test split, seed {seed}" if split == "test" else "all images"
         print(f"evaluating {metadata.name or bundle_path.name} on {len(index)} images ({which}) of "
               f"{source.label}", file=sys.stderr, flush=True)
     bundle = load_bundle(bundle_path)
     result = evaluate_bundle(bundle, index, reference=data.index, skipped=data.skipped)
-    report = {"model": str(bundle.path), "data": source.path, "split": args.split, "seed": seed,
+    report = {"model": str(bundle.path), "data": source.path, "split": split, "seed": seed,
               **summary(result)}
     if args.json:
         print_json(report)
@@ -92,9 +93,10 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help="bundle name or folder, e.g. models/live-demo")
     p.add_argument("--data", required=True,
                    help="dataset folder, a .zip of class folders, or 'synthetic' for the built-in set")
-    p.add_argument("--split", choices=SPLITS, default="test",
+    p.add_argument("--split", choices=SPLITS,
                    help="'test': the duplicate-safe test split made with the model's split seed; "
-                        "'all': every image (a dataset the model never saw)")
+                        "'all': every image (a dataset the model never saw). Default: 'test' when the "
+                        "model was trained on this dataset, else 'all'")
     p.add_argument("--seed", type=int, help="split seed (default: the one the model was trained with)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_evaluate)

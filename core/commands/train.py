@@ -41,11 +41,18 @@ def _parse_size(text: str, spec) -> tuple[int, int]:
 
 
 def _cmd_train(args) -> int:
-    from core.data import prepare_dataset, resolve_data_argument
-    from core.learn import save_outcome, train
+    from core.data import (
+        SYNTHETIC,
+        prepare_dataset,
+        resolve_data_argument,
+        synthetic_source,
+    )
+    from core.learn import LIVE_DEMO_PAGE_SIZE, save_outcome, train
 
     config = _train_config(args)
-    source = resolve_data_argument(args.data)
+    # As on the Train page: the Live demo's built-in pages are drawn at the size its input needs.
+    live_pages = args.data == SYNTHETIC and args.preset == "live-demo"
+    source = synthetic_source(page_size=LIVE_DEMO_PAGE_SIZE) if live_pages else resolve_data_argument(args.data)
     data = prepare_dataset(source, seed=config.seed)
 
     def listener(event: dict) -> None:

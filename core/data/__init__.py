@@ -9,7 +9,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "splits": ("SPLITS", "SPLIT_METHODS", "LeakageError", "leaked_groups", "split_dataset", "group_kfold",
                "assert_no_leakage",),
     "dataset": ("INDEX_COLUMNS", "SKIPPED_COLUMNS", "SPLIT_NAMES", "HASH_THREADS", "discover", "ScanResult", "scan",),
-    "sources": ("SYNTHETIC", "DatasetError", "DatasetSource", "synthetic_source", "folder_source", "zip_source",
+    "sources": ("SYNTHETIC", "DatasetError", "DatasetSource", "synthetic_source", "prepare_when_drawn", "folder_source", "zip_source",
                 "resolve_data_argument", "PreparedDataset", "prepare_dataset",),
     "gallery": ("thumbnail", "sample_page", "page_count", "outline_grid_box",),
 })

@@ -3,6 +3,7 @@ made ready to use: scanned, grouped into duplicates, and split without leakage."
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,14 +31,37 @@ class DatasetSource:
     label: str
 
 
-def synthetic_source(per_class: int | None = None, seed: int = 0) -> DatasetSource:
+def synthetic_source(per_class: int | None = None, seed: int = 0, *, page_size: tuple[int, int] | None = None,
+                     generate: bool = True) -> DatasetSource:
     """The built-in synthetic ECG report pages (generated on first use, then cached);
-    ``per_class=None`` is the built-in size."""
-    from core.synth.dataset import BUILTIN_PER_CLASS, builtin_dataset
+    ``per_class=None`` is the built-in size, ``page_size=None`` the full page. ``generate=False`` only
+    names the folder (the app draws it in the background: ``core.synth.builtin_generation``)."""
+    from core.synth.dataset import (
+        BUILTIN_PER_CLASS,
+        DEFAULT_PAGE_SIZE,
+        builtin_dataset,
+        builtin_path,
+    )
 
-    per_class = per_class or BUILTIN_PER_CLASS
-    root = builtin_dataset(per_class=per_class, seed=seed)
-    return DatasetSource(SYNTHETIC, str(root), f"Built-in synthetic ECG pages ({per_class} per class)")
+    per_class, size = per_class or BUILTIN_PER_CLASS, tuple(page_size or DEFAULT_PAGE_SIZE)
+    root = (builtin_dataset(per_class=per_class, seed=seed, page_size=size) if generate
+            else builtin_path(per_class, seed, size))
+    drawn = "" if size == DEFAULT_PAGE_SIZE else f", drawn at {size[0]}×{size[1]}"
+    return DatasetSource(SYNTHETIC, str(root), f"Built-in synthetic ECG pages ({per_class} per class{drawn})")
+
+
+def prepare_when_drawn(run, source: DatasetSource, *, seed: int = 0,
+                       listener: Callable[[dict], None]) -> PreparedDataset:
+    """Wait for ``run`` (a ``core.synth.Generation`` drawing ``source``), telling ``listener`` its
+    progress as ``status`` and ``prepare`` events each half second, then scan and split the set."""
+    while not run.wait(0.5):
+        done, total = run.progress()
+        listener({"event": "status", "message": f"Drawing the pages: {done} of {total}"})
+        listener({"event": "prepare", "done": done, "total": total})
+    if run.failed:
+        raise DatasetError(f"The built-in pages could not be drawn: {run.error}")
+    listener({"event": "status", "message": "Scanning the pages and looking for duplicates"})
+    return prepare_dataset(source, seed=seed)
 
 
 def folder_source(path: str | Path) -> DatasetSource:

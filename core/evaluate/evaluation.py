@@ -41,6 +41,24 @@ def evaluation_index(index: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
+def trained_on(index: pd.DataFrame, fingerprint: Sequence[str], *, min_share: float = 0.5) -> bool:
+    """Whether a model whose training fingerprint (SHA-1s) is ``fingerprint`` was trained on this
+    dataset: at least ``min_share`` of its images are training images.
+
+    A training split holds about 70 % of its dataset, so half tells the model's own dataset (its test
+    split is then the fair choice) from another one (where every image is new to it). Paths are not
+    compared: the same pages live in different folders on different machines.
+    """
+    if not len(fingerprint) or index.empty or "sha1" not in index.columns:
+        return False
+    return float(index["sha1"].isin(set(fingerprint)).mean()) >= min_share
+
+
+def default_split(index: pd.DataFrame, fingerprint: Sequence[str]) -> str:
+    """``test`` on the model's own dataset, else ``all``: a dataset it never saw is a test set whole."""
+    return "test" if trained_on(index, fingerprint) and "split" in index.columns else "all"
+
+
 @dataclass(frozen=True)
 class ClassMatch:
     """How a dataset's class names map onto a model's outputs."""

@@ -6,16 +6,18 @@ curves keep growing, and two sessions training at once share nothing but the CPU
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from core.learn.training import TrainConfig, TrainOutcome, save_outcome, train
+from core.learn.training import Listener, TrainConfig, TrainOutcome, save_outcome, train
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,21 @@ log = logging.getLogger(__name__)
 # thrash memory and make every run crawl, so further sessions queue until a slot frees up.
 MAX_CONCURRENT_TRAININGS = 2
 _TRAINING_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_TRAININGS)
+
+
+_warming = threading.Lock()
+_warm: list[threading.Thread] = []
+
+
+def warm_up() -> None:
+    """Import Keras and TensorFlow on a background thread, once per process: a page that may start a
+    training calls this when it opens, so the click on Train waits for training rather than for the
+    seconds TensorFlow takes to load (a class is watching)."""
+    with _warming:
+        if not _warm:
+            _warm.append(threading.Thread(target=importlib.import_module, args=("keras",), name="warm-up keras",
+                                          daemon=True))
+            _warm[0].start()
 
 
 @dataclass
@@ -61,8 +78,10 @@ class JobState:
 class TrainingJob:
     """Runs :func:`core.learn.training.train` in a daemon thread and saves the bundle when it ends."""
 
-    def __init__(self, index: pd.DataFrame, config: TrainConfig, *, bundle_name: str,
-                 dataset_info: dict | None = None, overwrite: bool = False):
+    def __init__(self, index: pd.DataFrame | Callable[[Listener], pd.DataFrame], config: TrainConfig, *,
+                 bundle_name: str, dataset_info: dict | None = None, overwrite: bool = False):
+        """``index``: the prepared dataset's index, or a function making it in the job's thread, told
+        the job's listener for its progress (the pages may still be drawn when Train is pressed)."""
         self.index, self.config = index, config
         self.bundle_name, self.dataset_info, self.overwrite = bundle_name, dataset_info or {}, overwrite
         self.state = JobState(total_epochs=config.epochs)
@@ -103,6 +122,8 @@ class TrainingJob:
             state.message = "Waiting: other sessions are training on this server"
             with _TRAINING_SLOTS:
                 state.status = "preparing"
+                if callable(self.index):
+                    self.index = self.index(self._on_event)
                 self.outcome = train(self.index, self.config, listener=self._on_event, stop=self._stop)
             if self.outcome.stopped:
                 state.status, state.message = "stopped", "Stopped: the best weights so far are kept in memory."
@@ -122,15 +143,16 @@ class TrainingJob:
 
         try:
             outcome, state = self.outcome, self.state
-            has_groups = {"split", "dup_group", "path"} <= set(self.index.columns)
+            index = self.index if isinstance(self.index, pd.DataFrame) else pd.DataFrame()  # never made
+            has_groups = {"split", "dup_group", "path"} <= set(index.columns)
             record_run(make_record(
                 config=self.config.to_dict(), history=list(state.epochs),
                 metrics=outcome.metrics if outcome else {}, seconds=state.finished - state.started,
                 status="stopped" if outcome and outcome.stopped else ("failed" if state.error else "finished"),
                 bundle_name=self.bundle_name, dataset_info=self.dataset_info, error=state.error,
                 split={"method": self.dataset_info.get("split_method", "duplicate-safe"), "seed": self.config.seed,
-                       "counts": self.index["split"].value_counts().to_dict() if "split" in self.index else {}},
-                leaked=leaked_groups(self.index) if has_groups else None, started=state.started))
+                       "counts": index["split"].value_counts().to_dict() if "split" in index else {}},
+                leaked=leaked_groups(index) if has_groups else None, started=state.started))
         except Exception:  # the history is a nice-to-have; the trained model matters more
             log.error("could not record run %s:\n%s", self.bundle_name, traceback.format_exc())
 

@@ -37,6 +37,8 @@ class TrainConfig:
     class_weights: bool = True
     width: float = 1.0
     patience: int = 6          # early stopping on val_loss; 0 switches it off
+    schedule: str = "plateau"  # learning rate: "plateau" halves it when val_loss stalls; "cosine" decays
+                               # it to 0 over the run (a short run then ends on a settled model)
     pretrained: bool = True    # transfer models: start from local ImageNet weights
     fine_tune_layers: int = 0  # transfer models: top base layers unfrozen after the frozen stage
     fine_tune_epochs: int = 0
@@ -56,11 +58,18 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+# The Live demo trains on the built-in pages drawn at this size (two fifths of the full page's width):
+# the same pages, enough pixels for its input, drawn in a fraction of the time.
+LIVE_DEMO_PAGE_SIZE = (442, 314)
+
 PRESETS: dict[str, TrainConfig] = {
-    # What an instructor runs in front of a class: 1–3 min on a 2-core laptop, by its speed.
-    "live-demo": TrainConfig(arch="compact", epochs=10, batch_size=16, learning_rate=3e-3,
-                             preprocessing=Preprocessing(height=128, width=256), augment=0.0,
-                             patience=0),
+    # What an instructor runs in front of a class, on the built-in pages drawn at LIVE_DEMO_PAGE_SIZE.
+    # 128×128 with a cosine decay: half the FLOPs of 128×256. Test accuracy on those pages, training
+    # seeds 0/1/2 (split seed 0): 0.951/0.960/0.911; 64×128 (14 epochs) 0.97/0.88/0.92, width 0.5 at
+    # 128×256 0.96/0.82, 128×256 with the cosine 0.911 on seed 2, 553×393 pages 0.929 on seed 2.
+    "live-demo": TrainConfig(arch="compact", epochs=12, batch_size=16, learning_rate=3e-3,
+                             preprocessing=Preprocessing(height=128, width=128), augment=0.0,
+                             patience=0, schedule="cosine"),
     # The original notebooks' recipe, kept for comparison.
     "original-notebook": TrainConfig(arch="seed_cnn", epochs=10, batch_size=32, learning_rate=1e-3,
                                      preprocessing=Preprocessing(224, 224, "rgb", "none", "stretch"),
@@ -129,15 +138,19 @@ def _fit(model, data: dict, config: TrainConfig, *, epochs: int, learning_rate: 
 
     from core.learn.callbacks import ProgressCallback
 
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
     has_val = len(data["x_val"]) > 0
     monitor = "val_loss" if has_val else "loss"
     batches = math.ceil(len(data["x_train"]) / config.batch_size)
     progress = ProgressCallback(listener, stop, batches, monitor)
-    callbacks = [progress, keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
-                                                             patience=max(2, config.patience // 2),
-                                                             min_lr=1e-5)]
+    if config.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * batches)
+        callbacks = [progress]
+    else:
+        rate = learning_rate
+        callbacks = [progress, keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5,
+                                                                 patience=max(2, config.patience // 2),
+                                                                 min_lr=1e-5)]
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="categorical_crossentropy", metrics=["accuracy"])
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience))
     weights = class_weight_map(data["y_train"], n_classes) if config.class_weights else None

@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,6 +33,7 @@ DEFAULT_PAGE_SIZE = (1106, 786)
 # Pages per class of the built-in set: at 100 the Live-demo CNN memorises its 350 training pages
 # (test accuracy 0.83-0.89); at 300 the same ten epochs generalise (1.00 on 225 test pages).
 BUILTIN_PER_CLASS = 300
+PageListener = Callable[[dict, Path], None]
 COLUMNS = ("path", "class", "finding", "territory", "leads", "rhythm", "heart_rate", "layout",
            "photo", "grid_box", "lead_boxes", "seed")
 
@@ -110,7 +111,8 @@ def _replace_dir(source: Path, target: Path) -> None:
 
 
 def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANONICAL_CLASSES,
-                     page_size: tuple[int, int] = DEFAULT_PAGE_SIZE, workers: int | None = None) -> pd.DataFrame:
+                     page_size: tuple[int, int] = DEFAULT_PAGE_SIZE, workers: int | None = None, *,
+                     on_page: PageListener | None = None, nice: int = 0) -> pd.DataFrame:
     """Write ``per_class`` JPEG pages per class to ``out_dir/<class>/`` plus ``findings.csv``/``.json``.
 
     Pages are drawn in a temporary folder beside ``out_dir`` and moved in place at the end, so a
@@ -118,6 +120,10 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
     previous dataset (a ``findings.csv``). ``workers=None`` uses every CPU; 1 runs in-process.
     Workers are spawned, so a script calling this with several workers needs the usual
     ``if __name__ == "__main__":`` guard.
+    Pages are drawn round-robin over the classes (page 0 of each, then page 1, …), so any prefix of
+    the run is balanced; ``on_page(row, file)`` hears of each page as soon as it is written (``file``
+    is in the temporary folder until the end). Workers run at niceness ``nice`` (a background run
+    then leaves the CPU to training and page rendering).
     In ``findings.json`` the boxes are JSON values; in the CSV they are JSON strings.
     Returns the findings table (one row per page, in class then page order).
     """
@@ -131,26 +137,39 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
         raise FileExistsError(f"{out_dir} exists and is not a synthetic dataset; refusing to replace it.")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-    jobs = []
     for cls in classes:
         (temp / cls).mkdir(parents=True)
-        jobs += [(cls, i, seed, tuple(page_size), f"{cls}/{class_slug(cls)}_{i:04d}.jpg", str(temp))
-                 for i in range(per_class)]
+    jobs = [(cls, i, seed, tuple(page_size), f"{cls}/{class_slug(cls)}_{i:04d}.jpg", str(temp))
+            for i in range(per_class) for cls in classes]
     try:
-        workers = min(workers or os.cpu_count() or 1, len(jobs))
-        if workers == 1:
-            rows = [_write_page(job) for job in jobs]
-        else:
-            # spawn, not fork: the app process may hold TensorFlow and Streamlit threads.
-            with _workers_skip_main_script():   # only while the workers start
-                pool = multiprocessing.get_context("spawn").Pool(workers)
-            with pool:
-                rows = pool.map(_write_page, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
-        frame = _write_tables(rows, temp)
+        rows = []
+        for row in _pages(jobs, workers, nice):
+            rows.append(row)
+            if on_page is not None:
+                on_page(row, temp / row["path"])
+        order = {job[4]: (classes.index(job[0]), job[1]) for job in jobs}
+        frame = _write_tables(sorted(rows, key=lambda r: order[r["path"]]), temp)
         _replace_dir(temp, out_dir)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return frame
+
+
+def _pages(jobs: list[tuple], workers: int | None, nice: int) -> Iterator[dict]:
+    """Draw and write the pages of ``jobs``, yielding each findings row as its page is written."""
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers == 1:
+        yield from map(_write_page, jobs)
+        return
+    # spawn, not fork: the app process may hold TensorFlow and Streamlit threads.
+    with _workers_skip_main_script():   # only while the workers start
+        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=os.nice, initargs=(nice,))
+    with pool:
+        # The workers take a second or two to start (Python, NumPy, Pillow): draw the first page here
+        # meanwhile, so someone waiting for the first page sees it at once.
+        yield _write_page(jobs[0])
+        # Small chunks: each page is reported when it is written, not with a hundred others.
+        yield from pool.imap_unordered(_write_page, jobs[1:], chunksize=2)
 
 
 @contextmanager
@@ -176,9 +195,24 @@ def _workers_skip_main_script() -> Iterator[None]:
         main.__file__ = path
 
 
-def builtin_dataset(per_class: int = BUILTIN_PER_CLASS, seed: int = 0) -> Path:
+def builtin_path(per_class: int = BUILTIN_PER_CLASS, seed: int = 0,
+                 page_size: tuple[int, int] = DEFAULT_PAGE_SIZE) -> Path:
+    """Where the default dataset of this size, seed and page size lives (generated or not)."""
+    name = f"v{GENERATOR_VERSION}-seed{seed}-n{per_class}"
+    if tuple(page_size) != DEFAULT_PAGE_SIZE:
+        name += f"-{page_size[0]}x{page_size[1]}"
+    return cache_dir() / "synthetic" / name
+
+
+def is_complete(path: Path) -> bool:
+    """Whether a generated dataset is in place at ``path`` (its tables are written last)."""
+    return (path / "findings.csv").exists()
+
+
+def builtin_dataset(per_class: int = BUILTIN_PER_CLASS, seed: int = 0,
+                    page_size: tuple[int, int] = DEFAULT_PAGE_SIZE) -> Path:
     """The cached default dataset, generated on first use; returns its folder."""
-    path = cache_dir() / "synthetic" / f"v{GENERATOR_VERSION}-seed{seed}-n{per_class}"
-    if not (path / "findings.csv").exists():
-        generate_dataset(path, per_class=per_class, seed=seed)
+    path = builtin_path(per_class, seed, page_size)
+    if not is_complete(path):
+        generate_dataset(path, per_class=per_class, seed=seed, page_size=page_size)
     return path

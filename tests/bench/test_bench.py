@@ -13,8 +13,8 @@ from core.bench.suite import SECTIONS as BENCH_SECTIONS
 from core.bench.suite import TARGETS, Target, check_targets, chosen_sections
 from core.paths import PROJECT_ROOT
 
-SECTIONS = ("machine", "pages", "pipeline", "training", "live_demo", "predict", "app_start", "frozen_transfer",
-            "digitize")
+SECTIONS = ("machine", "pages", "pipeline", "training", "live_demo", "predict", "app_start", "first_minutes",
+            "frozen_transfer", "digitize")
 POSITIVE = {
     "pages": ("pages", "generation_s"),
     "pipeline": ("baseline_images_per_s", "project_cold_images_per_s", "project_cold_1_thread_images_per_s",
@@ -23,6 +23,8 @@ POSITIVE = {
     "live_demo": ("generation_s", "wall_s", "scan_s", "train_s", "epochs_s"),
     "predict": ("cold_s", "warm_median_s", "warm_p95_s", "predict_median_s", "gradcam_median_s"),
     "app_start": ("server_up_s", "first_page_s", "total_s", "bare_first_page_s", "first_page_ratio"),
+    "first_minutes": ("server_up_s", "explore_first_image_s", "live_demo_first_epoch_s", "live_demo_click_to_saved_s",
+                      "live_demo_test_images"),
     "frozen_transfer": ("cached_epoch_s", "cached_total_s", "uncached_epoch_s", "ratio"),
 }
 PER_MODEL = {"project": ("epoch_s", "images_per_s", "flops_per_image", "gflop_per_s", "total_s"),
@@ -69,6 +71,7 @@ def test_quick_bench_prints_one_json_object_with_every_figure():
         _positive(model, ("pipeline_ratio", "fraction_of_conv_limit"), f"training.{arch}")
         assert 0 <= model["project"]["test_accuracy"] <= 1
     assert 0 <= results["live_demo"]["test_accuracy"] <= 1
+    assert 0 <= results["first_minutes"]["live_demo_test_accuracy"] <= 1
     assert results["predict"]["method"].startswith("gradcam") and results["predict"]["model"]
     assert isinstance(results["app_start"]["tf_free_pages"], bool)
     assert results["app_start"]["page_errors"] == 0

@@ -23,8 +23,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def app_server() -> Iterator[AppServer]:
-    """``streamlit_app.py`` served on a free port with the session's test environment."""
+def app_server(builtin_set: Path) -> Iterator[AppServer]:
+    """``streamlit_app.py`` served on a free port with the session's test environment (the built-in
+    set already drawn)."""
     with running_app() as server:
         yield server
 

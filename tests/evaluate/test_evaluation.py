@@ -227,6 +227,16 @@ def test_evaluation_index_and_summary_json() -> None:
     assert result["ms_per_image"] is None
 
 
+def test_default_split_is_test_only_on_the_models_own_dataset() -> None:
+    index = pd.DataFrame({"sha1": list("abcdefghij"), "split": ["train"] * 7 + ["test"] * 3})
+    own = list("abcdefg")                                   # the 70 % that trained the model
+    assert E.trained_on(index, own) and E.default_split(index, own) == "test"
+    assert not E.trained_on(index, list("xyz")) and E.default_split(index, list("xyz")) == "all"
+    assert E.default_split(index, []) == "all"              # an imported model: no fingerprint
+    assert E.default_split(index, list("ab")) == "all"      # a few shared pages are leakage, not its dataset
+    assert E.default_split(index.drop(columns="split"), own) == "all"
+
+
 def test_evaluation_charts_build_and_write_values_in_cells() -> None:
     ev = make_eval(90, n_true_classes=4)
     heat = charts.confusion_heatmap_chart(E.confusion_cells(ev)).to_dict()
@@ -286,6 +296,7 @@ def test_cli_numbers_match_sklearn_on_its_own_predictions(tiny_bundle: Path, tin
     assert all(Path(row["path"]).parent == tiny_dataset for row in result["skipped"])
     metadata = json.loads((tiny_bundle / "metadata.json").read_text())
     assert result["seed"] == metadata["split"]["seed"]
+    assert result["split"] == "test"             # the default on the model's own dataset
     # The test split the CLI rebuilt is the one training held out: same score as at training time.
     assert result["accuracy"] == pytest.approx(metadata["metrics"]["test_accuracy"])
 
@@ -304,8 +315,8 @@ def test_cli_on_a_synthetic_set_made_with_another_seed(tiny_bundle: Path, tmp_pa
     from core.synth import generate_dataset
 
     generate_dataset(tmp_path / "other", per_class=3, seed=123, page_size=TINY_PAGE, workers=1)
-    result = cli_json(capsys, "--model", str(tiny_bundle), "--data", str(tmp_path / "other"),
-                      "--split", "all")
+    result = cli_json(capsys, "--model", str(tiny_bundle), "--data", str(tmp_path / "other"))
+    assert result["split"] == "all"              # the default: a dataset the model never saw
     assert result["n_images"] == 15 and result["leakage"] == 0
     assert sum(map(sum, result["confusion_matrix"])) == 15
 

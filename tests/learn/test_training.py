@@ -123,3 +123,12 @@ def test_transfer_from_scratch_needs_no_weights(tiny_index) -> None:
     config = TrainConfig(arch="mobilenetv2", epochs=1, batch_size=8, pretrained=False,
                          preprocessing=Preprocessing(96, 96, "rgb"), patience=0)
     assert train(tiny_index, config).model.output_shape[-1] == 5
+
+
+def test_a_cosine_schedule_decays_the_rate_to_nearly_zero_without_plateau_halving(tiny_index) -> None:
+    events: list[dict] = []
+    config = TrainConfig(epochs=3, batch_size=8, preprocessing=TINY, patience=0, schedule="cosine",
+                         learning_rate=1e-2)
+    train(tiny_index, config, listener=events.append)
+    rates = [e["learning_rate"] for e in events if e["event"] == "epoch"]
+    assert rates[0] < 1e-2 and rates == sorted(rates, reverse=True) and rates[-1] < 1e-4

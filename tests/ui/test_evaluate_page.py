@@ -12,12 +12,14 @@ import pytest
 PAGE = "pages/evaluate.py"
 
 
-def open_evaluate(app_test, data_dir: Path, *, split: str = "test", compare: list[str] | None = None):
-    """The Evaluate page with ``data_dir`` chosen as a folder (the built-in set is never generated)."""
+def open_evaluate(app_test, data_dir: Path, *, split: str | None = "test", compare: list[str] | None = None):
+    """The Evaluate page with ``data_dir`` chosen as a folder (the built-in set is never generated);
+    ``split=None`` leaves the page its default."""
     at = app_test()
     at.session_state["evaluate_dataset_kind"] = "A folder on this computer"
     at.session_state["evaluate_folder"] = str(data_dir)
-    at.session_state["evaluate_split"] = split
+    if split is not None:
+        at.session_state["evaluate_split"] = split
     if compare:
         at.session_state["evaluate_compare"] = compare
     at.switch_page(PAGE).run()
@@ -77,6 +79,27 @@ def test_tiny_bundle_on_its_test_split(app_test, installed_tiny: Path, tiny_data
     assert [b.label for b in at.get("download_button")][:1] == ["Download the report (CSV)"]
     for title in ("ROC", "Precision–recall", "Reliability diagram", "Loss", "Accuracy"):
         assert charts_titled(at, title), title
+
+
+def test_the_default_split_follows_the_model_and_dataset(app_test, installed_tiny: Path, tiny_dataset: Path,
+                                                         tmp_path: Path) -> None:
+    from core.synth import generate_dataset
+    from conftest import TINY_PAGE
+
+    at = open_evaluate(app_test, tiny_dataset, split=None)
+    assert at.radio(key="evaluate_split").value == "test"
+    assert any("was trained on this dataset" in c.value for c in at.caption)
+
+    unseen = tmp_path / "unseen"                 # pages the model never saw: every one is a test page
+    generate_dataset(unseen, per_class=2, seed=8, page_size=TINY_PAGE, workers=1)
+    at.text_input(key="evaluate_folder").set_value(str(unseen)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="evaluate_split").value == "all"
+    assert metric(at, "Images") == "10" and metric(at, "Seen in training") == "0"
+    assert any("was not trained on this dataset" in c.value for c in at.caption)
+
+    at.radio(key="evaluate_split").set_value("test").run()   # the user's choice stays on rerun
+    assert at.radio(key="evaluate_split").value == "test"
 
 
 def test_training_images_trigger_the_leakage_warning(app_test, installed_tiny: Path,

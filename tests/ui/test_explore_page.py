@@ -73,3 +73,29 @@ def test_explore_explains_a_missing_folder(app_test, tmp_path: Path) -> None:
     at.text_input(key="explore_folder").set_value(str(tmp_path / "missing")).run()
     assert not at.exception
     assert any("does not exist" in e.value for e in at.error)
+
+
+class _Drawing:
+    """A built-in set still being drawn: three pages of each class so far."""
+
+    def __init__(self, pages: list[Path]) -> None:
+        self._pages, self.finished, self.failed, self.error = pages, False, False, None
+
+    def progress(self) -> tuple[int, int]:
+        return len(self._pages), 60
+
+    def pages(self, cls: str | None = None) -> list[Path]:
+        return [p for p in self._pages if cls is None or p.parent.name == cls]
+
+
+def test_explore_shows_the_first_pages_while_the_set_is_drawn(app_test, tiny_dataset: Path,
+                                                             monkeypatch) -> None:
+    drawn = [p for cls in CANONICAL_CLASSES for p in sorted((tiny_dataset / cls).glob("*.jpg"))[:3]]
+    monkeypatch.setattr("core.synth.background.builtin_generation", lambda *a, **k: _Drawing(drawn))
+    at = app_test("pages/explore.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Drawing the built-in synthetic ECG pages (first run only): 15 of 60" in at.get("progress")[0].proto.text
+    assert len(at.image) == 3 and not at.metric          # the first pages; counts and split wait for the set
+    assert any(f"3 of 12 images of {CANONICAL_CLASSES[0]} drawn so far" in c.value for c in at.caption)
+    at.selectbox(key="explore_class").set_value(CANONICAL_CLASSES[2]).run()
+    assert [i.proto.imgs[0].caption for i in at.image] == [p.name for p in drawn[6:9]]

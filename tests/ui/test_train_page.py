@@ -69,3 +69,41 @@ def test_a_dataset_zip_upload_is_extracted_and_used(app_test, tiny_dataset: Path
     at.file_uploader(key="explore_zip").upload("ecg.zip", Path(archive).read_bytes(), "application/zip").run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Images"] == "30"
+
+
+def test_the_live_demo_trains_on_its_own_drawing_of_the_builtin_set(app_test, models_root: Path) -> None:
+    from core.learn import LIVE_DEMO_PAGE_SIZE
+
+    at = app_test("pages/train.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="train_preset").value == "live-demo"
+    w, h = LIVE_DEMO_PAGE_SIZE
+    assert any(f"drawn at {w}×{h} pixels" in c.value for c in at.caption)
+    at.text_input(key="train_bundle_name").set_value("apptest-live").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = at.session_state["train_job"]
+    job.join(timeout=600)
+    assert job.state.status == "saved", job.state.error
+    assert job.dataset_info["name"] == f"Built-in synthetic ECG pages (12 per class, drawn at {w}×{h})"
+    assert len(job.index) == 60 and (models_root / "apptest-live" / "model.keras").is_file()
+
+
+class _Drawing:
+    """The Live demo's pages half drawn."""
+
+    finished = failed = False
+    error = None
+
+    def progress(self) -> tuple[int, int]:
+        return 30, 60
+
+
+def test_while_the_pages_are_drawn_the_count_shows_and_train_stays_enabled(app_test, monkeypatch) -> None:
+    monkeypatch.setattr("core.synth.background.builtin_generation", lambda *a, **k: _Drawing())
+    at = app_test("pages/train.py")
+    assert not at.exception, [e.value for e in at.exception]
+    text = at.get("progress")[0].proto.text
+    assert text.startswith("Drawing the Live demo's pages: 30 of 60. Press Train now")
+    assert not at.button(key="train_start").disabled
+    assert not [e for e in at.expander if "Model summary" in e.label]   # they need the pages
