@@ -125,9 +125,19 @@ def _digitize_rows(d: dict) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _soak_rows(s: dict) -> list[tuple[str, str, str, str]]:
+    judged = s["cycles"] - s["warm_up"]
+    return [
+        (f"server RSS growth over {judged} train → save → load → predict cycles (after {s['warm_up']} of "
+         "warm-up), MB/cycle", _n(s["growth_mb_per_cycle"]), "", ""),
+        ("RSS after each cycle, MB", " · ".join(f"{r:.0f}" for r in s["rss_mb"]), "", ""),
+        ("seconds per cycle", _n(s["cycle_s"]), "", ""),
+    ]
+
+
 SECTIONS = (("pipeline", _pipeline_rows), ("training", _training_rows), ("live_demo", _live_demo_rows),
             ("predict", _predict_rows), ("app_start", _app_rows), ("frozen_transfer", _frozen_rows),
-            ("digitize", _digitize_rows))
+            ("digitize", _digitize_rows), ("soak", _soak_rows))
 
 
 def _machine_line(results: dict) -> str:
@@ -181,7 +191,7 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="a small smoke run (under two minutes)")
     p.add_argument("--only", metavar="SECTION[,SECTION]",
                    help="run just these sections: pipeline, training, live_demo, predict, frozen_transfer, "
-                        "app_start, digitize (the figures they need are measured too)")
+                        "app_start, digitize, soak (the figures they need are measured too)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object with every figure (the table goes to stderr)")
     p.set_defaults(func=_cmd_bench)

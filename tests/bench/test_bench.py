@@ -14,7 +14,7 @@ from core.bench.suite import TARGETS, Target, check_targets, chosen_sections
 from core.paths import PROJECT_ROOT
 
 SECTIONS = ("machine", "pages", "pipeline", "training", "live_demo", "predict", "app_start", "frozen_transfer",
-            "digitize")
+            "digitize", "soak")
 POSITIVE = {
     "pages": ("pages", "generation_s"),
     "pipeline": ("baseline_images_per_s", "project_cold_images_per_s", "project_cold_1_thread_images_per_s",
@@ -24,6 +24,7 @@ POSITIVE = {
     "predict": ("cold_s", "warm_median_s", "warm_p95_s", "predict_median_s", "gradcam_median_s"),
     "app_start": ("server_up_s", "first_page_s", "total_s", "bare_first_page_s", "first_page_ratio"),
     "frozen_transfer": ("cached_epoch_s", "cached_total_s", "uncached_epoch_s", "ratio"),
+    "soak": ("cycles", "cycle_s"),
 }
 PER_MODEL = {"project": ("epoch_s", "images_per_s", "flops_per_image", "gflop_per_s", "total_s"),
              "baseline": ("epoch_s", "images_per_s")}
@@ -77,6 +78,7 @@ def test_quick_bench_prints_one_json_object_with_every_figure():
     digitize = results["digitize"]
     assert digitize["truth"]["pages"] == 12 and 0 <= digitize["truth"]["layout_right"] <= 1
     assert digitize["speed"]["read_median_s"] > 0 and digitize["speed"]["page_size"] == [2213, 1572]
+    assert len(results["soak"]["rss_mb"]) == 3 and math.isfinite(results["soak"]["growth_mb_per_cycle"])
     assert [t["name"] for t in results["targets"]] == [t.name for t in TARGETS]
     assert all(isinstance(t["passed"], bool) for t in results["targets"])
 
