@@ -19,9 +19,13 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError)
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
+class DiskFull(OSError):
+    """A write failed on a full disk; the message says what could not be written and what to do."""
+
+
 def is_disk_full(exc: BaseException) -> bool:
     """True for the write errors a full disk (or a used-up quota) raises."""
-    return isinstance(exc, OSError) and exc.errno in _FULL
+    return isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno in _FULL)
 
 
 def write_failure(exc: OSError, folder: str | os.PathLike) -> str:

@@ -263,3 +263,27 @@ def test_a_damaged_dataset_cache_is_rebuilt(tiny_dataset, tmp_path, monkeypatch)
     again = dataset.scan(tiny_dataset)
     assert again.index["sha1"].tolist() == first.index["sha1"].tolist()
     assert json.dumps(sorted(dataset._read_cache(cache))) == json.dumps(sorted(first.index["relpath"]))
+
+
+def test_a_full_disk_while_generating_the_built_in_pages_says_so_and_leaves_no_half_set(tmp_path, monkeypatch):
+    from core.errors import DiskFull
+    from core.synth import dataset
+
+    previous = tmp_path / "synthetic"
+    dataset.generate_dataset(previous, per_class=1, seed=0, page_size=(553, 393), workers=1)
+    before = sorted(p.relative_to(previous) for p in previous.rglob("*"))
+    written = []
+
+    def page_then_full(job):
+        if written:
+            raise DISK_FULL
+        written.append(job)
+        return real(job)
+    real = dataset._write_page
+    monkeypatch.setattr(dataset, "_write_page", page_then_full)
+    with pytest.raises(DiskFull) as caught:
+        dataset.generate_dataset(previous, per_class=2, seed=1, page_size=(553, 393), workers=1)
+    assert str(caught.value) == (f"could not generate the synthetic pages: the disk holding {tmp_path} is full: "
+                                 "free some space and try again")
+    assert sorted(p.relative_to(previous) for p in previous.rglob("*")) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["synthetic"]
