@@ -55,6 +55,29 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _browser_cpu_seconds(server_pid: int) -> float:
+    """CPU seconds of this process's descendants but the server: Playwright's driver and Chromium.
+
+    Children's and reaped grandchildren's times both count (a closed page's renderer is reaped by
+    Chromium's browser process, whose ``cutime`` then holds it)."""
+    children: dict[int, list[tuple[int, list[str]]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue                                        # ended while we looked
+        children.setdefault(int(fields[1]), []).append((int(entry.name), fields))
+    total, todo = 0, [os.getpid()]
+    while todo:
+        for pid, fields in children.get(todo.pop(), []):
+            if pid != server_pid:
+                total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+                todo.append(pid)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _memory_mb(pid: int) -> tuple[float, float]:
     """Resident set size now and at its peak, in MB."""
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
@@ -63,6 +86,7 @@ def _memory_mb(pid: int) -> tuple[float, float]:
 
 def _students(browser, url: str, count: int) -> dict:
     """``count`` students open Predict at once; each one's time to result and what went wrong."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     _, _, _, wait_for_app, viewport = _e2e_helpers()
@@ -79,7 +103,7 @@ def _students(browser, url: str, count: int) -> dict:
         for page, start in zip(pages, opened):
             try:
                 page.wait_for_function("window.__verdictAt !== null", timeout=RESULT_TIMEOUT_S * 1000)
-            except Exception:  # Playwright's timeout: this student never saw a result, which is the figure
+            except PlaywrightTimeout:       # this student never saw a result, which is the figure
                 times.append(None)
                 continue
             shown += 1
@@ -102,11 +126,13 @@ def _phase(server_pid: int, fn, *args) -> dict:
     """``fn(*args)`` with the server's CPU seconds per shown result and its memory afterwards."""
     from core.bench.suite import load_average
 
-    before_cpu, load_before = _cpu_seconds(server_pid), load_average()
+    before_cpu, before_browser, load_before = _cpu_seconds(server_pid), _browser_cpu_seconds(server_pid), load_average()
     result = fn(*args)
     cpu = _cpu_seconds(server_pid) - before_cpu
+    browser = _browser_cpu_seconds(server_pid) - before_browser
     rss, peak = _memory_mb(server_pid)
     return {**result, "server_cpu_s": cpu, "server_cpu_s_per_result": cpu / max(result["shown"], 1),
+            "browser_cpu_s_per_student": browser / result["students"],
             "server_rss_mb": rss, "server_peak_rss_mb": peak, "load_avg": [load_before, load_average()]}
 
 

@@ -142,9 +142,11 @@ def _classroom_rows(c: dict) -> list[tuple[str, str, str, str]]:
     rows = []
     for name, label in labels.items():
         p = c["phases"][name]
-        rows.append((f"{label}: results shown · median · slowest s · server CPU s/result · server RSS MB",
+        rows.append((f"{label}: results shown · median · slowest s · server CPU s/result · browser CPU "
+                     "s/student · server RSS MB",
                      f"{p['shown']}/{p['students']} · {_n(p['median_s'])} · {_n(p['slowest_s'])} · "
-                     f"{_n(p['server_cpu_s_per_result'])} · {_n(p['server_rss_mb'])}", "", ""))
+                     f"{_n(p['server_cpu_s_per_result'])} · {_n(p['browser_cpu_s_per_student'])} · "
+                     f"{_n(p['server_rss_mb'])}", "", ""))
     rows.append((f"with a training running, {c['students']} students ÷ one alone: median · slowest", "", "",
                  f"{_ratio(c['median_ratio_to_alone'])} · {_ratio(c['slowest_ratio_to_alone'])}"))
     rows.append(("training still running when the last student had a result; server peak RSS MB",
