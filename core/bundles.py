@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from core.errors import write_failure
 from core.paths import PROJECT_ROOT, models_dir
 
 if TYPE_CHECKING:
@@ -361,7 +362,8 @@ def save_bundle(
         _fsync_dir(tmp)
         _move_into_place(tmp, target, overwrite=overwrite)
     except OSError as exc:
-        raise BundleError(f"could not save model {name!r}: {exc.strerror or exc}") from exc
+        kept = f"; the previous model {name!r} is unchanged" if target.is_dir() else ""
+        raise BundleError(f"could not save model {name!r}: {write_failure(exc, root)}{kept}") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

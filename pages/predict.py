@@ -9,6 +9,7 @@ import streamlit as st
 from core.charts import lead_share_chart, probability_chart
 from core.ecg import DEFAULT_LAYOUT, LAYOUTS
 from core.errors import USER_ERRORS
+from core.priority import interactive
 from core.use import (COLORMAPS, CONFIDENT, IMAGE_TYPES, METHODS, NOT_AN_ECG, UNCERTAIN, ReportInput, analyse_image,
                       bundled_examples, explain_image, guidance_for, heat_on_traces, images_from_zip, lead_attribution,
                       model_details, overlay, page_heat, predict_many, report_html)
@@ -189,7 +190,8 @@ def report_button(bundle, result, guidance, picture, controls, shares, territory
         leads=shares if result.diagnosis.is_ecg else None, model_name=bundle.path.name,
         model_details=model_details(bundle), created=datetime.now(timezone.utc))
     stem = Path(result.name).stem or "ecg"
-    st.download_button("Download the report (HTML)", report_html(data).encode("utf-8"),
+    # Built on click (two PNGs of the page: ~0.3 s), not on every rerun of every session.
+    st.download_button("Download the report (HTML)", lambda: report_html(data).encode("utf-8"),
                        file_name=f"{stem}-report.html", mime="text/html", on_click="ignore",
                        icon=":material/download:", key="predict_report")
 
@@ -270,4 +272,5 @@ else:
     if chosen is None:
         disclaimer()
     else:
-        single_image(bundle, key, chosen)
+        with interactive():     # a training on this server pauses between batches meanwhile
+            single_image(bundle, key, chosen)

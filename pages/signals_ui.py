@@ -56,13 +56,18 @@ def show_downloads(reading, name: str, key: str) -> None:
     from core.ecg.reader.records import signals_frame
 
     stem = Path(name).stem or "ecg"
-    wide = signals_frame(reading.leads, every=1).pivot_table(index="time_s", columns="lead", values="mv",
-                                                             dropna=False)
+
+    def csv() -> bytes:
+        wide = signals_frame(reading.leads, every=1).pivot_table(index="time_s", columns="lead", values="mv",
+                                                                 dropna=False)
+        return wide.to_csv().encode("utf-8")
+
+    # Both files are built on click, not on every rerun of every session that shows the signals.
     left, right = st.columns(2)
-    left.download_button("Signals (CSV, mV at 500 Hz)", wide.to_csv().encode("utf-8"),
+    left.download_button("Signals (CSV, mV at 500 Hz)", csv,
                          file_name=f"{stem}-signals.csv", mime="text/csv", on_click="ignore",
                          icon=":material/download:", key=f"{key}_csv")
-    right.download_button("Signals (WFDB record, zip)", wfdb_zip_bytes(reading.leads, record_name=stem),
+    right.download_button("Signals (WFDB record, zip)", lambda: wfdb_zip_bytes(reading.leads, record_name=stem),
                           file_name=f"{stem}-wfdb.zip", mime="application/zip", on_click="ignore",
                           icon=":material/download:", key=f"{key}_wfdb",
                           help="A PhysioNet record (.hea + .dat) that ECG tools such as WFDB and LightWAVE open.")

@@ -54,16 +54,20 @@ class BenchPlan:
     real_pages: int | None     # distinct Mendeley pages read (None: all)
     speed_pages: int           # full-size pages timed through the reader
 
+    soak_cycles: int           # judged training cycles of the memory soak
+    soak_warm_up: int          # cycles before those, not judged
+    classroom_students: int    # browser sessions predicting at once
+
 
 QUICK = BenchPlan(pages_per_class=2, pipeline_images=6, repeats=1, epochs=2, baseline_epochs=1,
                   live_demo_per_class=3, live_demo_epochs=1, first_minutes_per_class=12, predict_runs=5, frozen_epochs=1,
-                  truth_pages=12, real_pages=4, speed_pages=1)
+                  truth_pages=12, real_pages=4, speed_pages=1, soak_cycles=2, soak_warm_up=1, classroom_students=2)
 FULL = BenchPlan(pages_per_class=30, pipeline_images=30, repeats=3, epochs=10, baseline_epochs=3,
                  live_demo_per_class=BUILTIN_PER_CLASS, live_demo_epochs=None, first_minutes_per_class=BUILTIN_PER_CLASS,
                  predict_runs=30, frozen_epochs=4,
-                 truth_pages=324, real_pages=None, speed_pages=5)
+                 truth_pages=324, real_pages=None, speed_pages=5, soak_cycles=10, soak_warm_up=3, classroom_students=20)
 SECTIONS = ("pipeline", "training", "live_demo", "predict", "frozen_transfer", "app_start", "first_minutes",
-            "digitize")
+            "digitize", "soak", "classroom")
 _NEED_PAGES = {"pipeline", "training", "predict", "frozen_transfer"}   # on generated full-size pages
 
 
@@ -409,7 +413,9 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tu
     bundle just trained when there is none."""
     from core.bench.app import bench_app_start
     from core.bench.digitize import bench_digitize
+    from core.bench.classroom import bench_classroom
     from core.bench.first_minutes import bench_first_minutes
+    from core.bench.soak import bench_soak
     from core.bundles import default_bundle
     from core.data import folder_source, prepare_dataset
     from core.paths import PROJECT_ROOT
@@ -450,6 +456,10 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tu
             measure("first_minutes", bench_first_minutes, work / "first-minutes", plan.first_minutes_per_class)
         if "digitize" in sections:
             measure("digitize", bench_digitize, plan.truth_pages, plan.real_pages, plan.speed_pages, plan.repeats)
+        if "soak" in sections:
+            measure("soak", bench_soak, work, plan.soak_cycles, plan.soak_warm_up)
+        if "classroom" in sections:
+            measure("classroom", bench_classroom, plan.classroom_students, plan.live_demo_per_class)
     results["machine"].update(load_avg_end=load_average(), seconds=time.perf_counter() - started)
     results["targets"] = check_targets(results)
     return results
@@ -504,6 +514,13 @@ TARGETS = (
            0.2, False, unit=""),
     Target("digitize", "page reader: Mendeley pages with every lead's rate within 5 bpm",
            lambda r: r["digitize"]["real"]["hr_all_leads_within_5_bpm"], 0.95, unit=""),
+    Target("soak", "server memory growth over training cycles", lambda r: r["soak"]["growth_mb_per_cycle"], 5,
+           False, " MB/cycle"),
+    Target("classroom", "classroom: every student saw a result", lambda r: r["classroom"]["all_shown"], 1, unit=""),
+    Target("classroom", "classroom: exceptions and 'Something went wrong'", lambda r: r["classroom"]["exceptions"], 0,
+           False, unit=""),
+    Target("classroom", "classroom: slowest student, a training running",
+           lambda r: r["classroom"]["slowest_with_training_s"], 15, False, " s"),
     Target("digitize", "page reader: one full-size page", lambda r: r["digitize"]["speed"]["read_median_s"], 1, False, " s"),
 )
 

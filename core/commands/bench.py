@@ -137,9 +137,40 @@ def _digitize_rows(d: dict) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _soak_rows(s: dict) -> list[tuple[str, str, str, str]]:
+    judged = s["cycles"] - s["warm_up"]
+    return [
+        (f"server RSS growth over {judged} train → save → load → predict cycles (after {s['warm_up']} of "
+         "warm-up), MB/cycle", _n(s["growth_mb_per_cycle"]), "", ""),
+        ("RSS after each cycle, MB", " · ".join(f"{r:.0f}" for r in s["rss_mb"]), "", ""),
+        ("seconds per cycle", _n(s["cycle_s"]), "", ""),
+    ]
+
+
+def _classroom_rows(c: dict) -> list[tuple[str, str, str, str]]:
+    labels = {"first": "first student on a fresh server", "alone": "one student alone",
+              "class": f"{c['students']} students at once", "alone_training": "one student alone, a training running",
+              "class_training": f"{c['students']} students at once, a training running"}
+    rows = []
+    for name, label in labels.items():
+        p = c["phases"][name]
+        rows.append((f"{label}: results shown · median · slowest s · server CPU s/result · browser CPU "
+                     "s/student · server RSS MB",
+                     f"{p['shown']}/{p['students']} · {_n(p['median_s'])} · {_n(p['slowest_s'])} · "
+                     f"{_n(p['server_cpu_s_per_result'])} · {_n(p['browser_cpu_s_per_student'])} · "
+                     f"{_n(p['server_rss_mb'])}", "", ""))
+    rows.append((f"with a training running, {c['students']} students ÷ one alone: median · slowest", "", "",
+                 f"{_ratio(c['median_ratio_to_alone'])} · {_ratio(c['slowest_ratio_to_alone'])}"))
+    rows.append(("training still running when the last student had a result; server peak RSS MB",
+                 f"{c['phases']['class_training'].get('training_status_after')} · "
+                 f"{_n(c['phases']['class_training']['server_peak_rss_mb'])}", "", ""))
+    return rows
+
+
 SECTIONS = (("pipeline", _pipeline_rows), ("training", _training_rows), ("live_demo", _live_demo_rows),
             ("predict", _predict_rows), ("app_start", _app_rows), ("first_minutes", _first_minutes_rows),
-            ("frozen_transfer", _frozen_rows), ("digitize", _digitize_rows))
+            ("frozen_transfer", _frozen_rows), ("digitize", _digitize_rows), ("soak", _soak_rows),
+            ("classroom", _classroom_rows))
 
 
 def _machine_line(results: dict) -> str:
@@ -193,7 +224,8 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="a small smoke run (under two minutes)")
     p.add_argument("--only", metavar="SECTION[,SECTION]",
                    help="run just these sections: pipeline, training, live_demo, predict, frozen_transfer, "
-                        "app_start, first_minutes, digitize (the figures they need are measured too)")
+                        "app_start, first_minutes, digitize, soak, classroom (the figures they need are "
+                        "measured too)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object with every figure (the table goes to stderr)")
     p.set_defaults(func=_cmd_bench)

@@ -21,6 +21,7 @@ from typing import Callable
 
 import pandas as pd
 
+from core.cachefiles import write_cache_file
 from core.classes import canonical_class, order_classes
 from core.data.hashing import HASH_SIDE, content_hash, perceptual_hash
 from core.imageio import IMAGE_EXTENSIONS, ImageLoadError, load_image, probe_image
@@ -147,10 +148,8 @@ def _read_cache(path: Path) -> dict[str, dict]:
 
 
 def _write_cache(path: Path, index: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
-    index.to_csv(partial, index=False, errors=_FILE_NAME_ERRORS)
-    partial.replace(path)  # atomic, so a crash never leaves half a cache behind
+    # Atomic (a crash never leaves half a cache behind), and a full disk only skips the cache.
+    write_cache_file(path, lambda tmp: index.to_csv(tmp, index=False, errors=_FILE_NAME_ERRORS))
 
 
 @dataclass

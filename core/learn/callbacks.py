@@ -9,6 +9,8 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from core.priority import yield_to_interactive
+
 
 class ProgressCallback(keras.callbacks.Callback):
     """Forwards batch and epoch progress to ``listener``, honours ``stop`` after every batch, and
@@ -26,6 +28,7 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.listener({"event": "batch", "batch": batch + 1, "batches": self.batches})
+        yield_to_interactive()      # a student waiting for a prediction goes first
         self._maybe_stop()
 
     def on_epoch_end(self, epoch, logs=None):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.learn.runs import RunningRun, make_record, record_run
 from core.learn.training import Listener, TrainConfig, TrainOutcome, save_outcome, train
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class TrainingJob:
         self.bundle_name, self.dataset_info, self.overwrite = bundle_name, dataset_info or {}, overwrite
         self.state = JobState(total_epochs=config.epochs)
         self.outcome: TrainOutcome | None = None
+        self._running: RunningRun | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"train-{bundle_name}", daemon=True)
 
@@ -119,6 +121,11 @@ class TrainingJob:
     def _run(self) -> None:
         state = self.state
         try:
+            # Recorded as running first, so a server killed mid-run leaves an "interrupted" run behind.
+            self._running = RunningRun(self._make_record("running"))
+        except Exception:  # as in _record: a history that cannot be written must not stop the training
+            log.error("could not record run %s as running:\n%s", self.bundle_name, traceback.format_exc())
+        try:
             state.message = "Waiting: other sessions are training on this server"
             with _TRAINING_SLOTS:
                 state.status = "preparing"
@@ -136,23 +143,30 @@ class TrainingJob:
             state.finished = time.time()
             self._record()
 
-    def _record(self) -> None:
-        """Append this run to the run history (never lets a logging problem fail the job)."""
+    def _make_record(self, status: str) -> dict:
         from core.data import leaked_groups
-        from core.learn.runs import make_record, record_run
 
+        outcome, state = self.outcome, self.state
+        index = self.index if isinstance(self.index, pd.DataFrame) else pd.DataFrame()  # not made yet
+        has_groups = {"split", "dup_group", "path"} <= set(index.columns)
+        return make_record(
+            config=self.config.to_dict(), history=list(state.epochs),
+            metrics=outcome.metrics if outcome else {}, seconds=(state.finished or time.time()) - state.started,
+            status=status, bundle_name=self.bundle_name, dataset_info=self.dataset_info, error=state.error,
+            split={"method": self.dataset_info.get("split_method", "duplicate-safe"), "seed": self.config.seed,
+                   "counts": index["split"].value_counts().to_dict() if "split" in index else {}},
+            leaked=leaked_groups(index) if has_groups else None, started=state.started)
+
+    def _record(self) -> None:
+        """Write this run's final record to the run history (never lets a logging problem fail the job)."""
+        outcome, state = self.outcome, self.state
+        status = "stopped" if outcome and outcome.stopped else ("failed" if state.error else "finished")
         try:
-            outcome, state = self.outcome, self.state
-            index = self.index if isinstance(self.index, pd.DataFrame) else pd.DataFrame()  # never made
-            has_groups = {"split", "dup_group", "path"} <= set(index.columns)
-            record_run(make_record(
-                config=self.config.to_dict(), history=list(state.epochs),
-                metrics=outcome.metrics if outcome else {}, seconds=state.finished - state.started,
-                status="stopped" if outcome and outcome.stopped else ("failed" if state.error else "finished"),
-                bundle_name=self.bundle_name, dataset_info=self.dataset_info, error=state.error,
-                split={"method": self.dataset_info.get("split_method", "duplicate-safe"), "seed": self.config.seed,
-                       "counts": index["split"].value_counts().to_dict() if "split" in index else {}},
-                leaked=leaked_groups(index) if has_groups else None, started=state.started))
+            record = self._make_record(status)
+            if self._running is not None:
+                self._running.finish(record)
+            else:
+                record_run(record)
         except Exception:  # the history is a nice-to-have; the trained model matters more
             log.error("could not record run %s:\n%s", self.bundle_name, traceback.format_exc())
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cachefiles import write_cache_file
 from core.ecg import Preprocessing, load_and_prepare
 from core.imageio import ImageLoadError
 from core.paths import cache_dir
@@ -48,10 +49,8 @@ def _prepare_one(path: str, content_hash: str | None, spec: Preprocessing) -> np
             pass  # an unreadable or damaged cache entry is simply rebuilt
     array = load_and_prepare(path, spec)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{np.random.randint(1 << 30)}.tmp")
-        tmp.write_bytes(np.ascontiguousarray(array, np.uint8).tobytes())
-        tmp.replace(cached)
+        data = np.ascontiguousarray(array, np.uint8).tobytes()
+        write_cache_file(cached, lambda tmp: tmp.write_bytes(data))
     return array
 
 

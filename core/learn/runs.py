@@ -8,10 +8,18 @@ needs in order to be used. Deleting the cache loses the history, never a model.
 A record holds the configuration, the curves (one dict per epoch), the final test metrics, the
 duration, the dataset with its split method and seed, the bundle name and, for the leakage
 lesson, the duplicate groups that ended up in both train and test.
+
+A run is written twice: a ``running`` line when it starts and its final line (same ``id``) when it
+ends; the last line of an id wins. While it runs, its process holds an exclusive ``flock`` on
+``runs/active/<id>.lock``; the kernel drops that lock when the process dies however it dies
+(SIGKILL, power cut of the container), so a ``running`` run whose lock is free was interrupted.
+A pid would not do: after a restart, the server may well get the dead one's pid back.
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 import time
 import uuid
@@ -31,13 +39,20 @@ def runs_file() -> Path:
     return folder / "runs.jsonl"
 
 
+def _active_dir(path: Path | None) -> Path:
+    folder = (path or runs_file()).parent / "active"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def make_record(*, config: dict, history: list[dict], metrics: dict, seconds: float, status: str,
                 bundle_name: str, dataset_info: dict | None = None, split: dict | None = None,
-                leaked: pd.DataFrame | None = None, error: str = "", started: float | None = None) -> dict:
-    """One run as plain JSON-ready data."""
+                leaked: pd.DataFrame | None = None, error: str = "", started: float | None = None,
+                run_id: str | None = None) -> dict:
+    """One run as plain JSON-ready data (``run_id`` ties a final record to its ``running`` one)."""
     leaked = leaked if leaked is not None else pd.DataFrame()
     return {
-        "id": uuid.uuid4().hex[:12],
+        "id": run_id or uuid.uuid4().hex[:12],
         "started": started or time.time(),
         "status": status,
         "bundle_name": bundle_name,
@@ -61,6 +76,41 @@ def record_run(record: dict, path: Path | None = None) -> dict:
     return record
 
 
+class RunningRun:
+    """A run recorded as ``running`` whose process holds its lock until :meth:`finish`."""
+
+    def __init__(self, record: dict, path: Path | None = None):
+        self.id, self._path = record["id"], path
+        self._lock_file = _active_dir(path) / f"{self.id}.lock"
+        self._fd = os.open(self._lock_file, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        record_run({**record, "status": "running", "pid": os.getpid()}, path)
+
+    def finish(self, record: dict) -> dict:
+        """Write the run's final record (same id) and release its lock."""
+        try:
+            return record_run({**record, "id": self.id}, self._path)
+        finally:
+            self._lock_file.unlink(missing_ok=True)
+            os.close(self._fd)
+
+
+def _interrupted(run_id: str, path: Path | None) -> bool:
+    """True when no live process holds the lock of the ``running`` run ``run_id``."""
+    lock_file = _active_dir(path) / f"{run_id}.lock"
+    try:
+        fd = os.open(lock_file, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)          # closing drops the lock we may have just taken
+    return True
+
+
 def _json_default(value):
     if hasattr(value, "item"):
         return value.item()
@@ -68,17 +118,24 @@ def _json_default(value):
 
 
 def load_runs(path: Path | None = None) -> list[dict]:
-    """All recorded runs, oldest first; lines that do not parse (a crash mid-write) are skipped."""
-    path = path or runs_file()
-    if not path.exists():
+    """All recorded runs, oldest first, each as its last record; lines that do not parse (a crash
+    mid-write) are skipped, and a ``running`` run whose process is gone is ``interrupted``."""
+    file = path or runs_file()
+    if not file.exists():
         return []
-    runs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    runs: dict[str, dict] = {}
+    for line in file.read_text(encoding="utf-8").splitlines():
         try:
-            runs.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue
-    return runs
+        if isinstance(record, dict) and "id" in record:
+            runs[record["id"]] = record   # insertion order stays that of the first line
+    for run_id, record in runs.items():
+        if record.get("status") == "running" and _interrupted(run_id, path):
+            runs[run_id] = {**record, "status": "interrupted",
+                            "error": "the server stopped during this run; no model was saved from it"}
+    return list(runs.values())
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:

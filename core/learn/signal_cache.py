@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cachefiles import write_cache_file
 from core.ecg.reader import FS, LeadSignal
 from core.paths import cache_dir
 
@@ -61,9 +64,12 @@ def save_signals(page: PageSignals, path: Path) -> None:
               "heart_rate_bpm": page.heart_rate_bpm,
               "leads": {name: {"start_s": s.start_s, "fs": s.fs} for name, s in page.leads.items()}}
     arrays = {f"lead_{i}": s.mv.astype(np.float32) for i, s in enumerate(page.leads.values())}
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, header=np.array(json.dumps(header)), **arrays)
-    tmp.replace(path)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as out:      # a file object: given a name, numpy would append ".npz"
+            np.savez_compressed(out, header=np.array(json.dumps(header)), **arrays)
+
+    write_cache_file(path, write)
 
 
 def load_signals(path: Path) -> PageSignals:
@@ -82,7 +88,10 @@ def page_signals(path: str | Path, sha1: str) -> PageSignals:
 
     cached = signals_dir() / f"{sha1}.npz"
     if cached.exists():
-        return load_signals(cached)
+        try:
+            return load_signals(cached)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+            pass  # a damaged entry (cut off, overwritten): read the page again and replace it
     page = PageSignals.from_reading(read_page(str(path)))
     save_signals(page, cached)
     return page

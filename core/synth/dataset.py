@@ -22,6 +22,7 @@ import pandas as pd
 from PIL import Image
 
 from core.classes import CANONICAL_CLASSES, NON_ECG, class_slug
+from core.errors import DiskFull, is_disk_full, write_failure
 from core.paths import cache_dir
 from core.synth.effects import capture, map_box
 from core.synth.layout import render_page, sample_style
@@ -137,11 +138,11 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
         raise FileExistsError(f"{out_dir} exists and is not a synthetic dataset; refusing to replace it.")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-    for cls in classes:
-        (temp / cls).mkdir(parents=True)
     jobs = [(cls, i, seed, tuple(page_size), f"{cls}/{class_slug(cls)}_{i:04d}.jpg", str(temp))
             for i in range(per_class) for cls in classes]
     try:
+        for cls in classes:
+            (temp / cls).mkdir(parents=True)
         rows = []
         for row in _pages(jobs, workers, nice):
             rows.append(row)
@@ -150,6 +151,10 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
         order = {job[4]: (classes.index(job[0]), job[1]) for job in jobs}
         frame = _write_tables(sorted(rows, key=lambda r: order[r["path"]]), temp)
         _replace_dir(temp, out_dir)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFull(f"could not generate the synthetic pages: {write_failure(exc, out_dir.parent)}") from exc
+        raise
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return frame

@@ -14,7 +14,7 @@ from core.bench.suite import TARGETS, Target, check_targets, chosen_sections
 from core.paths import PROJECT_ROOT
 
 SECTIONS = ("machine", "pages", "pipeline", "training", "live_demo", "predict", "app_start", "first_minutes",
-            "frozen_transfer", "digitize")
+            "frozen_transfer", "digitize", "soak", "classroom")
 POSITIVE = {
     "pages": ("pages", "generation_s"),
     "pipeline": ("baseline_images_per_s", "project_cold_images_per_s", "project_cold_1_thread_images_per_s",
@@ -26,6 +26,7 @@ POSITIVE = {
     "first_minutes": ("server_up_s", "explore_first_image_s", "live_demo_first_epoch_s", "live_demo_click_to_saved_s",
                       "live_demo_test_images"),
     "frozen_transfer": ("cached_epoch_s", "cached_total_s", "uncached_epoch_s", "ratio"),
+    "soak": ("cycles", "cycle_s"),
 }
 PER_MODEL = {"project": ("epoch_s", "images_per_s", "flops_per_image", "gflop_per_s", "total_s"),
              "baseline": ("epoch_s", "images_per_s")}
@@ -80,6 +81,10 @@ def test_quick_bench_prints_one_json_object_with_every_figure():
     digitize = results["digitize"]
     assert digitize["truth"]["pages"] == 12 and 0 <= digitize["truth"]["layout_right"] <= 1
     assert digitize["speed"]["read_median_s"] > 0 and digitize["speed"]["page_size"] == [2213, 1572]
+    classroom = results["classroom"]
+    assert classroom["all_shown"] is True and classroom["exceptions"] == 0, classroom
+    assert {p["shown"] for p in classroom["phases"].values()} == {1, 2}
+    assert len(results["soak"]["rss_mb"]) == 3 and math.isfinite(results["soak"]["growth_mb_per_cycle"])
     assert [t["name"] for t in results["targets"]] == [t.name for t in TARGETS]
     assert all(isinstance(t["passed"], bool) for t in results["targets"])
 

@@ -110,3 +110,18 @@ def test_train_page_offers_the_wrong_split_and_shows_the_leakage_lesson(app_test
     assert any("+0.260" in i.value for i in at.info)
     assert len(at.get("vega_lite_chart")) == 2  # the two latest runs overlaid: loss and accuracy
     assert any("g7" in str(df.value.get("dup_group", pd.Series()).tolist()) for df in at.dataframe)
+
+
+def test_a_run_is_running_while_its_process_holds_it_and_interrupted_once_that_process_is_gone(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    held = runs.RunningRun(_record("live", "duplicate-safe", None, []), path)
+    # A run started by a server that was killed: its record says running, and nobody holds its lock.
+    orphan = {**_record("killed", "duplicate-safe", None, []), "status": "running"}
+    runs.record_run(orphan, path)
+    assert [(r["bundle_name"], r["status"]) for r in runs.load_runs(path)] == [("live", "running"),
+                                                                             ("killed", "interrupted")]
+    held.finish(_record("live", "duplicate-safe", 0.8, []))
+    loaded = runs.load_runs(path)
+    assert [(r["bundle_name"], r["status"]) for r in loaded] == [("live", "finished"), ("killed", "interrupted")]
+    assert list(runs.runs_table(loaded)["status"]) == ["finished", "interrupted"]
+    assert not list((tmp_path / "active").iterdir()), "a finished run leaves no lock file behind"
