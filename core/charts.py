@@ -313,3 +313,26 @@ def twelve_lead_chart(signals: pd.DataFrame, *, height: int = 110) -> alt.VConca
     strips = [lead for lead in signals["lead"].unique() if lead not in PRINT_ORDER]
     rows += [panel(signals[signals["lead"] == lead], 4 * 230 + 12, f"{lead} (rhythm strip)") for lead in strips]
     return alt.vconcat(*rows, spacing=6).configure_view(stroke="#e58f9b")
+
+
+def signal_saliency_chart(frame: pd.DataFrame, *, height: int = 100) -> alt.VConcatChart:
+    """The twelve 2.5 s windows a signal model saw, in the 3×4 print order, each trace over a band
+    coloured by the 1-D Grad-CAM heat (``frame`` from :func:`core.use.signal_explain.saliency_frame`)."""
+    def panel(lead: str) -> alt.LayerChart:
+        data = frame[frame["lead"] == lead]
+        step = float(data["time_s"].diff().median())
+        band = (alt.Chart(data.assign(t1=data["time_s"] + step)).mark_rect(opacity=0.75)
+                .encode(x=alt.X("time_s:Q", title=None, axis=alt.Axis(labels=False, ticks=False, **_PAPER)),
+                        x2="t1:Q", color=alt.Color("heat:Q", scale=alt.Scale(scheme="reds", domain=[0, 1]),
+                                                  legend=alt.Legend(title="heat", format=".1f"))))
+        trace = (alt.Chart(data).mark_line(color="#111", strokeWidth=1)
+                 .encode(x="time_s:Q", y=alt.Y("mv:Q", title=None, scale=alt.Scale(domain=[-1.5, 1.5], clamp=True),
+                                               axis=alt.Axis(labels=False, ticks=False, **_PAPER)),
+                         tooltip=[alt.Tooltip("time_s:Q", format=".2f", title="s"),
+                                  alt.Tooltip("mv:Q", format=".2f", title="mV"),
+                                  alt.Tooltip("heat:Q", format=".2f")]))
+        return alt.layer(band, trace, title=alt.TitleParams(lead, anchor="start", fontSize=12)).properties(
+            width=230, height=height)
+
+    rows = [alt.hconcat(*[panel(lead) for lead in PRINT_ORDER[i:i + 4]], spacing=4) for i in range(0, 12, 4)]
+    return alt.vconcat(*rows, spacing=6).configure_view(stroke="#e58f9b")

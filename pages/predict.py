@@ -6,13 +6,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.charts import lead_share_chart, probability_chart
-from core.ecg import DEFAULT_LAYOUT, LAYOUTS
+from core.charts import lead_share_chart, probability_chart, signal_saliency_chart
+from core.ecg import DEFAULT_LAYOUT, LAYOUTS, name_territory
 from core.errors import USER_ERRORS
 from core.priority import interactive
 from core.use import (COLORMAPS, CONFIDENT, IMAGE_TYPES, METHODS, NOT_AN_ECG, UNCERTAIN, ReportInput, analyse_image,
-                      bundled_examples, explain_image, guidance_for, heat_on_traces, images_from_zip, lead_attribution,
-                      model_details, overlay, page_heat, predict_many, report_html)
+                      bundled_examples, explain_image, guidance_for, heat_on_traces, images_from_zip, input_names,
+                      lead_attribution, model_details, overlay, page_heat, predict_many, reads_signals, report_html,
+                      saliency_frame, signal_batch, signal_lead_shares)
 from pages.choosers import choose_bundle
 from pages.common import disclaimer, escape, report_error, require_app_navigation
 from pages.signals_ui import show_signals
@@ -153,6 +154,31 @@ def show_leads(result, saliency, example):
     return shares, territory
 
 
+def show_signal_saliency(key, digest, name, bundle, result):
+    """A signal model's view: the twelve windows it saw, shaded where its 1-D Grad-CAM is hot, and
+    the leads that drove the decision."""
+    if not result.diagnosis.is_ecg:
+        st.caption("No signals were read from this image, so there is nothing to explain.")
+        return None, None
+    class_name = st.selectbox("Explain class", result.classes, index=result.class_index, key="predict_signal_class",
+                              help="Which class's score the heat explains (the predicted one by default).")
+    saliency = _explain(key, digest, name, "gradcam", class_name, bundle, result)
+    batch = signal_batch(result.reading.leads, input_names(bundle.model))
+    st.altair_chart(signal_saliency_chart(saliency_frame(batch, saliency)), width="content")
+    st.caption("This model reads the signals the page reader digitised, not the picture: each lead's 2.5 s "
+               "window as it was fed to the model, shaded where the 1-D Grad-CAM found the evidence for "
+               f"{escape(class_name)} (darker red: stronger). Gaps are where no trace was read.")
+    if saliency.flat:
+        st.info("The map is empty: nothing in these signals raised the score of this class at the explained layer.")
+        return None, None
+    st.subheader("Which leads drove the decision")
+    shares = signal_lead_shares(saliency)
+    territory = name_territory(shares, predicted=result.diagnosis.predicted)
+    st.altair_chart(lead_share_chart(shares), width="stretch")
+    st.markdown(territory.sentence)
+    return shares, territory
+
+
 def show_guidance(guidance) -> None:
     st.subheader(guidance.title)
     if guidance.risk:
@@ -185,7 +211,8 @@ def show_guidance(guidance) -> None:
 def report_button(bundle, result, guidance, picture, controls, shares, territory) -> None:
     data = ReportInput(
         file_name=result.name, diagnosis=result.diagnosis, guidance=guidance, image=result.view.image,
-        overlay=picture, method=METHODS[controls["method"]],
+        overlay=picture, method=("1-D Grad-CAM on the digitised signals" if reads_signals(bundle.metadata)
+                                 else METHODS[controls["method"]]),
         territory=territory.sentence if territory and result.diagnosis.is_ecg else "",
         leads=shares if result.diagnosis.is_ecg else None, model_name=bundle.path.name,
         model_details=model_details(bundle), created=datetime.now(timezone.utc))
@@ -210,12 +237,16 @@ def single_image(bundle, key, chosen) -> None:
     st.markdown(f"#### Result for {escape(name)}")
     show_verdict(result)
     st.subheader("Where the model looked")
-    controls = saliency_controls(result)
-    saliency = _explain(key, digest, name, controls["method"], controls["class_name"], bundle, result)
-    picture = show_saliency(result, saliency, controls)
-    shares = territory = None
-    if result.diagnosis.is_ecg:
-        shares, territory = show_leads(result, saliency, example)
+    if reads_signals(bundle.metadata):
+        controls, picture = {"method": "gradcam"}, result.view.image
+        shares, territory = show_signal_saliency(key, digest, name, bundle, result)
+    else:
+        controls = saliency_controls(result)
+        saliency = _explain(key, digest, name, controls["method"], controls["class_name"], bundle, result)
+        picture = show_saliency(result, saliency, controls)
+        shares = territory = None
+        if result.diagnosis.is_ecg:
+            shares, territory = show_leads(result, saliency, example)
     st.subheader("The signals on the page")
     show_signals(name, data, key="predict_signals", downloads=True, reading=result.reading)
     guidance = guidance_for(result.diagnosis)

@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from lab_paths import APP_FILE, TINY_PAGE
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP_FILE = REPO_ROOT / "streamlit_app.py"
 
 _session_dirs: list[Path] = []
 
@@ -123,7 +121,6 @@ def builtin_set() -> Path:
     return builtin_dataset(per_class=per_class)
 
 
-TINY_PAGE = (553, 393)  # quarter-size pages: every step of the pipeline, a fraction of the pixels
 
 
 @pytest.fixture(scope="session")
@@ -148,3 +145,21 @@ def tiny_bundle(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) ->
     outcome = train(data.index, config)
     return save_outcome(outcome, tmp_path_factory.mktemp("bundles") / "tiny",
                         dataset_info={"name": "tiny", "path": str(tiny_dataset), "kind": "synthetic"})
+
+
+@pytest.fixture(scope="session")
+def signal_bundle(tmp_path_factory) -> Path:
+    """An untrained signalnet saved as the training script ships one (random weights: the plumbing,
+    not the accuracy, is under test)."""
+    import keras
+
+    from core.bundles import save_bundle
+    from core.classes import ECG_CLASSES
+    from core.learn import SIGNAL_SPEC, build_signalnet
+
+    keras.utils.set_random_seed(0)
+    model = build_signalnet(len(ECG_CLASSES))
+    metadata = {"classes": list(ECG_CLASSES), "input_size": SIGNAL_SPEC["tensors"]["leads"][:2],
+                "architecture": "signalnet", "calibration": {"temperature": 1.5},
+                "input": "signals", "signal_spec": SIGNAL_SPEC, "layouts": ["3x4+1", "3x4", "6x2", "12x1"]}
+    return save_bundle(model, metadata, tmp_path_factory.mktemp("signal") / "signalnet")

@@ -192,7 +192,7 @@ def test_the_predict_command_answers_every_image(data, cam):
 @pytest.fixture(scope="module")
 def predict_page(tmp_path_factory):
     """The Predict page with the shipped model, opened once: each example uploads another image."""
-    from conftest import APP_FILE
+    from lab_paths import APP_FILE
     from streamlit.testing.v1 import AppTest
 
     from core.paths import PROJECT_ROOT

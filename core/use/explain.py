@@ -80,7 +80,7 @@ class PageView:
         return round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h)
 
 
-def _read_source(source) -> bytes | str | Path:
+def read_source(source) -> bytes | str | Path:
     """Paths stay paths; uploads and file objects are read once so they can be decoded twice."""
     if isinstance(source, (str, Path, bytes, bytearray)):
         return bytes(source) if isinstance(source, bytearray) else source
@@ -108,7 +108,7 @@ def view_page(source, spec: Preprocessing, *, display_side: int = DISPLAY_SIDE) 
     same decode size, grid crop and resize); the original is kept at up to ``display_side`` px for
     overlays. Raises :class:`core.imageio.ImageLoadError` for files that are not readable images.
     """
-    data = _read_source(source)
+    data = read_source(source)
     small = load_page(data, spec)
     box, found = (0.0, 0.0, 1.0, 1.0), False
     cropped = small

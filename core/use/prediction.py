@@ -20,18 +20,22 @@ from scipy.special import softmax
 
 from core.classes import CANONICAL_CLASSES, NON_ECG
 from core.ecg import DEFAULT_LAYOUT, Territory, lead_regions, lead_shares, name_territory
-from core.ecg.reader import PageReading, read_page_cached
+from core.ecg.reader import PageReading, read_page_cached, to_rgb
 from core.errors import USER_ERRORS
-from core.learn import bundle_preprocessing, temperature_of
+from core.ecg import Preprocessing
+from core.learn import apply_temperature, bundle_preprocessing, probabilities_to_logits, temperature_of
 from core.use.diagnosis import Diagnosis, Thresholds, diagnose
-from core.use.explain import PageView, Saliency, explainer_for, heatmap_on_page, view_page
+from core.use.explain import PageView, Saliency, explainer_for, heatmap_on_page, read_source, view_page
 from core.use.ecg_check import CheckOutcome, check_outcome, ecg_evidence, model_domain
 from core.use.ood import ecg_check_for
+from core.use.signal_explain import (SignalSaliency, input_names, reads_signals, signal_batch, signal_gradcam,
+                                     signal_probabilities)
 
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "webp")
 MAX_ZIP_IMAGES = 500
 MAX_ZIP_IMAGE_BYTES = 50 * 2**20
 ATTRIBUTION_WIDTH = 480      # px of the page heat map used for lead shares (plenty for 12 regions)
+DISPLAY_ONLY = Preprocessing(height=64, width=64)   # a signal model's page view is only shown, never fed to it
 
 
 @dataclass
@@ -64,25 +68,35 @@ def gradcam_layer_of(bundle) -> str | None:
 
 
 def analyse_image(bundle, source, *, name: str = "image") -> ImageResult:
-    """Predict one image (path, bytes, file object or upload) with a loaded bundle.
+    """Predict one image (path, bytes, file object or upload) with a loaded bundle: an image model
+    looks at the page, a signal model (``core.use.signal_explain``) at the signals read from it.
 
     Raises :class:`core.imageio.ImageLoadError` (a ``ValueError``) for unreadable files.
     """
     metadata = bundle.metadata
+    data = read_source(source)
+    # The page itself, read: whether it is an ECG is decided from ECG evidence (grid, rows, beats,
+    # lead laws), so a page from another printer or a phone is an ECG even when the model has never
+    # seen its look. Read at full size, as the ECG check was calibrated; once per content.
+    page = to_rgb(data)
+    reading = read_page_cached(page)
+    evidence = check_outcome(ecg_evidence(reading, page), model_domain(metadata))
+    temperature = temperature_of(metadata)
+    if reads_signals(metadata):
+        view = view_page(data, DISPLAY_ONLY)
+        probabilities = apply_temperature(
+            signal_probabilities(bundle.model, signal_batch(reading.leads, input_names(bundle.model))), temperature)
+        logits = probabilities_to_logits(probabilities)
+        diagnosis = diagnose(probabilities, metadata.classes, page_check=evidence)
+        return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis, reading, evidence)
     spec = bundle_preprocessing(metadata)
-    view = view_page(source, spec)
+    view = view_page(data, spec)
     explainer = explainer_for(bundle.model, gradcam_layer_of(bundle))
     logits, features = explainer.logits_and_features(view.network_input[None])
     logits = logits[0]
     check = ecg_check_for(bundle, explainer, spec)
     # With a Non-ECG class the model answers "not an ECG" itself; without one, its features do.
     not_ecg = None if NON_ECG in metadata.classes else float(check.probability(features)[0])
-    # The page itself, read: whether it is an ECG is decided from ECG evidence (grid, rows, beats,
-    # lead laws), so a page from another printer or a phone is an ECG even when the model has never
-    # seen its look. The reader works on the same decoded page the model saw, once per content.
-    reading = read_page_cached(view.image)
-    evidence = check_outcome(ecg_evidence(reading, view.image), model_domain(metadata))
-    temperature = temperature_of(metadata)
     probabilities = softmax(logits / temperature)
     diagnosis = diagnose(probabilities, metadata.classes,
                          logits=logits if explainer.has_logits else None, not_ecg_probability=not_ecg,
@@ -91,10 +105,15 @@ def analyse_image(bundle, source, *, name: str = "image") -> ImageResult:
     return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis, reading, evidence)
 
 
-def explain_image(bundle, result: ImageResult, method: str = "gradcam", *, class_name: str | None = None) -> Saliency:
-    """Saliency of ``class_name`` (default: the predicted class) for an analysed image."""
-    explainer = explainer_for(bundle.model, gradcam_layer_of(bundle))
+def explain_image(bundle, result: ImageResult, method: str = "gradcam", *,
+                  class_name: str | None = None) -> Saliency | SignalSaliency:
+    """Saliency of ``class_name`` (default: the predicted class) for an analysed image: a map on
+    the page for an image model; for a signal model, a 1-D Grad-CAM per lead (``method`` unused)."""
     index = result.classes.index(class_name) if class_name else result.class_index
+    if reads_signals(bundle.metadata):
+        batch = signal_batch(result.reading.leads, input_names(bundle.model))
+        return signal_gradcam(bundle.model, batch, index, result.classes[index])
+    explainer = explainer_for(bundle.model, gradcam_layer_of(bundle))
     return explainer.saliency(result.view.network_input, index, method)
 
 

@@ -310,7 +310,7 @@ def test_cli_whole_training_folder_reports_leakage(tiny_bundle: Path, tiny_datas
 
 
 def test_cli_on_a_synthetic_set_made_with_another_seed(tiny_bundle: Path, tmp_path: Path, capsys) -> None:
-    from conftest import TINY_PAGE
+    from lab_paths import TINY_PAGE
 
     from core.synth import generate_dataset
 

@@ -84,7 +84,7 @@ def test_tiny_bundle_on_its_test_split(app_test, installed_tiny: Path, tiny_data
 def test_the_default_split_follows_the_model_and_dataset(app_test, installed_tiny: Path, tiny_dataset: Path,
                                                          tmp_path: Path) -> None:
     from core.synth import generate_dataset
-    from conftest import TINY_PAGE
+    from lab_paths import TINY_PAGE
 
     at = open_evaluate(app_test, tiny_dataset, split=None)
     assert at.radio(key="evaluate_split").value == "test"

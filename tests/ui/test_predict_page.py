@@ -218,6 +218,22 @@ def test_an_ecg_the_model_does_not_know_is_uncertain_without_a_risk_level(app_te
     assert any("Educational use only" in w.value for w in at.warning)
 
 
+def test_a_signal_model_shows_where_in_each_lead_it_looked(app_test, signal_bundle, models_root):
+    from core.paths import ASSETS_DIR
+
+    shutil.copytree(signal_bundle, models_root / "signalnet")
+    at = app_test(PAGE)
+    upload(at, "real_mi.jpg", (ASSETS_DIR / "examples" / "real_mi.jpg").read_bytes())
+    assert not at.exception
+    assert any(m.label == "Predicted class" for m in at.metric)
+    assert at.selectbox(key="predict_signal_class").value == next(
+        m.value for m in at.metric if m.label == "Predicted class")
+    assert "predict_method" not in at.session_state             # no image saliency methods for signals
+    assert any("1-D Grad-CAM" in c.value for c in at.caption)
+    assert charts_titled(at, "Share of the saliency in each lead")
+    assert any("Educational use only" in w.value for w in at.warning)
+
+
 def test_bundled_example_and_batch_with_a_zip(app_test, installed_sure_mi, mi_page):
     at = app_test(PAGE)
     at.radio(key="predict_source").set_value("example").run()
