@@ -50,6 +50,7 @@ KEY_METRICS = ("test_accuracy", "test_macro_f1")
 # metadata "input" of models that take digitised signals (``signal_spec`` names their tensors),
 # not page images: their input_size is [leads, samples per lead] and color_mode does not apply.
 SIGNAL_INPUT = "signals"
+
 LIST_COLUMNS = ("name", "path", "classes", "architecture", "created", *KEY_METRICS, "default", "error")
 
 # Uncompressed size caps for an uploaded zip; the reader enforces them too, so a lying header
@@ -294,6 +295,11 @@ def _versions() -> dict[str, str]:
         app = tomllib.load(handle)["project"]["version"]
     return {"python": platform.python_version(), "tensorflow": tensorflow.__version__,
             "keras": keras.__version__, "numpy": numpy.__version__, "app": app}
+
+
+def reads_signals(metadata: Any) -> bool:
+    """Whether a bundle's model diagnoses from the digitised signals rather than from the image."""
+    return (getattr(metadata, "extra", {}) or {}).get("input") == SIGNAL_INPUT
 
 
 def _check_signal_inputs(model: Any, metadata: BundleMetadata, name: str) -> None:

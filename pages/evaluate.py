@@ -70,6 +70,8 @@ def _gradcam(bundle_path: str, stamp: float, image_path: str):
     from core.use import analyse_image, explain_image, overlay, page_heat
 
     bundle = _bundle(bundle_path, stamp)
+    if bundles.reads_signals(bundle.metadata):      # its saliency lives on the signals (Predict), not on the page
+        return None
     try:
         result = analyse_image(bundle, image_path)
         heat = page_heat(result, explain_image(bundle, result, "gradcam"), width=GALLERY_SIDE)
@@ -246,7 +248,10 @@ def mistakes_tab(ev: evaluation.Evaluation, bundle_path: str, stamp: float) -> N
     st.markdown(f"**{len(errors)}** mistakes, the most confident first — the ones a user would trust most.")
     shown = st.slider("How many", 1, min(len(errors), 24), min(len(errors), 8), key="evaluate_n_errors") \
         if len(errors) > 1 else 1
-    gradcam = _gradcam_available() and st.toggle(
+    signals = bundles.reads_signals(_bundle(bundle_path, stamp).metadata)
+    if signals:
+        st.caption("This model reads the digitised signals: the Predict page shows, lead by lead, where it looked.")
+    gradcam = _gradcam_available() and not signals and st.toggle(
         "Grad-CAM overlay", value=True, key="evaluate_gradcam",
         help="Colours the parts of the page that pushed the model towards the class it said.")
     if not _gradcam_available():

@@ -168,7 +168,9 @@ def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | No
     temperature-calibrated probabilities are kept. ``reference`` is the whole dataset the images
     come from: it lets the leakage check find near duplicates of training images.
     """
-    from core.learn import bundle_preprocessing, predict_arrays, prepare_images, temperature_of
+    from core.bundles import reads_signals
+    from core.learn import (bundle_preprocessing, predict_arrays, predict_signalnet, prepare_images,
+                            prepare_signal_pages, temperature_of)
 
     classes = list(bundle.metadata.classes)
     match = match_classes(classes, sorted(index["class"].unique()) if len(index) else [])
@@ -180,10 +182,15 @@ def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | No
     unknown_counts = {str(k): int(v) for k, v in unknown["class"].value_counts().sort_index().items()}
 
     hashes = known["sha1"].tolist() if "sha1" in known.columns else None
-    prepared = prepare_images(known["path"].tolist(), bundle_preprocessing(bundle.metadata),
-                              hashes=hashes, progress=progress)
+    if reads_signals(bundle.metadata):      # a signal model: the pages as the reader digitised them
+        prepared = prepare_signal_pages(known["path"].tolist(), hashes=hashes, progress=progress)
+        inputs, predict = prepared.tensors, predict_signalnet
+    else:
+        prepared = prepare_images(known["path"].tolist(), bundle_preprocessing(bundle.metadata),
+                                  hashes=hashes, progress=progress)
+        inputs, predict = prepared.images, predict_arrays
     rows = known.iloc[prepared.kept].reset_index(drop=True)
-    raw, ms = _timed_predict(bundle.model, prepared.images, predict_arrays)
+    raw, ms = _timed_predict(bundle.model, inputs, predict)
     y_true = rows["class"].map(match.mapping).to_numpy(dtype=int)
     unreadable = pd.DataFrame({"path": list(prepared.errors), "reason": list(prepared.errors.values())})
     all_skipped = _concat([df[["path", "reason"]] for df in (skipped, unreadable)
@@ -198,15 +205,16 @@ def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | No
     )
 
 
-def _timed_predict(model, images: np.ndarray, predict) -> tuple[np.ndarray, float]:
-    """Probabilities at temperature 1 and the forward-pass time per image in milliseconds
-    (after one warm-up call, so graph tracing is not counted)."""
-    if len(images) == 0:
-        return predict(model, images), float("nan")
-    predict(model, images[:1])
+def _timed_predict(model, images: np.ndarray | dict[str, np.ndarray], predict) -> tuple[np.ndarray, float]:
+    """Probabilities at temperature 1 and the forward-pass time per image in milliseconds (after
+    one warm-up call, so graph tracing is not counted); ``images`` may be a signal model's tensors."""
+    n = len(next(iter(images.values()))) if isinstance(images, dict) else len(images)
+    if n == 0:
+        return np.zeros((0, model.output_shape[-1])), float("nan")
+    predict(model, {k: v[:1] for k, v in images.items()} if isinstance(images, dict) else images[:1])
     started = time.perf_counter()
     probs = predict(model, images)
-    return probs, (time.perf_counter() - started) * 1000 / len(images)
+    return probs, (time.perf_counter() - started) * 1000 / n
 
 
 # --- leakage ------------------------------------------------------------------------------------

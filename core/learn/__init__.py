@@ -20,7 +20,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "tuning": ("COLUMNS", "SearchSpace", "TuningResult", "cv_indexes", "rank_table", "config_from_row", "tune",),
     "calibration": ("probabilities_to_logits", "apply_temperature", "fit_temperature", "expected_calibration_error",),
     "inference": ("bundle_preprocessing", "temperature_of", "predict_arrays", "BatchPrediction", "predict_files",
-                  "prepare_for_bundle",),
+                  "PreparedSignals", "prepare_signal_pages", "prepare_for_bundle",),
     "signal_cache": ("PageSignals", "reader_version", "signals_dir", "page_signals", "digitise",),
     "signal_data": ("SIGNAL_SPEC", "SEGMENT_N", "page_tensor", "stack", "layout_leads", "augment",
                     "synthetic_batch",),

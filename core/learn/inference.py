@@ -10,6 +10,7 @@ import numpy as np
 from core.ecg import Preprocessing, load_and_prepare
 from core.learn.calibration import apply_temperature
 from core.learn.pipeline import prepare_images
+from core.learn.signal_data import SIGNAL_SPEC
 
 
 def bundle_preprocessing(metadata) -> Preprocessing:
@@ -48,6 +49,39 @@ def predict_files(bundle, paths: Sequence[str], *, hashes: Sequence[str] | None 
     prepared = prepare_images(list(paths), spec, hashes=hashes, progress=progress)
     probs = predict_arrays(bundle.model, prepared.images, temperature=temperature_of(bundle.metadata))
     return BatchPrediction(probs, prepared.kept, prepared.errors)
+
+
+@dataclass
+class PreparedSignals:
+    """Page tensors (``core.learn.signal_data``) of the files that could be read, and why not the others."""
+
+    tensors: dict[str, np.ndarray]
+    kept: np.ndarray
+    errors: dict[str, str]
+
+
+def prepare_signal_pages(paths: Sequence[str], *, hashes: Sequence[str] | None = None,
+                         progress=None) -> PreparedSignals:
+    """Each page as the page reader digitises it (cached per content and reader version), as the
+    tensors a signal model takes; files that are not readable images are reported, not raised."""
+    from core.data import content_hash
+    from core.errors import USER_ERRORS
+    from core.learn.signal_cache import page_signals
+    from core.learn.signal_data import page_tensor, stack
+
+    tensors, kept, errors = [], [], {}
+    for i, path in enumerate(paths):
+        try:
+            sha1 = hashes[i] if hashes is not None else content_hash(path)
+            tensors.append(page_tensor(page_signals(path, sha1).leads))
+            kept.append(i)
+        except USER_ERRORS as exc:
+            errors[str(path)] = str(exc)
+        if progress is not None:
+            progress(i + 1, len(paths))
+    empty = {"leads": np.zeros((0, *SIGNAL_SPEC["tensors"]["leads"]), np.float32),
+             "rhythm": np.zeros((0, *SIGNAL_SPEC["tensors"]["rhythm"]), np.float32)}
+    return PreparedSignals(stack(tensors) if tensors else empty, np.asarray(kept, dtype=int), errors)
 
 
 def prepare_for_bundle(bundle, source) -> np.ndarray:

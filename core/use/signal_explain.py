@@ -10,19 +10,12 @@ which is drawn on the extracted 12-lead plot; its share per lead says which lead
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from core.bundles import SIGNAL_INPUT
+from core.bundles import reads_signals  # noqa: F401 - part of this module's face
 from core.ecg import LEADS, territory_of_lead
 from core.learn import SEGMENT_N, page_tensor, stack
-
-
-def reads_signals(metadata: Any) -> bool:
-    """Whether a bundle's model diagnoses from the digitised signals rather than from the image."""
-    return (getattr(metadata, "extra", {}) or {}).get("input") == SIGNAL_INPUT
 
 
 def signal_batch(leads: dict, model_inputs: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -366,3 +366,20 @@ def test_cli_bad_folder_is_a_clear_error(tiny_bundle: Path, tmp_path: Path, caps
 
     assert main(["evaluate", "--model", str(tiny_bundle), "--data", str(tmp_path / "nothing")]) == 2
     assert "error: The folder" in capsys.readouterr().err
+
+
+def test_a_signal_model_is_evaluated_on_the_pages_as_the_reader_digitised_them(signal_bundle, tmp_path) -> None:
+    """Two real examples and a file that is not an image: the pages are read, the broken one skipped."""
+    from core.bundles import load_bundle
+    from core.evaluate import evaluate_bundle
+    from core.paths import ASSETS_DIR
+
+    for name in ("real_mi.jpg", "real_normal.jpg"):
+        shutil.copy(ASSETS_DIR / "examples" / name, tmp_path / name)
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    index = pd.DataFrame({"path": [str(tmp_path / n) for n in ("real_mi.jpg", "real_normal.jpg", "broken.jpg")],
+                          "class": ["Myocardial Infarction", "Normal", "Normal"]})
+    evaluation = evaluate_bundle(load_bundle(signal_bundle), index)
+    assert evaluation.raw_probs.shape == (2, 4) and np.allclose(evaluation.raw_probs.sum(axis=1), 1, atol=1e-5)
+    assert list(evaluation.skipped["path"]) == [str(tmp_path / "broken.jpg")]
+    assert evaluation.ms_per_image > 0

@@ -147,3 +147,12 @@ def test_four_ecg_classes_and_an_unknown_class(app_test, installed_tiny: Path, t
     assert any("6 images of class **Sinus tachycardia** were left out" in i.value for i in at.info)
     report = next(d.value for d in at.dataframe if "support" in d.value.columns)
     assert NON_ECG not in report.index and report.loc["accuracy", "support"] == 24
+
+
+def test_a_signal_model_is_evaluated_like_an_image_model(app_test, signal_bundle: Path, models_root: Path,
+                                                         tiny_dataset: Path) -> None:
+    shutil.copytree(signal_bundle, models_root / "signalnet")
+    at = open_evaluate(app_test, tiny_dataset, split="all")
+    assert metric(at, "Images") == "24"          # the 24 ECG pages (it has no Non-ECG class), all read
+    assert charts_titled(at, "Confusion")
+    assert not [e for e in at.error if "Something went wrong" in e.value]
