@@ -162,6 +162,10 @@ def pixels_to_signals(name: str, image: bytes) -> None:
             st.caption(" · ".join(f"{escape(k)}: **{escape('—' if v is None else v)}**" for k, v in step.numbers.items()))
         if step.picture is not None:
             st.image(step.picture, width="stretch")
+        if step.table is not None:
+            st.dataframe(step.table, hide_index=True, width="stretch",
+                         column_config={"strength": st.column_config.ProgressColumn(
+                             min_value=0.0, max_value=1.0, format="%.2f")})
     if reading.leads:
         st.altair_chart(twelve_lead_chart(signals_frame(reading.leads)), width="content")
     st.dataframe(quality_table(reading.qc), hide_index=True, width="stretch")

@@ -6,5 +6,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "quiz": ("Question", "pick_question", "Score",),
     "inside": ("ModelView", "what_the_model_sees", "conv_block_outputs", "FeatureMaps", "feature_maps",
                "first_layer_filters", "shape_table",),
-    "reading": ("QC_GLOSSARY", "quality_table", "ReadingStep", "reading_steps",),
+    "reading": ("QC_GLOSSARY", "quality_table", "ReadingStep", "reading_steps", "evidence_table",),
 })

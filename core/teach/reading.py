@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
+from core.use import check_outcome, ecg_evidence, load_params
+
 # qc key -> (what it is, when it is good, why it matters). Keys the reader adds later still show,
 # with their raw name and no explanation, so a new number is never hidden.
 QC_GLOSSARY: dict[str, tuple[str, str, str]] = {
@@ -78,6 +80,7 @@ class ReadingStep:
     explanation: str
     numbers: dict[str, float | str | None]
     fallback: str | None
+    table: pd.DataFrame | None = None      # a step's own table (the ECG evidence)
 
 
 def _faded(rgb: np.ndarray, keep: float = 0.45) -> Image.Image:
@@ -197,4 +200,23 @@ def reading_steps(image: Image.Image, reading) -> list[ReadingStep]:
         "aVF = 0) and show the same heart rate. No label is needed to see a bad reading.",
         {"readable": "yes" if reading.readable else "no", "heart rate (bpm)":
          None if reading.heart_rate_bpm is None else round(reading.heart_rate_bpm)}, None))
+    evidence = ecg_evidence(reading, image)
+    steps.append(ReadingStep(
+        "7 · Decide whether this is an ECG at all", None,
+        "A stock chart, an EEG or a page of graph paper can fool a network that only learned how one "
+        "printer's pages look. The lab asks the reading instead: a millimetre grid, rows of traces, QRS "
+        "complexes at a human rate in most leads, beats that repeat their shape, leads that obey the laws "
+        "above, a standard layout. Each piece of evidence has a strength and a weight (the table below); "
+        "together they give the probability that the image is an ECG.",
+        {"ECG probability": round(evidence.score, 3), "answer": check_outcome(evidence).outcome.replace("_", " ")},
+        None, evidence_table(evidence)))
     return steps
+
+
+def evidence_table(evidence) -> pd.DataFrame:
+    """One row per piece of ECG evidence: ``evidence``, ``strength`` (0-1), ``weight`` in the
+    check's logistic regression and ``what was measured``."""
+    weights = load_params()["weights"]
+    return pd.DataFrame([{"evidence": e.name.replace("_", " "), "strength": round(e.strength, 2),
+                          "weight": round(float(weights.get(e.name, 0.0)), 2), "what was measured": e.detail}
+                         for e in evidence.items], columns=["evidence", "strength", "weight", "what was measured"])

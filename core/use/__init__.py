@@ -22,7 +22,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ecg_check": ("NOT_ECG", "OUTSIDE_DOMAIN", "ECG", "OUTCOMES", "STANDARD_LAYOUTS", "DOMAIN_LAYOUTS",
                   "SYNTHETIC_LAYOUTS", "ModelDomain", "model_domain", "Evidence",
                   "EcgEvidence", "CheckOutcome", "reading_summary", "evidence_from_summary", "ecg_evidence",
-                  "check_outcome",),
+                  "check_outcome", "load_params",),
     "report": ("REPORT_IMAGE_SIDE", "ReportInput", "report_html", "model_details",),
     "exporting": ("FORMATS", "MODEL_FILES", "SIDECAR", "TFLITE_TOLERANCE", "CHECK_IMAGES", "ExportError",
                   "ExportResult", "sidecar", "tflite_bytes", "tflite_predict", "check_images", "compare_tflite",

@@ -157,10 +157,13 @@ def test_pixels_to_signals_shows_every_stage_of_the_reader_on_an_example(app_tes
     headers = [h.value for h in at.subheader]
     assert headers == ["1 · Find the sheet", "2 · Measure the millimetre grid", "3 · Separate the traces from the paper",
                        "4 · Find the rows, the leads and the calibration pulses", "5 · Follow the pen",
-                       "6 · Check the reading with the physics of the ECG"]
+                       "6 · Check the reading with the physics of the ECG", "7 · Decide whether this is an ECG at all"]
     assert len(at.get("image")) == 5                       # a picture for every stage but the checks
     assert any("vconcat" in c.spec for c in at.get("vega_lite_chart"))   # the twelve leads
-    table = at.dataframe[-1].value
-    assert "Einthoven residual" in table["check"].tolist()
+    evidence, quality = at.dataframe[-2].value, at.dataframe[-1].value
+    assert {"grid", "beat shape", "lead laws"} <= set(evidence["evidence"])
+    assert evidence["strength"].between(0, 1).all() and (evidence.loc[evidence["evidence"] == "beat shape",
+                                                                       "weight"] > 0).all()
+    assert "Einthoven residual" in quality["check"].tolist()
     # the Inside view is closed, so no feature maps were computed
     assert FEATURE_MAPS not in headers
