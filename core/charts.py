@@ -321,10 +321,11 @@ def signal_saliency_chart(frame: pd.DataFrame, *, height: int = 100) -> alt.VCon
     def panel(lead: str) -> alt.LayerChart:
         data = frame[frame["lead"] == lead]
         step = float(data["time_s"].diff().median())
-        band = (alt.Chart(data.assign(t1=data["time_s"] + step)).mark_rect(opacity=0.75)
+        # Heat as the opacity of one red: no heat leaves the paper as it is.
+        band = (alt.Chart(data.assign(t1=data["time_s"] + step)).mark_rect(color="#d32f2f")
                 .encode(x=alt.X("time_s:Q", title=None, axis=alt.Axis(labels=False, ticks=False, **_PAPER)),
-                        x2="t1:Q", color=alt.Color("heat:Q", scale=alt.Scale(scheme="reds", domain=[0, 1]),
-                                                  legend=alt.Legend(title="heat", format=".1f"))))
+                        x2="t1:Q", opacity=alt.Opacity("heat:Q", scale=alt.Scale(domain=[0, 1], range=[0, 0.8]),
+                                                      legend=alt.Legend(title="heat", format=".1f"))))
         trace = (alt.Chart(data).mark_line(color="#111", strokeWidth=1)
                  .encode(x="time_s:Q", y=alt.Y("mv:Q", title=None, scale=alt.Scale(domain=[-1.5, 1.5], clamp=True),
                                                axis=alt.Axis(labels=False, ticks=False, **_PAPER)),

@@ -166,7 +166,7 @@ def diagnose(probabilities: Sequence[float] | np.ndarray | Mapping[str, float], 
         status, reasons = NOT_AN_ECG, doubts
     else:
         if outside:
-            reasons.append("an ECG, but not one this model knows: " + "; ".join(page_check.reasons))
+            reasons.append("outside what this model learned: " + "; ".join(page_check.reasons))
         if doubts:
             reasons += [f"the page reader found an ECG here (evidence score {page_check.score:.2f}), "
                         f"which this model does not recognise", *doubts]

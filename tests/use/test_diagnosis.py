@@ -188,7 +188,7 @@ def test_an_ecg_outside_the_models_domain_is_uncertain_with_its_reasons_even_whe
     d = diagnose([0.95, 0.03, 0.01, 0.01], ECG_CLASSES,
                  page_check=_check(OUTSIDE_DOMAIN, "layout 6x2: the diagnosis model knows 3x4+1"))
     assert d.status == UNCERTAIN and d.outside_domain
-    assert d.reasons == ("an ECG, but not one this model knows: layout 6x2: the diagnosis model knows 3x4+1",)
+    assert d.reasons == ("outside what this model learned: layout 6x2: the diagnosis model knows 3x4+1",)
     assert risk_of(d) is None
     assert d.to_dict()["outside_domain"] is True
 
