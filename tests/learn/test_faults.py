@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO_ROOT
+from core.paths import PROJECT_ROOT as REPO_ROOT
 
 DISK_FULL = OSError(errno.ENOSPC, "No space left on device")
 
