@@ -192,7 +192,6 @@ def test_the_predict_command_answers_every_image(data, cam):
 @pytest.fixture(scope="module")
 def predict_page(tmp_path_factory):
     """The Predict page with the shipped model, opened once: each example uploads another image."""
-    from lab_paths import APP_FILE
     from streamlit.testing.v1 import AppTest
 
     from core.paths import PROJECT_ROOT
@@ -201,7 +200,7 @@ def predict_page(tmp_path_factory):
     shutil.copytree(PROJECT_ROOT / "models" / "mendeley-leadnet", models / "mendeley-leadnet")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ECG_LAB_MODELS", str(models))
-        at = AppTest.from_file(str(APP_FILE), default_timeout=300)
+        at = AppTest.from_file(str(PROJECT_ROOT / "streamlit_app.py"), default_timeout=300)
         at.run()
         at.switch_page("pages/predict.py").run()
         assert not at.exception, [e.value for e in at.exception]

@@ -162,7 +162,7 @@ def _e2e_helpers():
     """``running_app``, ``goto``, Chromium's launch settings, ``wait_for_app`` and the viewport."""
     from core.bench.app import _e2e_helpers as helpers
 
-    running_app, goto, launch_args = helpers()
+    running_app, goto, launch_args = helpers()            # puts tests/ on sys.path for the import below
     from e2e.browser import VIEWPORT, wait_for_app
 
     return running_app, goto, launch_args, wait_for_app, VIEWPORT

@@ -221,7 +221,7 @@ def _cmd_bench(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="measure pipeline, training, live demo, predict and app speed")
-    p.add_argument("--quick", action="store_true", help="a small smoke run (under two minutes)")
+    p.add_argument("--quick", action="store_true", help="a small smoke run (a few minutes)")
     p.add_argument("--only", metavar="SECTION[,SECTION]",
                    help="run just these sections: pipeline, training, live_demo, predict, frozen_transfer, "
                         "app_start, first_minutes, digitize, soak, classroom (the figures they need are "

@@ -47,12 +47,11 @@ def _active_dir(path: Path | None) -> Path:
 
 def make_record(*, config: dict, history: list[dict], metrics: dict, seconds: float, status: str,
                 bundle_name: str, dataset_info: dict | None = None, split: dict | None = None,
-                leaked: pd.DataFrame | None = None, error: str = "", started: float | None = None,
-                run_id: str | None = None) -> dict:
-    """One run as plain JSON-ready data (``run_id`` ties a final record to its ``running`` one)."""
+                leaked: pd.DataFrame | None = None, error: str = "", started: float | None = None) -> dict:
+    """One run as plain JSON-ready data."""
     leaked = leaked if leaked is not None else pd.DataFrame()
     return {
-        "id": run_id or uuid.uuid4().hex[:12],
+        "id": uuid.uuid4().hex[:12],
         "started": started or time.time(),
         "status": status,
         "bundle_name": bundle_name,
@@ -83,16 +82,23 @@ class RunningRun:
         self.id, self._path = record["id"], path
         self._lock_file = _active_dir(path) / f"{self.id}.lock"
         self._fd = os.open(self._lock_file, os.O_CREAT | os.O_RDWR, 0o644)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        record_run({**record, "status": "running", "pid": os.getpid()}, path)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            record_run({**record, "status": "running", "pid": os.getpid()}, path)
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        self._lock_file.unlink(missing_ok=True)
+        os.close(self._fd)
 
     def finish(self, record: dict) -> dict:
         """Write the run's final record (same id) and release its lock."""
         try:
             return record_run({**record, "id": self.id}, self._path)
         finally:
-            self._lock_file.unlink(missing_ok=True)
-            os.close(self._fd)
+            self._release()
 
 
 def _interrupted(run_id: str, path: Path | None) -> bool:

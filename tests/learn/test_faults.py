@@ -11,6 +11,7 @@ import errno
 import json
 import logging
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab_paths import REPO_ROOT
+from core.paths import PROJECT_ROOT as REPO_ROOT
 
 DISK_FULL = OSError(errno.ENOSPC, "No space left on device")
 
@@ -37,13 +38,18 @@ def _child(code: str, tmp_path: Path) -> subprocess.Popen:
 
 
 def _wait_for_line(child: subprocess.Popen, wanted: str, timeout: float) -> None:
+    """Read the child's output until a line contains ``wanted``; a silent child cannot hang the test."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = child.stdout.readline()
-        if wanted in line:
-            return
-        if not line and child.poll() is not None:
-            raise AssertionError(f"child ended before {wanted!r}: {child.stderr.read()[-3000:]}")
+    with selectors.DefaultSelector() as selector:
+        selector.register(child.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=1.0):
+                continue
+            line = child.stdout.readline()
+            if wanted in line:
+                return
+            if not line and child.poll() is not None:
+                raise AssertionError(f"child ended before {wanted!r}: {child.stderr.read()[-3000:]}")
     raise AssertionError(f"no {wanted!r} within {timeout} s")
 
 
