@@ -23,9 +23,14 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def dry_run(target: str, python: str) -> list[str]:
-    """The commands `make -B -n TARGET PYTHON=python` would run (-B: as on a fresh clone)."""
-    done = subprocess.run(["make", "-B", "-n", target, f"PYTHON={python}"], cwd=REPO_ROOT,
-                          capture_output=True, text=True, check=True)
+    """The commands `make -B -n TARGET PYTHON=python` would run (-B: as on a fresh clone).
+
+    CI runs the suite inside `make test`: the inherited MAKELEVEL/MAKEFLAGS would make this inner make print
+    "make[1]: Entering/Leaving directory" lines among the commands, so they are dropped.
+    """
+    env = {key: value for key, value in os.environ.items() if key not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
+    done = subprocess.run(["make", "--no-print-directory", "-B", "-n", target, f"PYTHON={python}"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
     return done.stdout.splitlines()
 
 
