@@ -54,6 +54,20 @@ def _prepare_one(path: str, content_hash: str | None, spec: Preprocessing) -> np
     return array
 
 
+def store_prepared(spec: Preprocessing, hashes: Sequence[str], images: np.ndarray) -> int:
+    """Put network inputs made elsewhere (the Live demo's starter pack) in the cache, under the content
+    hashes of the pages they come from; entries already there are kept. Returns how many were written."""
+    if images.shape[1:] != tuple(spec.input_shape):
+        raise ValueError(f"inputs of shape {images.shape[1:]} do not match the preprocessing {spec.key()}")
+
+    def writer(image: np.ndarray) -> Callable[[Path], int]:
+        data = np.ascontiguousarray(image, np.uint8).tobytes()
+        return lambda tmp: tmp.write_bytes(data)
+
+    missing = [(h, image) for h, image in zip(hashes, images) if not _cache_file(spec, h).exists()]
+    return sum(write_cache_file(_cache_file(spec, h), writer(image)) for h, image in missing)
+
+
 def prepare_images(paths: Sequence[str], spec: Preprocessing, *, hashes: Sequence[str] | None = None,
                    workers: int = 2, progress: Progress | None = None) -> PreparedImages:
     """Decode, crop and resize ``paths`` in ``workers`` threads (PIL decodes without the GIL),
