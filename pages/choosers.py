@@ -13,7 +13,6 @@ import streamlit as st
 from core import bundles
 from core.data import sources
 from core.errors import USER_ERRORS
-from core.learn.training import LIVE_DEMO_PAGE_SIZE
 from core.paths import SHARED_MENDELEY_DIR
 from core.synth import background as synth_background
 from core.synth.background import Generation
@@ -35,10 +34,8 @@ def builtin_generation() -> Generation:
 
 
 def builtin_source() -> sources.DatasetSource:
-    """The built-in synthetic set; its pages are drawn in the background from the first call on, and
-    so are the Live demo's (small, first in line): by the time someone presses Train they are ready."""
+    """The built-in synthetic set; its pages are drawn in the background from the first call on."""
     builtin_generation()
-    live_demo_generation()
     return sources.synthetic_source(SYNTHETIC_PER_CLASS, generate=False)
 
 
@@ -72,16 +69,6 @@ def generation_progress(run: Generation, what: str = "the built-in synthetic ECG
         done, total = run.progress()
         st.progress(done / total, text=f"Drawing {what}: {done} of {total}. {then}".strip())
     poll()
-
-
-def live_demo_generation() -> Generation:
-    """The built-in pages drawn at the Live demo's working resolution, at full priority: a class is
-    waiting for them. Started with the built-in set (:func:`builtin_source`)."""
-    return synth_background.builtin_generation(SYNTHETIC_PER_CLASS, page_size=LIVE_DEMO_PAGE_SIZE, nice=0)
-
-
-def live_demo_source() -> sources.DatasetSource:
-    return sources.synthetic_source(SYNTHETIC_PER_CLASS, page_size=LIVE_DEMO_PAGE_SIZE, generate=False)
 
 
 def load_current(seed: int = 0) -> sources.PreparedDataset | None:

@@ -10,14 +10,31 @@ import streamlit as st
 
 from core import bundles
 from core.charts import training_curves_chart
+from core.data import SYNTHETIC
 from core.ecg import COLOR_MODES, CROPS, Preprocessing
 from core.errors import USER_ERRORS
-from core.data import SYNTHETIC
-from core.learn import (ARCHITECTURES, LIVE_DEMO_PAGE_SIZE, PRESETS, TrainConfig, default_preprocessing,
-                        expected_weights_path, warm_up)
-from pages.choosers import (current_source, dataset_picker, generation_progress, live_demo_generation,
-                            live_demo_source, load_current, load_source)
-from pages.common import classroom_mode, escape, require_app_navigation, scroll_into_view
+from core.learn import (
+    ARCHITECTURES,
+    PRESETS,
+    TrainConfig,
+    default_preprocessing,
+    expected_weights_path,
+    warm_up,
+)
+from pages.choosers import (
+    builtin_generation,
+    current_source,
+    dataset_picker,
+    generating_builtin,
+    generation_progress,
+    load_current,
+)
+from pages.common import (
+    classroom_mode,
+    escape,
+    require_app_navigation,
+    scroll_into_view,
+)
 from pages.lessons_ui import run_history, split_method, split_option
 from pages.models_io_ui import models_io_expander
 from pages.tuning_ui import search_expander
@@ -25,7 +42,8 @@ from pages.tuning_ui import search_expander
 require_app_navigation()
 
 JOB_KEY = "train_job"
-PRESET_LABELS = {"live-demo": "Live demo (12 epochs, about a minute)", "custom": "Custom",
+PRESET_LABELS = {"live-demo": f"Live demo ({PRESETS['live-demo'].epochs} epochs, about a minute)",
+                 "custom": "Custom",
                  "original-notebook": "Original notebook recipe"}
 
 
@@ -34,14 +52,24 @@ def choose_preset() -> str:
                     key="train_preset")
 
 
+@st.cache_data(show_spinner="Unpacking the Live demo's inputs…", max_entries=2)
+def _starter(path: str, label: str):
+    from core.data import DatasetSource
+    from core.learn.starter import load_starter
+
+    return load_starter(DatasetSource(SYNTHETIC, path, label), PRESETS["live-demo"].preprocessing)
+
+
 def live_demo_data():
-    """The built-in pages drawn at the Live demo's working resolution: their scanned, split dataset,
-    or None while they are still being drawn (Train can be pressed all the same: the job waits)."""
-    run = live_demo_generation()
-    if run.finished:
-        return load_source(live_demo_source()) or st.stop()
-    generation_progress(run, "the Live demo's pages",
-                        "Press Train now if you like: training starts as soon as they are drawn.")
+    """The built-in set for the Live demo, split duplicate-safe: from the starter pack shipped with the
+    app, so Train starts at once, or, when the pack does not fit this set, as drawn; None while it is
+    still being drawn (Train can be pressed all the same: the job waits)."""
+    source = current_source()
+    if (data := _starter(source.path, source.label)) is not None:
+        return data
+    if (run := generating_builtin()) is None:
+        return load_current() or st.stop()
+    generation_progress(run, then="Press Train now if you like: training starts as soon as they are drawn.")
     return None
 
 
@@ -146,13 +174,13 @@ def augmentation_preview(data, config: TrainConfig) -> None:
 
 
 def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> None:
-    """Start this session's training job on ``data``; ``None``: the Live demo's pages, which the job
-    waits for (and then splits duplicate-safe) in its own thread."""
+    """Start this session's training job on ``data``; ``None``: the built-in pages being drawn, which the
+    job waits for (and then splits duplicate-safe) in its own thread."""
     from core.data import prepare_when_drawn
     from core.learn import TrainingJob
 
     if data is None:
-        source, run = live_demo_source(), live_demo_generation()
+        source, run = current_source(), builtin_generation()
 
         def index(listener):
             return prepare_when_drawn(run, source, listener=listener).index
@@ -289,9 +317,9 @@ running = job is not None and job.state.running
 dataset_picker("train")
 preset = choose_preset()
 if preset == "live-demo" and current_source().kind == SYNTHETIC:
-    w, h = LIVE_DEMO_PAGE_SIZE
-    st.caption(f"The Live demo trains on the built-in pages drawn at {w}×{h} pixels: the same pages as "
-               "Explore's, as sharp as its small input needs, drawn in seconds instead of minutes.")
+    spec = PRESETS["live-demo"].preprocessing
+    st.caption(f"The Live demo starts at once: the network's {spec.height}×{spec.width} inputs of the built-in "
+               "pages ship with the app, so it need not wait while the pages are drawn for Explore.")
     data = live_demo_data()
 else:
     data = load_current()

@@ -110,15 +110,11 @@ def models_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def builtin_set() -> Path:
-    """The built-in set at the tests' size, and its Live-demo drawing, made before a page asks for them:
-    pages show their drawing progress until they are complete (``tests/e2e/test_first_minutes_e2e.py``
-    tests that on its own cache)."""
-    from core.learn import LIVE_DEMO_PAGE_SIZE
+    """The built-in set at the tests' size, made before a page asks for it: pages show its drawing
+    progress until it is complete (``tests/e2e/test_first_minutes_e2e.py`` tests that on its own cache)."""
     from core.synth import builtin_dataset
 
-    per_class = int(os.environ["ECG_LAB_SYNTH_PER_CLASS"])
-    builtin_dataset(per_class=per_class, page_size=LIVE_DEMO_PAGE_SIZE)
-    return builtin_dataset(per_class=per_class)
+    return builtin_dataset(per_class=int(os.environ["ECG_LAB_SYNTH_PER_CLASS"]))
 
 
 

@@ -26,8 +26,15 @@ from PIL import Image
 from core.classes import order_classes
 from core.data import content_hash
 from core.ecg import Preprocessing, crop_page, load_page, prepare_image
-from core.learn import (LIVE_DEMO_PAGE_SIZE, PRESETS, TrainConfig, default_preprocessing, make_dataset, prepare_images,
-                        train, with_overrides)
+from core.learn import (
+    PRESETS,
+    TrainConfig,
+    default_preprocessing,
+    make_dataset,
+    prepare_images,
+    train,
+    with_overrides,
+)
 from core.synth.dataset import BUILTIN_PER_CLASS
 
 PAGE_SIZE = (2213, 1572)         # the Mendeley report pages, as scanned
@@ -302,16 +309,18 @@ def bench_training(index: pd.DataFrame, plan: BenchPlan) -> dict:
 # --- 3. live demo ---------------------------------------------------------------------------
 
 def bench_live_demo(per_class: int, epochs: int | None) -> dict:
-    """The Live-demo preset as the Train page runs it: synthetic set ready → bundle saved."""
+    """The Live-demo preset as the Train page runs it: the built-in set's starter pack (or, for another
+    size, the drawn set) → bundle saved. ``generation_s`` is then the time to load the pack."""
     from core.data import prepare_dataset, synthetic_source
-    from core.learn import save_outcome
+    from core.learn import load_starter, save_outcome
     from core.paths import models_dir
 
     config = PRESETS["live-demo"] if epochs is None else with_overrides(PRESETS["live-demo"], epochs=epochs)
     start = time.perf_counter()
-    source = synthetic_source(per_class=per_class, page_size=LIVE_DEMO_PAGE_SIZE)
+    data = load_starter(synthetic_source(per_class=per_class, generate=False), config.preprocessing)
+    source = None if data is not None else synthetic_source(per_class=per_class)
     ready = time.perf_counter()
-    data = prepare_dataset(source, seed=config.seed)
+    data = data or prepare_dataset(source, seed=config.seed)
     scanned = time.perf_counter()
     events: list[dict] = []
     outcome = train(data.index, config, listener=events.append)
@@ -412,8 +421,8 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tu
     Predict uses the model the Predict page opens by default (the shipped bundle), or the Live-demo
     bundle just trained when there is none."""
     from core.bench.app import bench_app_start
-    from core.bench.digitize import bench_digitize
     from core.bench.classroom import bench_classroom
+    from core.bench.digitize import bench_digitize
     from core.bench.first_minutes import bench_first_minutes
     from core.bench.soak import bench_soak
     from core.bundles import default_bundle

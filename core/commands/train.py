@@ -47,13 +47,16 @@ def _cmd_train(args) -> int:
         resolve_data_argument,
         synthetic_source,
     )
-    from core.learn import LIVE_DEMO_PAGE_SIZE, save_outcome, train
+    from core.learn import load_starter, save_outcome, train
 
     config = _train_config(args)
-    # As on the Train page: the Live demo's built-in pages are drawn at the size its input needs.
-    live_pages = args.data == SYNTHETIC and args.preset == "live-demo"
-    source = synthetic_source(page_size=LIVE_DEMO_PAGE_SIZE) if live_pages else resolve_data_argument(args.data)
-    data = prepare_dataset(source, seed=config.seed)
+    # As on the Train page: the Live demo on the built-in set starts from the inputs shipped with the app.
+    data = None
+    if args.data == SYNTHETIC and args.preset == "live-demo":
+        data = load_starter(synthetic_source(generate=False), config.preprocessing, seed=config.seed)
+    if data is None:
+        data = prepare_dataset(resolve_data_argument(args.data), seed=config.seed)
+    source = data.source
 
     def listener(event: dict) -> None:
         if event["event"] == "epoch":

@@ -19,7 +19,7 @@ def test_hand_out_link_opens_train_with_live_demo_in_classroom_mode(page: Page, 
     wait_for_app(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.get_by_role("heading", name="Train a model")).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    expect(page.get_by_role("radio", name="Live demo (12 epochs, about a minute)")).to_be_checked()
+    expect(page.get_by_role("radio", name="Live demo (14 epochs, about a minute)")).to_be_checked()
     expect(page.get_by_role("switch", name="Classroom mode")).to_be_checked()
     expect(page.get_by_test_id("stSidebar")).to_contain_text(MODEL)
     expect(page.get_by_text("Saved models", exact=True)).to_have_count(0)       # advanced controls hidden

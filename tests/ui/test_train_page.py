@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from core.synth.dataset import BUILTIN_PER_CLASS
+
 
 def test_train_page_runs_a_short_training_and_saves_the_bundle(tiny_train_page,
                                                                 models_root: Path) -> None:
@@ -71,26 +73,37 @@ def test_a_dataset_zip_upload_is_extracted_and_used(app_test, tiny_dataset: Path
     assert {m.label: m.value for m in at.metric}["Images"] == "30"
 
 
-def test_the_live_demo_trains_on_its_own_drawing_of_the_builtin_set(app_test, models_root: Path) -> None:
-    from core.learn import LIVE_DEMO_PAGE_SIZE
-
+def test_the_live_demo_trains_on_the_builtin_set(app_test, models_root: Path) -> None:
+    # At the tests' size (12 a class) the starter pack does not fit: the page uses the drawn set.
     at = app_test("pages/train.py")
     assert not at.exception, [e.value for e in at.exception]
     assert at.radio(key="train_preset").value == "live-demo"
-    w, h = LIVE_DEMO_PAGE_SIZE
-    assert any(f"drawn at {w}×{h} pixels" in c.value for c in at.caption)
+    assert any("inputs of the built-in pages ship with the app" in c.value for c in at.caption)
     at.text_input(key="train_bundle_name").set_value("apptest-live").run()
     at.button(key="train_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     job = at.session_state["train_job"]
     job.join(timeout=600)
     assert job.state.status == "saved", job.state.error
-    assert job.dataset_info["name"] == f"Built-in synthetic ECG pages (12 per class, drawn at {w}×{h})"
+    assert job.dataset_info["name"] == "Built-in synthetic ECG pages (12 per class)"
     assert len(job.index) == 60 and (models_root / "apptest-live" / "model.keras").is_file()
 
 
+def test_the_live_demo_starts_from_the_starter_pack_while_the_pages_are_drawn(app_test, monkeypatch) -> None:
+    # The built-in size on a fresh machine: nothing drawn yet, yet the Live demo is ready at once.
+    monkeypatch.setattr("core.synth.background.builtin_generation", lambda *a, **k: _Drawing())
+    monkeypatch.setattr("pages.choosers.SYNTHETIC_PER_CLASS", BUILTIN_PER_CLASS)
+    at = app_test("pages/train.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("progress"), "the Live demo should not wait for the drawing"
+    assert [e for e in at.expander if "Model summary" in e.label]
+    assert not at.button(key="train_start").disabled
+    at.radio(key="train_preset").set_value("custom").run()
+    assert at.get("progress"), "other presets train on the drawn pages and show the drawing's progress"
+
+
 class _Drawing:
-    """The Live demo's pages half drawn."""
+    """The built-in pages half drawn."""
 
     finished = failed = False
     error = None
@@ -104,6 +117,6 @@ def test_while_the_pages_are_drawn_the_count_shows_and_train_stays_enabled(app_t
     at = app_test("pages/train.py")
     assert not at.exception, [e.value for e in at.exception]
     text = at.get("progress")[0].proto.text
-    assert text.startswith("Drawing the Live demo's pages: 30 of 60. Press Train now")
+    assert text.startswith("Drawing the built-in synthetic ECG pages (first run only): 30 of 60. Press Train now")
     assert not at.button(key="train_start").disabled
     assert not [e for e in at.expander if "Model summary" in e.label]   # they need the pages
