@@ -13,7 +13,7 @@ from core.priority import interactive
 from core.use import (COLORMAPS, CONFIDENT, IMAGE_TYPES, METHODS, NOT_AN_ECG, UNCERTAIN, ReportInput, analyse_image,
                       bundled_examples, explain_image, guidance_for, heat_on_traces, images_from_zip, input_names,
                       lead_attribution, model_details, overlay, page_heat, predict_many, reads_signals, report_html,
-                      saliency_frame, signal_batch, signal_lead_shares)
+                      saliency_frame, signal_batch, signal_lead_shares, signal_overlay)
 from pages.choosers import choose_bundle
 from pages.common import disclaimer, escape, report_error, require_app_navigation
 from pages.signals_ui import show_signals
@@ -155,11 +155,12 @@ def show_leads(result, saliency, example):
 
 
 def show_signal_saliency(key, digest, name, bundle, result):
-    """A signal model's view: the twelve windows it saw, shaded where its 1-D Grad-CAM is hot, and
-    the leads that drove the decision."""
+    """A signal model's view: the twelve windows it saw, shaded where its 1-D Grad-CAM is hot, the same
+    heat on the page where those windows are printed, and the leads that drove the decision. Returns
+    the lead shares, the territory and the page picture (for the report)."""
     if not result.diagnosis.is_ecg:
         st.caption("No signals were read from this image, so there is nothing to explain.")
-        return None, None
+        return None, None, result.view.image
     class_name = st.selectbox("Explain class", result.classes, index=result.class_index, key="predict_signal_class",
                               help="Which class's score the heat explains (the predicted one by default).")
     saliency = _explain(key, digest, name, "gradcam", class_name, bundle, result)
@@ -170,13 +171,17 @@ def show_signal_saliency(key, digest, name, bundle, result):
                f"{escape(class_name)} (darker red: stronger). Gaps are where no trace was read.")
     if saliency.flat:
         st.info("The map is empty: nothing in these signals raised the score of this class at the explained layer.")
-        return None, None
+        return None, None, result.view.image
+    picture = signal_overlay(result.reading, saliency) or result.view.image
+    left, right = st.columns(2)
+    left.image(result.view.image, caption="Original", width="stretch")
+    right.image(picture, caption=f"The same heat where those windows are printed, for {class_name}", width="stretch")
     st.subheader("Which leads drove the decision")
     shares = signal_lead_shares(saliency)
     territory = name_territory(shares, predicted=result.diagnosis.predicted)
     st.altair_chart(lead_share_chart(shares), width="stretch")
     st.markdown(territory.sentence)
-    return shares, territory
+    return shares, territory, picture
 
 
 def show_guidance(guidance) -> None:
@@ -238,8 +243,8 @@ def single_image(bundle, key, chosen) -> None:
     show_verdict(result)
     st.subheader("Where the model looked")
     if reads_signals(bundle.metadata):
-        controls, picture = {"method": "gradcam"}, result.view.image
-        shares, territory = show_signal_saliency(key, digest, name, bundle, result)
+        controls = {"method": "gradcam"}
+        shares, territory, picture = show_signal_saliency(key, digest, name, bundle, result)
     else:
         controls = saliency_controls(result)
         saliency = _explain(key, digest, name, controls["method"], controls["class_name"], bundle, result)

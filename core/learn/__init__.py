@@ -23,7 +23,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "inference": ("bundle_preprocessing", "temperature_of", "predict_arrays", "BatchPrediction", "predict_files",
                   "PreparedSignals", "prepare_signal_pages", "prepare_for_bundle",),
     "signal_cache": ("PageSignals", "reader_version", "signals_dir", "page_signals", "digitise",),
-    "signal_data": ("SIGNAL_SPEC", "SEGMENT_N", "page_tensor", "stack", "layout_leads", "augment",
+    "signal_data": ("SIGNAL_SPEC", "SEGMENT_N", "window_start", "page_tensor", "stack", "layout_leads", "augment",
                     "synthetic_batch",),
     "signal_models": ("SIGNAL_ARCH", "RHYTHM_LAST_CONV", "build_signalnet",),
     "signal_training": ("SignalRecipe", "train_signalnet", "predict_signalnet", "out_of_fold",),

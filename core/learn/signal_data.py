@@ -49,11 +49,19 @@ def _filled(mv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(values, -CLIP_MV, CLIP_MV), mask.astype(np.float32)
 
 
+def window_start(length: int, n: int = SEGMENT_N, start: int | None = None) -> int:
+    """Where the ``n``-sample window of a lead of ``length`` samples begins: at ``start`` (kept inside
+    the lead), else centred; 0 for a lead shorter than the window (then zero-padded at its end)."""
+    if length <= n:
+        return 0
+    return (length - n) // 2 if start is None else int(np.clip(start, 0, length - n))
+
+
 def _window(mv: np.ndarray, n: int, start: int | None) -> tuple[np.ndarray, np.ndarray]:
     """``n`` samples of a lead (from ``start``, default centred; zero-padded and masked when shorter)."""
     values, mask = _filled(mv)
     if len(values) >= n:
-        s = (len(values) - n) // 2 if start is None else int(np.clip(start, 0, len(values) - n))
+        s = window_start(len(values), n, start)
         return values[s:s + n], mask[s:s + n]
     pad = n - len(values)
     return np.pad(values, (0, pad)), np.pad(mask, (0, pad))

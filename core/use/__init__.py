@@ -10,7 +10,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                 "view_page", "read_source", "heatmap_on_page", "colormap_lut", "colorize", "overlay", "peak_location", "png_bytes",
                 "Saliency", "Explainer", "explainer_for",),
     "signal_explain": ("reads_signals", "SignalSaliency", "signal_gradcam", "signal_lead_shares", "saliency_frame",
-                       "signal_batch", "input_names",),
+                       "signal_heat_on_sheet", "signal_overlay", "signal_batch", "input_names",),
     "diagnosis": ("CONFIDENT", "UNCERTAIN", "NOT_AN_ECG", "STATUSES", "MIN_CONFIDENCE", "MIN_MARGIN", "PLAUSIBLE",
                   "ENERGY_THRESHOLD", "NOT_ECG_PROBABILITY", "Thresholds", "Diagnosis", "energy_score", "diagnose",),
     "guidance": ("GUIDANCE_FILE", "RISK_LEVELS", "RISK_COLORS", "SECTIONS", "SECTION_TITLES", "Source", "Advice",

@@ -10,12 +10,18 @@ which is drawn on the extracted 12-lead plot; its share per lead says which lead
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from core.bundles import reads_signals  # noqa: F401 - part of this module's face
 from core.ecg import LEADS, territory_of_lead
-from core.learn import SEGMENT_N, page_tensor, stack
+from core.learn import SEGMENT_N, page_tensor, stack, window_start
+
+# The heat covers a lead's trace and this much paper above and below it: its waves, not the next row.
+_BAND_MM = 3.0
+_HEAT_RED = (211, 47, 47)     # #d32f2f, the red of the 12-lead saliency plot (core.charts.signal_saliency_chart)
 
 
 def signal_batch(leads: dict, model_inputs: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -79,7 +85,6 @@ def signal_lead_shares(saliency: SignalSaliency) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("share", ascending=False, kind="stable").reset_index(drop=True)
 
 
-
 def saliency_frame(batch: dict[str, np.ndarray], saliency: SignalSaliency, *, every: int = 2) -> pd.DataFrame:
     """What the model saw and where it looked, one row per plotted sample: ``lead``, ``time_s``
     (within the lead's 2.5 s window), ``mv`` (NaN where the reader saw no trace) and ``heat``.
@@ -93,3 +98,44 @@ def saliency_frame(batch: dict[str, np.ndarray], saliency: SignalSaliency, *, ev
         frames.append(pd.DataFrame({"lead": lead, "time_s": np.arange(len(mv)) * every / fs,
                                     "mv": np.where(mask > 0, mv, np.nan), "heat": saliency.heat[lead][::every]}))
     return pd.concat(frames, ignore_index=True)
+
+
+def signal_heat_on_sheet(reading, saliency: SignalSaliency) -> np.ndarray | None:
+    """The 1-D Grad-CAM put back where each lead's window is printed, on the sheet the reader
+    straightened (``reading.work_rgb``'s height × width, values in [0, 1]), for
+    :func:`core.use.overlay`: each window sample's heat fills its pen column over the lead's trace
+    band. None when the reader kept no sheet; leads it did not read stay cold."""
+    from core.ecg.reader import WORK_PX_PER_MM
+
+    if reading.work_rgb is None:
+        return None
+    height, width = reading.work_rgb.shape[:2]
+    heat = np.zeros((height, width), np.float32)
+    margin = _BAND_MM * WORK_PX_PER_MM
+    for lead, curve in saliency.heat.items():
+        signal, paths = reading.leads.get(lead), reading.paths.get(lead)
+        if signal is None or not paths or len(signal.mv) < 2 or not np.isfinite(paths[0].y).any():
+            continue
+        path = paths[0]
+        samples = window_start(len(signal.mv)) + np.arange(len(curve))
+        inside = samples < len(signal.mv)
+        # The lead's samples run evenly along its pen path, from its first column to its last.
+        columns = np.interp(samples[inside], [0, len(signal.mv) - 1], [path.x[0], path.x[-1]])
+        columns = np.clip(np.round(columns).astype(int), 0, width - 1)
+        column_heat = np.zeros(width, np.float32)
+        np.maximum.at(column_heat, columns, curve[inside].astype(np.float32))
+        top = int(max(0, np.nanmin(path.y) - margin))
+        bottom = int(min(height, np.nanmax(path.y) + margin + 1))
+        heat[top:bottom] = np.maximum(heat[top:bottom], column_heat[None, :])
+    return heat
+
+
+def signal_overlay(reading, saliency: SignalSaliency, *, strength: float = 0.8) -> Image.Image | None:
+    """The straightened sheet with the 1-D Grad-CAM laid on it as the opacity of one red, as on the
+    12-lead plot (paper without heat is left as it is). None when the reader kept no sheet."""
+    heat = signal_heat_on_sheet(reading, saliency)
+    if heat is None:
+        return None
+    alpha = (strength * heat)[..., None]
+    tinted = reading.work_rgb * (1 - alpha) + np.array(_HEAT_RED, np.float32) * alpha
+    return Image.fromarray(np.round(tinted).astype(np.uint8))

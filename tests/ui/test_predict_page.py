@@ -230,6 +230,8 @@ def test_a_signal_model_shows_where_in_each_lead_it_looked(app_test, signal_bund
         m.value for m in at.metric if m.label == "Predicted class")
     assert "predict_method" not in at.session_state             # no image saliency methods for signals
     assert any("1-D Grad-CAM" in c.value for c in at.caption)
+    captions = [image.proto.imgs[0].caption for image in at.image]
+    assert "Original" in captions and any(c.startswith("The same heat where those windows are printed") for c in captions)
     assert charts_titled(at, "Share of the saliency in each lead")
     assert any("Educational use only" in w.value for w in at.warning)
 

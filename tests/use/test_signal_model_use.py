@@ -63,3 +63,36 @@ def test_the_ecg_check_refuses_a_photo_whatever_the_signal_model_says(signal_bun
     Image.fromarray(load_sample_image("china.jpg")).save(holiday, format="JPEG")
     result = analyse_image(load_bundle(signal_bundle), holiday.getvalue(), name="holiday.jpg")
     assert result.diagnosis.status == "NOT AN ECG" and result.ecg_check.outcome == "not_ecg"
+
+
+def test_the_saliency_goes_back_where_each_window_is_printed(analysed):
+    from core.ecg import LEADS
+    from core.use import SignalSaliency, signal_heat_on_sheet
+
+    _, result = analysed
+    reading = result.reading
+    first_half = np.r_[np.ones(625), np.zeros(625)]
+    saliency = SignalSaliency("Normal", {lead: first_half if lead == "V2" else np.zeros(1250) for lead in LEADS}, False)
+    heat = signal_heat_on_sheet(reading, saliency)
+    assert heat.shape == reading.work_rgb.shape[:2]
+    path, signal = reading.paths["V2"][0], reading.leads["V2"]
+    assert 1200 < len(signal.mv) <= 1250           # a 2.5 s column of the 3x4 block: all of it is fed, from its start
+    x0, x1 = path.x[0], path.x[-1]
+    hot_end = x0 + (x1 - x0) * 624 / (len(signal.mv) - 1)
+    rows, columns = np.nonzero(heat)
+    # Only V2's printed stretch, only the first half of its window, only around its trace.
+    assert x0 - 1 <= columns.min() and columns.max() <= hot_end + 1
+    assert np.nanmin(path.y) - 16 <= rows.min() and rows.max() <= np.nanmax(path.y) + 16
+    assert (heat[int(np.nanmedian(path.y)), int(x0) + 1:int(hot_end) - 1] == 1.0).all()
+
+
+def test_without_a_sheet_there_is_no_page_heat(analysed):
+    import dataclasses
+
+    from core.use import explain_image, signal_heat_on_sheet
+
+    bundle, result = analysed
+    saliency = explain_image(bundle, result)
+    assert signal_heat_on_sheet(dataclasses.replace(result.reading, work_rgb=None), saliency) is None
+    heat = signal_heat_on_sheet(result.reading, saliency)
+    assert heat.max() <= 1.0 and (heat.max() > 0) == (not saliency.flat)
