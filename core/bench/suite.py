@@ -60,6 +60,7 @@ class BenchPlan:
     truth_pages: int           # held-out synthetic truth pages scored by the page reader
     real_pages: int | None     # distinct Mendeley pages read (None: all)
     speed_pages: int           # full-size pages timed through the reader
+    diagnosis_pages: int       # truth pages of every layout through the Predict page's analysis
 
     soak_cycles: int           # judged training cycles of the memory soak
     soak_warm_up: int          # cycles before those, not judged
@@ -68,13 +69,13 @@ class BenchPlan:
 
 QUICK = BenchPlan(pages_per_class=2, pipeline_images=6, repeats=1, epochs=2, baseline_epochs=1,
                   live_demo_per_class=3, live_demo_epochs=1, first_minutes_per_class=12, predict_runs=5, frozen_epochs=1,
-                  truth_pages=12, real_pages=4, speed_pages=1, soak_cycles=2, soak_warm_up=1, classroom_students=2)
+                  truth_pages=12, real_pages=4, speed_pages=1, diagnosis_pages=6, soak_cycles=2, soak_warm_up=1, classroom_students=2)
 FULL = BenchPlan(pages_per_class=30, pipeline_images=30, repeats=3, epochs=10, baseline_epochs=3,
                  live_demo_per_class=BUILTIN_PER_CLASS, live_demo_epochs=None, first_minutes_per_class=BUILTIN_PER_CLASS,
                  predict_runs=30, frozen_epochs=4,
-                 truth_pages=324, real_pages=None, speed_pages=5, soak_cycles=10, soak_warm_up=3, classroom_students=20)
+                 truth_pages=324, real_pages=None, speed_pages=5, diagnosis_pages=108, soak_cycles=10, soak_warm_up=3, classroom_students=20)
 SECTIONS = ("pipeline", "training", "live_demo", "predict", "frozen_transfer", "app_start", "first_minutes",
-            "digitize", "soak", "classroom")
+            "digitize", "diagnosis", "soak", "classroom")
 _NEED_PAGES = {"pipeline", "training", "predict", "frozen_transfer"}   # on generated full-size pages
 
 
@@ -422,6 +423,7 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tu
     bundle just trained when there is none."""
     from core.bench.app import bench_app_start
     from core.bench.classroom import bench_classroom
+    from core.bench.diagnosis import bench_diagnosis
     from core.bench.digitize import bench_digitize
     from core.bench.first_minutes import bench_first_minutes
     from core.bench.soak import bench_soak
@@ -452,7 +454,7 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tu
             measure("pipeline", bench_pipeline, paths[:plan.pipeline_images], Preprocessing(), plan.repeats)
         if "training" in sections:
             measure("training", bench_training, index, plan)
-        if "live_demo" in sections or ("predict" in sections and not shipped):
+        if "live_demo" in sections or ({"predict", "diagnosis"} & set(sections) and not shipped):
             measure("live_demo", bench_live_demo, plan.live_demo_per_class, plan.live_demo_epochs)
         if "predict" in sections:
             model = str(shipped or results["live_demo"]["bundle"])
@@ -465,6 +467,8 @@ def run(plan: BenchPlan, progress: Progress = lambda message: None, sections: tu
             measure("first_minutes", bench_first_minutes, work / "first-minutes", plan.first_minutes_per_class)
         if "digitize" in sections:
             measure("digitize", bench_digitize, plan.truth_pages, plan.real_pages, plan.speed_pages, plan.repeats)
+        if "diagnosis" in sections:
+            measure("diagnosis", bench_diagnosis, str(shipped or results["live_demo"]["bundle"]), plan.diagnosis_pages)
         if "soak" in sections:
             measure("soak", bench_soak, work, plan.soak_cycles, plan.soak_warm_up)
         if "classroom" in sections:
@@ -523,6 +527,8 @@ TARGETS = (
            0.2, False, unit=""),
     Target("digitize", "page reader: Mendeley pages with every lead's rate within 5 bpm",
            lambda r: r["digitize"]["real"]["hr_all_leads_within_5_bpm"], 0.95, unit=""),
+    Target("diagnosis", "truth pages of every layout and capture accepted as ECGs",
+           lambda r: r["diagnosis"]["accepted"], 0.98, unit=""),
     Target("soak", "server memory growth over training cycles", lambda r: r["soak"]["growth_mb_per_cycle"], 5,
            False, " MB/cycle"),
     Target("classroom", "classroom: every student saw a result", lambda r: r["classroom"]["all_shown"], 1, unit=""),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from core.commands import print_json
 
@@ -137,6 +138,15 @@ def _digitize_rows(d: dict) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _diagnosis_rows(d: dict) -> list[tuple[str, str, str, str]]:
+    rows = [(f"{d['pages']} truth pages through Predict ({Path(d['bundle']).name}): accepted as ECGs · in the "
+             "model's domain · class right", f"{_n(d['accepted'])} · {_n(d['in_domain'])} · {_n(d['accuracy'])}", "", "")]
+    rows += [(f"  layout {layout}: accepted · in domain · class right (all · in domain) · pages",
+              f"{_n(v['accepted'])} · {_n(v['in_domain'])} · {_n(v['accuracy'])} · {_n(v['accuracy_in_domain'])} · "
+              f"{v['pages']}", "", "") for layout, v in d["by_layout"].items()]
+    return rows
+
+
 def _soak_rows(s: dict) -> list[tuple[str, str, str, str]]:
     judged = s["cycles"] - s["warm_up"]
     return [
@@ -169,7 +179,8 @@ def _classroom_rows(c: dict) -> list[tuple[str, str, str, str]]:
 
 SECTIONS = (("pipeline", _pipeline_rows), ("training", _training_rows), ("live_demo", _live_demo_rows),
             ("predict", _predict_rows), ("app_start", _app_rows), ("first_minutes", _first_minutes_rows),
-            ("frozen_transfer", _frozen_rows), ("digitize", _digitize_rows), ("soak", _soak_rows),
+            ("frozen_transfer", _frozen_rows), ("digitize", _digitize_rows), ("diagnosis", _diagnosis_rows),
+            ("soak", _soak_rows),
             ("classroom", _classroom_rows))
 
 
@@ -224,7 +235,7 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="a small smoke run (a few minutes)")
     p.add_argument("--only", metavar="SECTION[,SECTION]",
                    help="run just these sections: pipeline, training, live_demo, predict, frozen_transfer, "
-                        "app_start, first_minutes, digitize, soak, classroom (the figures they need are "
+                        "app_start, first_minutes, digitize, diagnosis, soak, classroom (the figures they need are "
                         "measured too)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object with every figure (the table goes to stderr)")

@@ -14,7 +14,7 @@ from core.bench.suite import TARGETS, Target, check_targets, chosen_sections
 from core.paths import PROJECT_ROOT
 
 SECTIONS = ("machine", "pages", "pipeline", "training", "live_demo", "predict", "app_start", "first_minutes",
-            "frozen_transfer", "digitize", "soak", "classroom")
+            "frozen_transfer", "digitize", "diagnosis", "soak", "classroom")
 POSITIVE = {
     "pages": ("pages", "generation_s"),
     "pipeline": ("baseline_images_per_s", "project_cold_images_per_s", "project_cold_1_thread_images_per_s",
@@ -81,6 +81,8 @@ def test_quick_bench_prints_one_json_object_with_every_figure():
     digitize = results["digitize"]
     assert digitize["truth"]["pages"] == 12 and 0 <= digitize["truth"]["layout_right"] <= 1
     assert digitize["speed"]["read_median_s"] > 0 and digitize["speed"]["page_size"] == [2213, 1572]
+    diagnosis = results["diagnosis"]
+    assert diagnosis["pages"] == 6 and len(diagnosis["by_layout"]) == 6 and 0 <= diagnosis["accepted"] <= 1
     classroom = results["classroom"]
     assert classroom["all_shown"] is True and classroom["exceptions"] == 0, classroom
     assert {p["shown"] for p in classroom["phases"].values()} == {1, 2}
@@ -106,6 +108,26 @@ def test_chosen_sections_keep_the_run_order_and_refuse_unknown_names():
     assert chosen_sections(None) == BENCH_SECTIONS
     with pytest.raises(ValueError, match="Unknown benchmark section trainig: choose from pipeline, training"):
         chosen_sections("trainig,predict")
+
+
+def test_the_diagnosis_summary_counts_acceptance_domain_and_right_classes_per_layout():
+    import pandas as pd
+
+    from core.bench.diagnosis import summarise
+
+    table = pd.DataFrame([
+        {"layout": "3x4+1", "effect": "clean", "class": "Normal", "outcome": "ecg", "predicted": "Normal"},
+        {"layout": "3x4+1", "effect": "photo", "class": "Normal", "outcome": "ecg", "predicted": "History of MI"},
+        {"layout": "6x2", "effect": "clean", "class": "Normal", "outcome": "ecg_outside_domain", "predicted": "Normal"},
+        {"layout": "6x2", "effect": "photo", "class": "Normal", "outcome": "not_ecg", "predicted": "Normal"},
+    ])
+    summary = summarise(table)
+    assert (summary["pages"], summary["accepted"], summary["in_domain"], summary["accuracy"]) == (4, 0.75, 0.5, 0.75)
+    assert summary["accuracy_in_domain"] == 0.5
+    assert summary["by_layout"]["3x4+1"] == {"pages": 2, "accepted": 1.0, "in_domain": 1.0, "accuracy": 0.5,
+                                             "accuracy_in_domain": 0.5}
+    assert summary["by_layout"]["6x2"]["accuracy_in_domain"] is None
+    assert summary["refused"] == [{"layout": "6x2", "effect": "photo"}]
 
 
 def test_targets_pass_only_on_the_right_side_of_their_bound():
