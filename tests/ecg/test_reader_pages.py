@@ -92,6 +92,28 @@ def test_other_style_page_reads_as_3x4():
     assert np.median(snr) > 9.0
 
 
+@pytest.mark.parametrize("turn", [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270], ids=["90", "270"])
+def test_a_sheet_photographed_a_quarter_turn_round_is_read_upright(se3_page, turn):
+    ecg, page, _, upright = se3_page
+    reading = read_page(page.transpose(turn))
+    assert (reading.readable, reading.layout) == (True, "3x4+1")
+    assert reading.stages["sheet"]["fallback"].endswith("the sheet was read turned "
+                                                       f"{90 if turn == Image.Transpose.ROTATE_270 else 270}°")
+    for name in ("II", "V2"):   # the same signal as on the upright page, not mirrored or reversed
+        turned, straight = reading.leads[name].mv, upright.leads[name].mv
+        n = min(len(turned), len(straight))
+        ok = np.isfinite(turned[:n]) & np.isfinite(straight[:n])
+        assert np.corrcoef(turned[:n][ok], straight[:n][ok])[0, 1] > 0.9
+
+
+def test_a_photo_is_not_turned_round_into_an_ecg():
+    from sklearn.datasets import load_sample_image
+
+    reading = read_page(load_sample_image("china.jpg"))    # turned a quarter, its roofs read as "3x4+1" rows
+    assert not reading.readable and reading.layout.endswith("rows")
+    assert "turned" not in (reading.stages["sheet"]["fallback"] or "")
+
+
 def test_reading_summary_is_json_ready(se3_page):
     summary = read_page(se3_page[1]).to_json()
     text = json.dumps(summary, allow_nan=False)

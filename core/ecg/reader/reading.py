@@ -143,9 +143,52 @@ def read_page(image: PageSource, *, keep_stages: bool = False) -> PageReading:
     if min(rgb.shape[:2]) < _MIN_SIDE:
         return _unreadable(f"image too small ({rgb.shape[1]}x{rgb.shape[0]} px) to hold an ECG", {})
     sheet = find_sheet(rgb)
-    stages = {"sheet": _stage(sheet)}
     if float(sheet.rgb.std()) < 2:
-        return _unreadable("the image is flat (one colour): no traces", stages)
+        return _unreadable("the image is flat (one colour): no traces", {"sheet": _stage(sheet)})
+    reading = _read_sheet(sheet, keep_stages)
+    if reading.stages.get("layout", {}).get("quality", {}).get("rows", 0) >= 3:
+        return reading
+    # Fewer than three horizontal trace rows: a sheet photographed a quarter turn round shows its
+    # rows running up the image. Read it turned both ways and keep the better reading, if it looks
+    # like an ECG's (any photo turned round has some stripes to take for rows).
+    for turns in (1, 3):
+        turned = _read_sheet(_quarter_turned(sheet, turns), keep_stages)
+        if _rank(turned) > _rank(reading) and _looks_read(turned):
+            reading = turned
+    return reading
+
+
+def _named_layout(reading: PageReading) -> bool:
+    """A layout the reader recognised (3x4+1, 6x2…), not rows named by position or none."""
+    return not reading.layout.endswith("rows") and reading.layout != "none"
+
+
+def _looks_read(reading: PageReading) -> bool:
+    """Readable, or at least a named layout with R peaks in half of its leads or more."""
+    return reading.readable or (_named_layout(reading)
+                                and (reading.qc.get("leads_with_rate") or 0) >= len(reading.leads) / 2)
+
+
+def _quarter_turned(sheet: Sheet, turns: int) -> Sheet:
+    """The sheet turned ``turns`` quarter turns anticlockwise, saying so in its fallback."""
+    note = f"trace rows ran up the image: the sheet was read turned {90 * turns}°"
+    return dataclasses.replace(sheet, rgb=np.ascontiguousarray(np.rot90(sheet.rgb, turns)),
+                               rotation_deg=sheet.rotation_deg + 90 * turns,
+                               quality={**sheet.quality, "quarter_turns": float(turns)},
+                               fallback=note if sheet.fallback is None else f"{sheet.fallback}; {note}")
+
+
+def _rank(reading: PageReading) -> tuple:
+    """How well a page was read, for choosing between readings of one sheet: readable, a named
+    layout, more leads, then the smaller limb-lead residual."""
+    einthoven = reading.qc.get("einthoven_ratio")
+    return (reading.readable, _named_layout(reading), len(reading.leads),
+            -einthoven if einthoven is not None and np.isfinite(einthoven) else -np.inf)
+
+
+def _read_sheet(sheet: Sheet, keep_stages: bool) -> PageReading:
+    """Grid → working scale → traces → layout → signals → quality on an upright sheet."""
+    stages = {"sheet": _stage(sheet)}
     grid = find_grid(sheet.rgb, sheet.dark_background)
     read = _read_rows(sheet, grid)
     if read is None:
