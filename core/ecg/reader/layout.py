@@ -4,8 +4,8 @@ A trace row is a band where nearly every pixel column has ink near one level ove
 (text lines are patchy and short). The number of rows and where each row's trace breaks decide
 among the standard layouts: 3 rows = 3x4, 4 = 3x4+1, 6 = 6x2 (a break mid-row) or 3x4+3, 7 = 6x2+1,
 12 = 12x1, 13 = 12x1+1; anything else is read as "N rows", one lead per row, named in standard order.
-Where a 6x2 page shows no break mid-row, the rhythm strips decide: a 3x4+3 strip repeats the
-lead printed above it at the same moment, a 6x2 row does not.
+Where a 6x2 page shows no break mid-row, the rhythm strips decide: a 3x4+3 page's II strip
+repeats the block's lead II at the same moment, a 6x2 page's fifth row does not.
 """
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ _MIN_ROW_MM = 40.0           # the longest ink stretch a trace row must have
 _BRIDGE_MM = 1.0
 _EDGE_MM = 3.0
 _PULSE_MAX_MM = 25.0        # a 20 mm/mV pulse is 20 mm tall
-# (strip row, block row, quarter of the row) where a 3x4+3 strip repeats a block lead at the same
-# moment: V1 under I aVR [V1] V4, II under [II] aVL V2 V5, V5 under II aVL V2 [V5].
-_STRIP_PAIRS = ((3, 0, 2), (4, 1, 0), (5, 1, 3))
+# A 3x4+3 page prints lead II as its middle strip (row 5) and first in row 2: the strip's first
+# quarter is the block's II, recorded at the same moment.
+_II_STRIP, _II_ROW = 4, 1
 _SAME_LEAD_R = 0.6          # a strip and its lead are one signal: r near 1 when read well
 _SHIFT_MM = 1.0             # a photo's rows may be offset in x by a little
 _CLOSE_ROWS = 1 / 3         # of the usual row spacing: closer levels are one row
@@ -235,22 +235,17 @@ def _same_signal(a: np.ndarray, b: np.ndarray, shift: int) -> float:
 
 
 def rhythm_match(mask: np.ndarray, rows: list[Row], px_per_mm: float) -> float:
-    """The best r between the bottom three of six rows and the block leads a 3x4+3 page repeats in them.
+    """r between the first quarter of the fifth of six rows and of the second: lead II twice on a 3x4+3 page.
 
-    A 3x4+3 rhythm strip records its lead over the same 10 s as the block, so its quarter under
-    that lead's 2.5 s column is the same signal (r near 1); on a 6x2 page those stretches are
-    other leads at the same moment. The best of the three pairs, not their median: one strip read
-    well is enough to show the page repeats its leads (a small V1 or a stain spoils the others).
-    NaN when no pair can be compared.
+    A 3x4+3 rhythm strip records its lead over the same 10 s as the block, so the II strip's first
+    2.5 s is the block's II column (r near 1); on a 6x2 page those stretches are aVL and II at the
+    same moment, two other leads. Lead II is compared because every 3x4+3 printer repeats it, and
+    its block column is the first, where rows line up best (a photo's or a curved page's rows
+    drift apart along x); the V1 and V5 strips' columns sit further right. NaN when too little ink.
     """
-    rs = []
-    for strip, block, quarter in _STRIP_PAIRS:
-        a, b = _pen_heights(mask, rows[strip]), _pen_heights(mask, rows[block])
-        n = min(len(a), len(b))
-        lo, hi = quarter * n // 4, (quarter + 1) * n // 4
-        rs.append(_same_signal(a[lo:hi], b[lo:hi], max(1, int(_SHIFT_MM * px_per_mm))))
-    rs = [r for r in rs if np.isfinite(r)]
-    return max(rs) if rs else float("nan")
+    a, b = _pen_heights(mask, rows[_II_STRIP]), _pen_heights(mask, rows[_II_ROW])
+    n = min(len(a), len(b)) // 4
+    return _same_signal(a[:n], b[:n], max(1, int(_SHIFT_MM * px_per_mm)))
 
 
 def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
@@ -287,7 +282,8 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         x0, x1 = (long[0][0], long[-1][1]) if long else (0, w)
         rows.append(Row(y, top, bottom, x0, x1, tuple(row_pulses)))
         row_stretches.append(long)
-    rows, row_stretches = _drop_text_rows(rows, row_stretches)
+    if paper:                               # a monitor draws no pulse per channel: no header test by pulses
+        rows, row_stretches = _drop_text_rows(rows, row_stretches)
     pulses = [p for row in rows for p in row.pulses]
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
@@ -299,12 +295,12 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
         if not two_columns:
-            # No break mid-row (the columns run into each other): six rows whose bottom three do not
-            # repeat the block's leads are no 3x4+3, and the other standard six-row layout is 6x2.
+            # No break mid-row (the columns run into each other): six rows whose II strip does not
+            # repeat the block's II are no 3x4+3, and the other standard six-row layout is 6x2.
             quality["rhythm_match"] = rhythm_match(mask, _common_span(rows[:6]), px_per_mm)
             two_columns = quality["rhythm_match"] < _SAME_LEAD_R
             if two_columns:
-                notes.append(f"rhythm_mismatch: the bottom rows do not repeat the block's leads "
+                notes.append(f"rhythm_mismatch: the fifth row does not repeat the block's lead II "
                              f"(r {quality['rhythm_match']:.2f}): read as two columns")
         name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
     if not name.endswith("rows"):
