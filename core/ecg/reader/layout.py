@@ -4,6 +4,8 @@ A trace row is a band where nearly every pixel column has ink near one level ove
 (text lines are patchy and short). The number of rows and where each row's trace breaks decide
 among the standard layouts: 3 rows = 3x4, 4 = 3x4+1, 6 = 6x2 (a break mid-row) or 3x4+3, 7 = 6x2+1,
 12 = 12x1, 13 = 12x1+1; anything else is read as "N rows", one lead per row, named in standard order.
+Where a 6x2 page shows no break mid-row, the rhythm strips decide: a 3x4+3 page's II strip
+repeats the block's lead II at the same moment, a 6x2 page's fifth row does not.
 """
 from __future__ import annotations
 
@@ -25,6 +27,14 @@ _MIN_ROW_MM = 40.0           # the longest ink stretch a trace row must have
 _BRIDGE_MM = 1.0
 _EDGE_MM = 3.0
 _PULSE_MAX_MM = 25.0        # a 20 mm/mV pulse is 20 mm tall
+# A 3x4+3 page prints lead II as its middle strip (row 5) and first in row 2: the strip's first
+# quarter is the block's II, recorded at the same moment.
+_II_STRIP, _II_ROW = 4, 1
+_SAME_LEAD_R = 0.6          # a strip and its lead are one signal: r near 1 when read well
+_SHIFT_MM = 1.0             # a photo's rows may be offset in x by a little
+_CLOSE_ROWS = 1 / 3         # of the usual row spacing: closer levels are one row
+_HOLE_TOL = 0.3             # a hole is 1.7-2.3 spacings wide
+_EVEN_TOL = 0.15            # the other gaps are within 15 % of the spacing
 
 
 @dataclass(frozen=True)
@@ -72,8 +82,9 @@ def _stretches(has_ink: np.ndarray, bridge: int) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
-def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[int]:
-    """Baseline rows: peaks of the share of columns with ink within 1.5 mm, with a long ink stretch within 3 mm."""
+def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[tuple[int, float]]:
+    """Baseline rows and their ink coverage: peaks of the share of columns with ink within 1.5 mm,
+    with a long ink stretch within 3 mm."""
     near = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, int(3 * px_per_mm)), 1), np.uint8))
     coverage = uniform_filter1d(near.mean(axis=1), max(1, int(px_per_mm)))
     peaks, _ = find_peaks(coverage, height=max(0.12, 0.3 * coverage.max()),
@@ -87,8 +98,46 @@ def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[int]:
             continue
         runs = _stretches(wide[y].astype(bool), bridge)
         if runs and max(b - a for a, b in runs) >= _MIN_ROW_MM * px_per_mm:
-            rows.append(int(y))
+            rows.append((int(y), float(coverage[y])))
     return rows
+
+
+def merge_close_rows(rows: list[tuple[int, float]]) -> list[int]:
+    """Row levels without the weaker of two rows closer than a third of the usual spacing.
+
+    Printers space trace rows evenly; two levels much closer than that are one row whose tall
+    waves split its ink into two coverage peaks. Needs 4 rows for a usual spacing.
+    """
+    if len(rows) < 4:
+        return [y for y, _ in rows]
+    spacing = float(np.median(np.diff([y for y, _ in rows])))
+    kept = [rows[0]]
+    for y, cover in rows[1:]:
+        if y - kept[-1][0] < _CLOSE_ROWS * spacing:
+            kept[-1] = max(kept[-1], (y, cover), key=lambda r: r[1])
+        else:
+            kept.append((y, cover))
+    return [y for y, _ in kept]
+
+
+def fill_missed_row(ys: list[int]) -> tuple[list[int], bool]:
+    """Row levels with one row added in a hole of twice the spacing in a long, even stack.
+
+    A flat or faint lead (aVR, aVL and V1 are often small) leaves no coverage peak; in a stack
+    of 8 or more evenly spaced rows (12x1) a hole of twice the spacing is that lead. Shorter
+    stacks (3x4 + strips) may leave a wider gap before their rhythm strips, and so may the last
+    gap of any page: those are not filled.
+    """
+    if len(ys) < 7:
+        return ys, False
+    gaps = np.diff(ys)
+    spacing = float(np.median(gaps))
+    wide = np.flatnonzero(np.abs(gaps / spacing - 2) < _HOLE_TOL)
+    rest = np.delete(gaps, wide)
+    if len(wide) != 1 or wide[0] == len(gaps) - 1 or np.any(np.abs(rest / spacing - 1) > _EVEN_TOL):
+        return ys, False
+    i = int(wide[0])
+    return ys[:i + 1] + [(ys[i] + ys[i + 1]) // 2] + ys[i + 1:], True
 
 
 def _pulse(mask: np.ndarray, y: int, bottom: int, a: int, b: int, px_per_mm: float) -> tuple[int, int, int, int] | None:
@@ -162,6 +211,43 @@ def _two_columns(mask: np.ndarray, rows: list[Row], px_per_mm: float, separators
     return bool(column_ink.size and column_ink.max() > 0.5)
 
 
+def _pen_heights(mask: np.ndarray, row: Row) -> np.ndarray:
+    """The mean ink row per pixel column of a row's band over its trace span (NaN without ink)."""
+    band = mask[row.top:row.bottom, row.x0:row.x1].astype(float)
+    ink = band.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (band * np.arange(band.shape[0])[:, None]).sum(axis=0) / ink
+
+
+def _same_signal(a: np.ndarray, b: np.ndarray, shift: int) -> float:
+    """Pearson r of two pen-height traces at the best shift up to ``shift`` columns (NaN if too few shared columns)."""
+    best = np.nan
+    for s in range(-shift, shift + 1):
+        x, y = (a[s:], b[:len(b) - s]) if s >= 0 else (a[:s], b[-s:])
+        n = min(len(x), len(y))
+        x, y = x[:n], y[:n]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < 0.5 * n or n < 10 or x[ok].std() == 0 or y[ok].std() == 0:
+            continue
+        r = float(np.corrcoef(x[ok], y[ok])[0, 1])
+        best = r if not np.isfinite(best) else max(best, r)
+    return best
+
+
+def rhythm_match(mask: np.ndarray, rows: list[Row], px_per_mm: float) -> float:
+    """r between the first quarter of the fifth of six rows and of the second: lead II twice on a 3x4+3 page.
+
+    A 3x4+3 rhythm strip records its lead over the same 10 s as the block, so the II strip's first
+    2.5 s is the block's II column (r near 1); on a 6x2 page those stretches are aVL and II at the
+    same moment, two other leads. Lead II is compared because every 3x4+3 printer repeats it, and
+    its block column is the first, where rows line up best (a photo's or a curved page's rows
+    drift apart along x); the V1 and V5 strips' columns sit further right. NaN when too little ink.
+    """
+    a, b = _pen_heights(mask, rows[_II_STRIP]), _pen_heights(mask, rows[_II_ROW])
+    n = min(len(a), len(b)) // 4
+    return _same_signal(a[:n], b[:n], max(1, int(_SHIFT_MM * px_per_mm)))
+
+
 def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
                 separators: np.ndarray | None = None, paper: bool = True) -> Layout:
     """Rows, layout name and lead segments of a trace mask at ``px_per_mm``.
@@ -170,7 +256,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     ``paper=False`` (a screen) reads every row as one channel instead of matching paper layouts.
     """
     h, w = mask.shape
-    ys = _find_rows(mask, px_per_mm)
+    ys, filled = fill_missed_row(merge_close_rows(_find_rows(mask, px_per_mm)))
     if not ys:
         return Layout("none", (), (), GAIN_MM_MV, {"rows": 0.0}, "no trace rows found")
     # Bands between rows; the outer rows get the same half spacing, not the header or footer.
@@ -196,15 +282,26 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         x0, x1 = (long[0][0], long[-1][1]) if long else (0, w)
         rows.append(Row(y, top, bottom, x0, x1, tuple(row_pulses)))
         row_stretches.append(long)
-    rows, row_stretches = _drop_text_rows(rows, row_stretches)
+    if paper:                               # a monitor draws no pulse per channel: no header test by pulses
+        rows, row_stretches = _drop_text_rows(rows, row_stretches)
     pulses = [p for row in rows for p in row.pulses]
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
+    quality = {"rows": float(n), "pulses": float(len(pulses)), "gain_mm_per_mv": gain}
+    notes = ["a row missing from an even stack (a flat or faint lead) was added"] if filled else []
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
     if not paper:
         name = f"{n} rows"                  # a monitor stacks its channels; paper layouts do not apply
     elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
+        if not two_columns:
+            # No break mid-row (the columns run into each other): six rows whose II strip does not
+            # repeat the block's II are no 3x4+3, and the other standard six-row layout is 6x2.
+            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows[:6]), px_per_mm)
+            two_columns = quality["rhythm_match"] < _SAME_LEAD_R
+            if two_columns:
+                notes.append(f"rhythm_mismatch: the fifth row does not repeat the block's lead II "
+                             f"(r {quality['rhythm_match']:.2f}): read as two columns")
         name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
     if not name.endswith("rows"):
         rows = _common_span(rows)
@@ -215,12 +312,10 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         start = int(np.median([p[1][0] for p in parts if len(p) == 2] or [cut]))
         row_stretches = [[(row.x0, cut), (start, row.x1)] for row in rows]
     segments = _segments(name, rows, row_stretches, px_per_mm)
-    quality = {"rows": float(n), "pulses": float(len(pulses)), "gain_mm_per_mv": gain}
-    fallback = gain_note
     if name.endswith("rows"):
-        note = f"{n} trace rows match no standard layout: one lead per row, standard order by position"
-        fallback = note if fallback is None else f"{note}; {fallback}"
-    return Layout(name, tuple(rows), tuple(segments), gain, quality, fallback)
+        notes.append(f"{n} trace rows match no standard layout: one lead per row, standard order by position")
+    notes += [gain_note] if gain_note else []
+    return Layout(name, tuple(rows), tuple(segments), gain, quality, "; ".join(notes) or None)
 
 
 def _drop_text_rows(rows: list[Row], stretches: list) -> tuple[list[Row], list]:

@@ -1,0 +1,111 @@
+"""The layout stage's decisions: rows merged and filled, 6x2 against 3x4+3, and whole synthetic pages."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from core.ecg.reader.layout import LEADS, _3X4, fill_missed_row, find_layout, merge_close_rows
+
+PX = 5.0                    # working px per mm
+ROW_MM = 250.0              # 10 s at 25 mm/s
+SPACING_MM = 25.0
+
+
+def _lead_signal(lead: str, t: np.ndarray) -> np.ndarray:
+    """A distinct beating waveform per lead (mm of pen height): its own rate, sign and shape."""
+    k = LEADS.index(lead)
+    rng = np.random.default_rng(k)
+    beat = 0.75 + 0.04 * k
+    phase = ((t + 0.1 * k) % beat) / beat
+    qrs = np.exp(-((phase - 0.3) / 0.015) ** 2) * (8 if k % 2 else -6)
+    wave = np.exp(-((phase - 0.6) / 0.06) ** 2) * rng.uniform(-2, 2)
+    return qrs + wave + 0.8 * np.sin(2 * np.pi * (0.3 + 0.05 * k) * t)
+
+
+def _draw(rows: list[list[tuple[str, float, float]]]) -> np.ndarray:
+    """A trace mask: per row, (lead, start s, end s) stretches drawn left to right without a break."""
+    w = int((ROW_MM + 20) * PX)
+    h = int((len(rows) + 1) * SPACING_MM * PX)
+    mask = np.zeros((h, w), np.uint8)
+    for i, stretches in enumerate(rows):
+        y0 = (i + 1) * SPACING_MM * PX
+        points = []
+        for lead, a, b in stretches:
+            t = np.arange(a, b, 1 / (25 * PX))
+            x = 10 * PX + t * 25 * PX
+            points.append(np.stack([x, y0 - _lead_signal(lead, t) * PX], axis=1))
+        cv2.polylines(mask, [np.concatenate(points).round().astype(np.int32)], False, 1, 2)
+    return mask.astype(bool)
+
+
+def _page_3x4_plus_3() -> np.ndarray:
+    block = [[(lead, 2.5 * c, 2.5 * (c + 1)) for c, lead in enumerate(row)] for row in _3X4]
+    return _draw(block + [[(lead, 0.0, 10.0)] for lead in ("V1", "II", "V5")])
+
+
+def _page_6x2() -> np.ndarray:
+    return _draw([[(LEADS[i], 0.0, 5.0), (LEADS[i + 6], 5.0, 10.0)] for i in range(6)])
+
+
+def test_six_rows_whose_strips_repeat_the_block_are_3x4_plus_3():
+    layout = find_layout(_page_3x4_plus_3(), PX)
+    assert layout.name == "3x4+3"
+    assert layout.quality["rhythm_match"] > 0.9
+
+
+def test_six_unbroken_rows_whose_strips_are_other_leads_are_6x2():
+    layout = find_layout(_page_6x2(), PX)
+    assert layout.name == "6x2"
+    assert layout.quality["rhythm_match"] < 0.6
+    assert "rhythm_mismatch" in layout.fallback
+
+
+def test_seven_unbroken_rows_with_a_strip_are_6x2_plus_1():
+    rows = [[(LEADS[i], 0.0, 5.0), (LEADS[i + 6], 5.0, 10.0)] for i in range(6)] + [[("II", 0.0, 10.0)]]
+    assert find_layout(_draw(rows), PX).name == "6x2+1"
+
+
+def test_a_screen_keeps_its_rows_as_channels():
+    assert find_layout(_page_6x2(), PX, paper=False).name == "6 rows"
+
+
+def test_twelve_rows_with_one_flat_lead_are_12x1():
+    rows = [[(lead, 0.0, 10.0)] for lead in LEADS]
+    mask = _draw(rows)
+    y = int(5 * SPACING_MM * PX)                      # aVL drawn flat and faint: nothing to find
+    mask[y - int(SPACING_MM * PX / 2):y + int(SPACING_MM * PX / 2)] = False
+    layout = find_layout(mask, PX)
+    assert layout.name == "12x1"
+    assert "missing" in layout.fallback
+
+
+def test_close_row_levels_merge_into_the_stronger():
+    rows = [(100, 0.8), (200, 0.8), (300, 0.5), (330, 0.9), (400, 0.8), (500, 0.8)]
+    assert merge_close_rows(rows) == [100, 200, 330, 400, 500]
+    assert merge_close_rows(rows[:3]) == [100, 200, 300]          # too few rows for a usual spacing
+
+
+@pytest.mark.parametrize("ys, filled", [
+    ([0, 100, 200, 300, 400, 500, 600, 800, 900, 1000, 1100], True),     # 12x1 without one lead
+    ([0, 100, 200, 400], False),                                         # 3x4+1: a strip set apart
+    ([0, 100, 200, 300, 400, 500, 700], False),                          # the last gap: a strip set apart
+    ([0, 100, 200, 400, 500, 700, 800, 900], False),                     # two holes: no even stack
+    ([0, 100, 200, 300, 400, 500, 600, 700], False),                     # nothing missing
+])
+def test_a_hole_of_twice_the_spacing_in_a_long_even_stack_is_filled(ys, filled):
+    out, added = fill_missed_row(ys)
+    assert added is filled
+    assert len(out) == len(ys) + filled
+    if filled:
+        assert 700 in out
+
+
+@pytest.mark.parametrize("layout, seed", [("3x4", 1), ("3x4+1", 1), ("3x4+3", 1), ("6x2", 3), ("6x2+1", 3),
+                                          ("12x1", 3)])
+def test_clean_synthetic_pages_are_read_with_their_layout(layout, seed):
+    from core.ecg.reader import read_page
+    from core.synth.truth import render_truth_page
+
+    image, truth = render_truth_page(seed, layout=layout, effect="clean")
+    assert read_page(image).layout == truth.layout
