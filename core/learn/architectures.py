@@ -70,6 +70,17 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
+# Not in ARCHITECTURES: that catalogue is of image models (build_model, the tuner and the CLI take its
+# keys); the Train page offers this one next to them and trains it with core.learn.signal_job.
+SIGNAL_ARCHITECTURE = Architecture(
+    "signalnet",
+    "Signal CNN (digitised leads)",
+    "Reads no pixels: the page reader turns each page into twelve leads in mV (plus the rhythm strip), "
+    "and one small 1-D convolution encoder shared by all leads learns from those signals, so a "
+    "feature keeps the lead it came from. About 80 k parameters.",
+)
+
+
 def keras_weights_dir() -> Path:
     """Where Keras caches downloaded weights (``$KERAS_HOME/models`` or ``~/.keras/models``)."""
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
