@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.classes import NON_ECG
 from core.learn import READ_SECONDS_PER_PAGE, SignalRecipe, cached_pages, signal_pages
+from pages.common import classroom_mode
 
 RECIPE = SignalRecipe(epochs=20, synthetic_per_epoch=0)   # the dataset's own pages only
 
@@ -29,7 +30,7 @@ def reading_note(data) -> None:
 
 def signal_settings() -> SignalRecipe:
     """The signal CNN's settings form; returns the recipe the Train button would run."""
-    with st.expander("Settings", expanded=True):
+    with st.expander("Settings", expanded=not classroom_mode()):
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input("Epochs", 1, 200, RECIPE.epochs, key="train_epochs_signal")
         batch = c2.number_input("Batch size", 1, 256, RECIPE.batch_size, key="train_batch_signal")

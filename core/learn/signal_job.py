@@ -61,7 +61,7 @@ def train_on_pages(index: pd.DataFrame, recipe: SignalRecipe, *, listener: Liste
     listener({"event": "start", "epochs": recipe.epochs, "classes": classes,
               "batches": int(np.ceil(len(y["train"]) / recipe.batch_size)),
               "params": int(preview.count_params()), "flops": count_flops(preview),
-              "counts": {s: int(len(rows[s])) for s in SPLITS}})
+              "counts": {s: len(rows[s]) for s in SPLITS}})
     listener({"event": "status", "message": "Training"})
     epochs: list[dict] = []
 
