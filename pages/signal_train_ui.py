@@ -9,7 +9,7 @@ from core.classes import NON_ECG
 from core.learn import READ_SECONDS_PER_PAGE, SignalRecipe, cached_pages, signal_pages
 from pages.common import classroom_mode
 
-RECIPE = SignalRecipe(epochs=20, synthetic_per_epoch=0)   # the dataset's own pages only
+RECIPE = SignalRecipe(synthetic_per_epoch=0)   # 30 epochs on the dataset's own pages only
 
 
 def reading_note(data) -> None:
