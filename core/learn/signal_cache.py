@@ -22,9 +22,9 @@ from core.ecg.reader import FS, LeadSignal
 from core.paths import cache_dir
 
 _READER_DIR = Path(__file__).resolve().parent.parent / "ecg" / "reader"
-# Reading one full-size built-in page on 2 shared cores (1200 pages in the first Train-page run):
-# what a page quotes before a first run.
-READ_SECONDS_PER_PAGE = 0.8
+# Reading one full-size page on 2 cores shared with other work, as a page quotes it before a first run:
+# the built-in set's 1200 ECG pages took 790 s (2026-12-06).
+READ_SECONDS_PER_PAGE = 0.66
 
 
 @dataclass(frozen=True)
