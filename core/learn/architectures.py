@@ -75,9 +75,8 @@ ARCHITECTURES: dict[str, Architecture] = {
 SIGNAL_ARCHITECTURE = Architecture(
     "signalnet",
     "Signal CNN (digitised leads)",
-    "Reads no pixels: the page reader turns each page into twelve leads in mV (plus the rhythm strip), "
-    "and one small 1-D convolution encoder shared by all leads learns from those signals, so a "
-    "feature keeps the lead it came from. About 80 k parameters.",
+    "One small 1-D convolution encoder shared by the twelve leads (2.5 s each, in mV) plus a branch for "
+    "the 10 s rhythm strip; pooling per lead keeps the lead each feature came from. About 80 k parameters.",
 )
 
 
