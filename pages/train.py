@@ -9,13 +9,16 @@ import pandas as pd
 import streamlit as st
 
 from core import bundles
-from core.charts import training_curves_chart
+from core.charts import confusion_heatmap_chart, training_curves_chart
 from core.data import SYNTHETIC
 from core.ecg import COLOR_MODES, CROPS, Preprocessing
 from core.errors import USER_ERRORS
+from core.evaluate import confusion_cells, outcome_evaluation
 from core.learn import (
     ARCHITECTURES,
     PRESETS,
+    SIGNAL_ARCHITECTURE,
+    SignalRecipe,
     TrainConfig,
     default_preprocessing,
     expected_weights_path,
@@ -37,6 +40,7 @@ from pages.common import (
 )
 from pages.lessons_ui import run_history, split_method, split_option
 from pages.models_io_ui import models_io_expander
+from pages.signal_train_ui import reading_note, signal_settings
 from pages.tuning_ui import search_expander
 
 require_app_navigation()
@@ -73,14 +77,20 @@ def live_demo_data():
     return None
 
 
-def choose_config(preset: str) -> TrainConfig:
-    """The settings form; returns the configuration the Train button would run."""
-    base = PRESETS.get(preset, TrainConfig())
-    arch_keys = list(ARCHITECTURES)
-    arch = st.selectbox("Model", arch_keys, index=arch_keys.index(base.arch),
-                        format_func=lambda k: ARCHITECTURES[k].label, key=f"train_arch_{preset}",
+def choose_arch(preset: str) -> str:
+    """The model: a preset's own, or under Custom any image architecture or the signal CNN."""
+    catalogue = {**ARCHITECTURES, **({SIGNAL_ARCHITECTURE.key: SIGNAL_ARCHITECTURE} if preset == "custom" else {})}
+    keys = list(catalogue)
+    arch = st.selectbox("Model", keys, index=keys.index(PRESETS.get(preset, TrainConfig()).arch),
+                        format_func=lambda k: catalogue[k].label, key=f"train_arch_{preset}",
                         disabled=preset != "custom")
-    st.caption(ARCHITECTURES[arch].description)
+    st.caption(catalogue[arch].description)
+    return arch
+
+
+def choose_config(preset: str, arch: str) -> TrainConfig:
+    """The image models' settings form; returns the configuration the Train button would run."""
+    base = PRESETS.get(preset, TrainConfig())
     weights_path = _weights_choice(arch) if ARCHITECTURES[arch].transfer else None
     spec = base.preprocessing if arch == base.arch else default_preprocessing(arch)
 
@@ -173,11 +183,11 @@ def augmentation_preview(data, config: TrainConfig) -> None:
         st.caption("JPEG noise shows as blocky 8×8 smudges around the traces; zoom in to see it.")
 
 
-def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> None:
+def start_training(data, config: TrainConfig | SignalRecipe, name: str, overwrite: bool) -> None:
     """Start this session's training job on ``data``; ``None``: the built-in pages being drawn, which the
     job waits for (and then splits duplicate-safe) in its own thread."""
     from core.data import prepare_when_drawn
-    from core.learn import TrainingJob
+    from core.learn import SignalTrainingJob, TrainingJob
 
     if data is None:
         source, run = current_source(), builtin_generation()
@@ -187,9 +197,10 @@ def start_training(data, config: TrainConfig, name: str, overwrite: bool) -> Non
         method = "duplicate-safe"
     else:
         source, index, method = data.source, data.index, split_method()
-    job = TrainingJob(index, config, bundle_name=name, overwrite=overwrite,
-                      dataset_info={"name": source.label, "path": source.path, "kind": source.kind,
-                                    "split_method": method})
+    job_type = SignalTrainingJob if isinstance(config, SignalRecipe) else TrainingJob
+    job = job_type(index, config, bundle_name=name, overwrite=overwrite,
+                   dataset_info={"name": source.label, "path": source.path, "kind": source.kind,
+                                 "split_method": method})
     st.session_state[JOB_KEY] = job.start()
 
 
@@ -202,11 +213,12 @@ def live_panel() -> None:
     history = state.history_frame()
     if state.status == "queued" or (state.status == "preparing" and not state.info):
         done, total = state.prepared
-        st.progress(done / total if total else 0.0, text=state.message or "Preparing images…")
+        text = state.message or "Preparing images…"
+        st.progress(done / total if total else 0.0, text=f"{text}: {done} of {total}" if total else text)
     if state.info:
         info = state.info
-        st.caption(f"{info['params']:,} parameters · {info['flops'] / 1e6:,.0f} MFLOPs per image · "
-                   f"train/val/test images: {info['counts']['train']}/{info['counts']['val']}/"
+        st.caption(f"{info['params']:,} parameters · {info['flops'] / 1e6:,.0f} MFLOPs per page · "
+                   f"train/val/test pages: {info['counts']['train']}/{info['counts']['val']}/"
                    f"{info['counts']['test']}")
     if state.running and state.batches:
         epoch_now = len(state.epochs) + 1
@@ -264,6 +276,9 @@ def show_result() -> None:
         cols[0].metric("Test accuracy", f"{metrics.get('test_accuracy', float('nan')):.3f}")
         cols[1].metric("Test macro-F1", f"{metrics.get('test_macro_f1', float('nan')):.3f}")
         cols[2].metric("Test images", metrics.get("test_images", 0))
+        if metrics.get("test_images"):
+            st.altair_chart(confusion_heatmap_chart(confusion_cells(outcome_evaluation(job.outcome)),
+                                                    selectable=False).properties(title="Confusion matrix: test split"))
         st.session_state["model_name"] = job.bundle_name
         links = st.columns(2)
         links[0].page_link("pages/evaluate.py", label="Evaluate this model", icon=":material/analytics:")
@@ -327,8 +342,12 @@ else:
         st.stop()
 if data is not None:
     data = split_option(data)
-config = choose_config(preset)
-if data is not None:
+arch = choose_arch(preset)
+signal = arch == SIGNAL_ARCHITECTURE.key
+if signal:
+    reading_note(data)
+config = signal_settings() if signal else choose_config(preset, arch)
+if data is not None and not signal:    # the search, summary and preview are of image models
     if not classroom_mode():
         config = search_expander(data, config, disabled=running)
     with st.expander("Model summary: layers, shapes, parameters"):
@@ -338,8 +357,12 @@ if data is not None:
         if st.button("Show eight augmented copies of a training page", key="train_aug_preview"):
             augmentation_preview(data, config)
 
-# Named once per session: a default that changed every minute would reset a name being typed.
-st.session_state.setdefault("train_bundle_name", f"{config.arch}-{datetime.now():%Y%m%d-%H%M}")
+# Stamped once per session (a default that changed every minute would reset a name being typed); the
+# default follows the model until a name of one's own is typed.
+default_name = f"{arch}-{st.session_state.setdefault('train_name_stamp', f'{datetime.now():%Y%m%d-%H%M}')}"
+if st.session_state.get("train_bundle_name") in (None, st.session_state.get("train_default_name")):
+    st.session_state["train_bundle_name"] = default_name
+st.session_state["train_default_name"] = default_name
 name = st.text_input("Save the model as", key="train_bundle_name")
 exists = bool(name) and name in set(bundles.list_bundles()["name"])
 overwrite = st.checkbox(f"Replace the existing model '{escape(name)}'", key="train_overwrite") if exists else False

@@ -205,6 +205,17 @@ def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | No
     )
 
 
+def outcome_evaluation(outcome) -> Evaluation:
+    """The test split of a training outcome (``core.learn.training.TrainOutcome``, image or signal
+    model) as an evaluation: what the Train page's confusion matrix shows as soon as a run ends."""
+    from core.learn.training import raw_probability_column
+
+    table = outcome.test_predictions
+    raw = table[[raw_probability_column(c) for c in outcome.classes]].to_numpy(dtype=float)
+    return Evaluation.from_probabilities(outcome.classes, table["true"].map(outcome.classes.index).to_numpy(), raw,
+                                         temperature=outcome.temperature, paths=table["path"].astype(str).tolist())
+
+
 def _timed_predict(model, images: np.ndarray | dict[str, np.ndarray], predict) -> tuple[np.ndarray, float]:
     """Probabilities at temperature 1 and the forward-pass time per image in milliseconds (after
     one warm-up call, so graph tracing is not counted); ``images`` may be a signal model's tensors."""

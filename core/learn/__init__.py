@@ -2,7 +2,7 @@
 from core._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "architectures": ("Architecture", "ARCHITECTURES", "keras_weights_dir", "expected_weights_path",
+    "architectures": ("Architecture", "ARCHITECTURES", "SIGNAL_ARCHITECTURE", "keras_weights_dir", "expected_weights_path",
                       "find_imagenet_weights",),
     "models": ("LAST_CONV", "build_compact", "build_leadnet", "build_leadnet_hr", "build_seed_cnn",
                "build_transfer_base", "build_head", "build_transfer", "gradcam_layer", "build_model",
@@ -11,7 +11,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "pipeline": ("PreparedImages", "store_prepared", "prepare_images", "jpeg_min_quality", "make_augmenter", "make_dataset",),
     "callbacks": ("ProgressCallback",),
     "training": ("TrainConfig", "PRESETS", "default_preprocessing", "TrainOutcome", "class_weight_map", "train",
-                 "raw_probability_column", "test_metrics", "with_overrides", "outcome_metadata", "save_outcome",),
+                 "raw_probability_column", "test_metrics", "with_overrides", "finish_outcome", "run_metadata",
+                 "outcome_metadata", "save_outcome",),
     "starter": ("STARTER_FILE", "write_starter", "load_starter",),
     "jobs": ("MAX_CONCURRENT_TRAININGS", "warm_up", "JobState", "TrainingJob",),
     "runs": ("MAX_LEAKED_GROUPS_STORED", "runs_file", "make_record", "record_run", "RunningRun", "load_runs",
@@ -22,11 +23,13 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "calibration": ("probabilities_to_logits", "apply_temperature", "fit_temperature", "expected_calibration_error",),
     "inference": ("bundle_preprocessing", "temperature_of", "predict_arrays", "BatchPrediction", "predict_files",
                   "PreparedSignals", "prepare_signal_pages", "prepare_for_bundle",),
-    "signal_cache": ("PageSignals", "reader_version", "signals_dir", "page_signals", "digitise",),
+    "signal_cache": ("READ_SECONDS_PER_PAGE", "PageSignals", "reader_version", "signals_dir", "cached_pages",
+                     "page_signals", "digitise",),
     "signal_data": ("SIGNAL_SPEC", "SEGMENT_N", "window_start", "page_tensor", "stack", "layout_leads", "augment",
                     "synthetic_batch",),
     "signal_models": ("SIGNAL_ARCH", "RHYTHM_LAST_CONV", "build_signalnet",),
     "signal_training": ("SignalRecipe", "train_signalnet", "predict_signalnet", "out_of_fold",),
+    "signal_job": ("signal_pages", "train_on_pages", "signal_metadata", "SignalTrainingJob",),
     "features": ("page_features", "feature_table", "build_feature_model",),
     "importing": ("MODEL_SUFFIXES", "INPUT_SCALES", "DEFAULT_SIZE", "ORIGINAL_CLASS_ORDERS", "ModelImportError",
                   "ModelInfo", "default_class_names", "parse_class_names", "check_class_names", "read_model_config",

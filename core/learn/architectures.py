@@ -70,6 +70,16 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
+# Not in ARCHITECTURES: that catalogue is of image models (build_model, the tuner and the CLI take its
+# keys); the Train page offers this one next to them and trains it with core.learn.signal_job.
+SIGNAL_ARCHITECTURE = Architecture(
+    "signalnet",
+    "Signal CNN (digitised leads)",
+    "One small 1-D convolution encoder shared by the twelve leads (2.5 s each, in mV) plus a branch for "
+    "the 10 s rhythm strip; pooling per lead keeps the lead each feature came from. About 80 k parameters.",
+)
+
+
 def keras_weights_dir() -> Path:
     """Where Keras caches downloaded weights (``$KERAS_HOME/models`` or ``~/.keras/models``)."""
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"

@@ -77,7 +77,11 @@ class JobState:
 
 
 class TrainingJob:
-    """Runs :func:`core.learn.training.train` in a daemon thread and saves the bundle when it ends."""
+    """Runs :func:`core.learn.training.train` in a daemon thread and saves the bundle when it ends.
+
+    Subclasses train other kinds of model through the same machinery (queue, events, stop, run
+    history, save) by overriding :meth:`_train`, :meth:`_save_outcome` and :meth:`_config_dict`.
+    """
 
     def __init__(self, index: pd.DataFrame | Callable[[Listener], pd.DataFrame], config: TrainConfig, *,
                  bundle_name: str, dataset_info: dict | None = None, overwrite: bool = False):
@@ -131,7 +135,7 @@ class TrainingJob:
                 state.status = "preparing"
                 if callable(self.index):
                     self.index = self.index(self._on_event)
-                self.outcome = train(self.index, self.config, listener=self._on_event, stop=self._stop)
+                self.outcome = self._train()
             if self.outcome.stopped:
                 state.status, state.message = "stopped", "Stopped: the best weights so far are kept in memory."
             else:
@@ -143,6 +147,18 @@ class TrainingJob:
             state.finished = time.time()
             self._record()
 
+    def _train(self) -> TrainOutcome:
+        """Train on the prepared index (in the job's thread), reporting to :meth:`_on_event`."""
+        return train(self.index, self.config, listener=self._on_event, stop=self._stop)
+
+    def _save_outcome(self, name: str, overwrite: bool) -> Path:
+        """Write the outcome as the bundle ``name``."""
+        return save_outcome(self.outcome, name, dataset_info=self.dataset_info, overwrite=overwrite)
+
+    def _config_dict(self) -> dict:
+        """The configuration as the run history records it (with the ``arch`` it lists runs by)."""
+        return self.config.to_dict()
+
     def _make_record(self, status: str) -> dict:
         from core.data import leaked_groups
 
@@ -150,7 +166,7 @@ class TrainingJob:
         index = self.index if isinstance(self.index, pd.DataFrame) else pd.DataFrame()  # not made yet
         has_groups = {"split", "dup_group", "path"} <= set(index.columns)
         return make_record(
-            config=self.config.to_dict(), history=list(state.epochs),
+            config=self._config_dict(), history=list(state.epochs),
             metrics=outcome.metrics if outcome else {}, seconds=(state.finished or time.time()) - state.started,
             status=status, bundle_name=self.bundle_name, dataset_info=self.dataset_info, error=state.error,
             split={"method": self.dataset_info.get("split_method", "duplicate-safe"), "seed": self.config.seed,
@@ -174,7 +190,7 @@ class TrainingJob:
         """Save the outcome (also a stopped one) as a bundle named ``name``."""
         if self.outcome is None:
             raise RuntimeError("there is no trained model to save yet")
-        path = save_outcome(self.outcome, name, dataset_info=self.dataset_info, overwrite=overwrite)
+        path = self._save_outcome(name, overwrite)
         self.state.bundle_path, self.state.status = str(path), "saved"
         self.state.message = f"Saved to {path}"
         return path

@@ -282,6 +282,8 @@ def count_flops(model: keras.Model) -> int:
             kh, kw = layer.kernel_size
             c_in = layer.input.shape[-1] // layer.groups
             total += 2 * kh * kw * c_in * out[1] * out[2] * out[3]
+        elif isinstance(layer, layers.Conv1D):
+            total += 2 * layer.kernel_size[0] * layer.input.shape[-1] * out[1] * out[2]
         elif isinstance(layer, layers.Dense):
             total += 2 * layer.input.shape[-1] * out[-1]
     return int(total)

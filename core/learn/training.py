@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from core.classes import order_classes
 from core.ecg import Preprocessing
 from core.learn.calibration import apply_temperature, expected_calibration_error, fit_temperature
 from core.learn.pipeline import make_augmenter, make_dataset, prepare_images
+
+if TYPE_CHECKING:
+    from core.learn.signal_training import SignalRecipe
 
 Listener = Callable[[dict], None]
 
@@ -93,7 +97,7 @@ class TrainOutcome:
 
     model: object
     classes: list[str]
-    config: TrainConfig
+    config: TrainConfig | SignalRecipe
     history: dict[str, list[float]]
     metrics: dict[str, float]
     temperature: float
@@ -155,7 +159,7 @@ def _fit(model, data: dict, config: TrainConfig, *, epochs: int, learning_rate: 
                             class_weights=weights)
     val_ds = make_dataset(data["x_val"], data["y_val"], n_classes, batch_size=64) if has_val else None
     # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-    with _dropping_all_reduce_gradients():
+    with dropping_all_reduce_gradients():
         history = model.fit(train_ds, validation_data=val_ds, initial_epoch=first_epoch, shuffle=False,
                             epochs=first_epoch + epochs, callbacks=callbacks, verbose=0)
     if progress.best_weights is not None:
@@ -176,7 +180,7 @@ def _fit(model, data: dict, config: TrainConfig, *, epochs: int, learning_rate: 
 # its own meanwhile); should TF change these internals nothing matches and the leak is merely
 # back, which tests/learn/test_memory.py catches.
 @contextmanager
-def _dropping_all_reduce_gradients() -> Iterator[None]:
+def dropping_all_reduce_gradients() -> Iterator[None]:
     try:
         from tensorflow.python.framework import ops
 
@@ -307,11 +311,22 @@ def train(index: pd.DataFrame, config: TrainConfig, *, listener: Listener | None
                                 n_classes=len(classes), listener=listener, stop=stop)
 
     listener({"event": "status", "message": "Evaluating on the test split"})
-    has_val = len(data["x_val"]) > 0
-    temperature = fit_temperature(_predict(model, data["x_val"]), data["y_val"]) if has_val else 1.0
-    raw_test_probs = _predict(model, data["x_test"])
+    return finish_outcome(model, config, index, classes, rows, history=history, stopped=stopped, started=started,
+                          val=(_predict(model, data["x_val"]), data["y_val"]),
+                          test=(_predict(model, data["x_test"]), data["y_test"]))
+
+
+def finish_outcome(model, config, index: pd.DataFrame, classes: list[str], rows: dict[str, pd.DataFrame], *,
+                   history: dict, stopped: bool, started: float, val: tuple[np.ndarray, np.ndarray],
+                   test: tuple[np.ndarray, np.ndarray]) -> TrainOutcome:
+    """The outcome of a trained model (image or signal): a temperature fitted on the validation
+    probabilities (1 without validation pages), test metrics and per-page test predictions.
+
+    ``rows``: the index rows kept per split; ``val``/``test``: (probabilities, labels) of their pages.
+    """
+    (val_probs, y_val), (raw_test_probs, y_test) = val, test
+    temperature = fit_temperature(val_probs, y_val)
     test_probs = apply_temperature(raw_test_probs, temperature)
-    y_test = data["y_test"]
     predictions = pd.DataFrame({
         "path": rows["test"]["path"],
         "true": [classes[i] for i in y_test],
@@ -366,17 +381,11 @@ def with_overrides(config: TrainConfig, **overrides) -> TrainConfig:
     return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def outcome_metadata(outcome: TrainOutcome, *, dataset_info: dict | None = None) -> dict:
-    """The bundle metadata of a training outcome (classes, preprocessing, history, split, ...)."""
-    from core.learn.models import gradcam_layer
-
-    spec = outcome.config.preprocessing
+def run_metadata(outcome: TrainOutcome, *, dataset_info: dict | None = None) -> dict:
+    """The bundle metadata every trained model has, image or signal: classes, hyper-parameters,
+    history, split, dataset fingerprint, test metrics and calibration."""
     return {
         "classes": outcome.classes,
-        "input_size": [spec.height, spec.width],
-        "color_mode": spec.color_mode,
-        "preprocessing": {"crop": spec.crop, "resize": spec.resize, "scale": "in-model"},
-        "architecture": outcome.config.arch,
         "hyperparameters": outcome.config.to_dict(),
         "history": outcome.history,
         "split": {"seed": outcome.config.seed, "counts": outcome.split_counts,
@@ -385,6 +394,20 @@ def outcome_metadata(outcome: TrainOutcome, *, dataset_info: dict | None = None)
         "metrics": {**outcome.metrics, "train_seconds": round(outcome.seconds, 1),
                     "stopped_early_by_user": outcome.stopped},
         "calibration": {"temperature": outcome.temperature},
+    }
+
+
+def outcome_metadata(outcome: TrainOutcome, *, dataset_info: dict | None = None) -> dict:
+    """The bundle metadata of an image model's training outcome (preprocessing, run metadata, Grad-CAM layer)."""
+    from core.learn.models import gradcam_layer
+
+    spec = outcome.config.preprocessing
+    return {
+        **run_metadata(outcome, dataset_info=dataset_info),
+        "input_size": [spec.height, spec.width],
+        "color_mode": spec.color_mode,
+        "preprocessing": {"crop": spec.crop, "resize": spec.resize, "scale": "in-model"},
+        "architecture": outcome.config.arch,
         "gradcam_layer": gradcam_layer(outcome.model),
     }
 

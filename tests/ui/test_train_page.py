@@ -120,3 +120,58 @@ def test_while_the_pages_are_drawn_the_count_shows_and_train_stays_enabled(app_t
     assert text.startswith("Drawing the built-in synthetic ECG pages (first run only): 30 of 60. Press Train now")
     assert not at.button(key="train_start").disabled
     assert not [e for e in at.expander if "Model summary" in e.label]   # they need the pages
+
+
+def test_the_signal_cnn_trains_under_custom_and_evaluate_and_predict_take_it(tiny_train_page, models_root: Path,
+                                                                             tiny_dataset: Path) -> None:
+    from core.bundles import load_bundle, reads_signals
+
+    at = tiny_train_page
+    at.radio(key="train_preset").set_value("original-notebook").run()
+    assert "signalnet" not in at.selectbox(key="train_arch_original-notebook").options   # Custom only
+    at.radio(key="train_preset").set_value("custom").run()
+    at.selectbox(key="train_arch_custom").set_value("signalnet").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("page reader first digitises every page" in i.value for i in at.info)
+    assert any("0 of 24 distinct ECG pages read already" in c.value for c in at.caption)
+    assert at.text_input(key="train_bundle_name").value.startswith("signalnet-")
+    assert not [e for e in at.expander if "Model summary" in e.label]      # an image model's tools
+    at.number_input(key="train_epochs_signal").set_value(2)
+    at.text_input(key="train_bundle_name").set_value("apptest-signal").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = at.session_state["train_job"]
+    job.join(timeout=300)
+    assert job.state.status == "saved", job.state.error
+    assert job.state.prepared == (24, 24)
+
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    curves = at.get_by_key("train_live").get("vega_lite_chart")
+    assert [json.loads(c.proto.spec)["title"] for c in curves] == ["Loss", "Accuracy"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Epoch"] == "2/2"
+    assert metrics["Test accuracy"] == f"{job.outcome.metrics['test_accuracy']:.3f}"
+    assert metrics["Test images"] == str(job.state.info["counts"]["test"])
+    assert [c for c in at.get("vega_lite_chart") if "Confusion matrix: test split" in c.proto.spec]
+    assert any("apptest-signal" in s.value for s in at.success)
+    assert reads_signals(load_bundle(models_root / "apptest-signal").metadata)
+    assert any("0 of 24" not in c.value and "24 of 24 distinct ECG pages read already" in c.value
+               for c in at.caption)                                            # the next run reads nothing
+
+    # Evaluate and Predict open on the model just saved (the page's links set it for the session).
+    at.session_state["evaluate_dataset_kind"] = "A folder on this computer"
+    at.session_state["evaluate_folder"] = str(tiny_dataset)
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="evaluate_model").value == "apptest-signal"
+    scores = {m.label: m.value for m in at.metric}     # its own test split: the score the Train page showed
+    assert at.radio(key="evaluate_split").value == "test" and scores["Seen in training"] == "0"
+    assert (scores["Accuracy"], scores["Images"]) == (metrics["Test accuracy"], metrics["Test images"])
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    page = next((tiny_dataset / "Myocardial Infarction").iterdir())
+    at.file_uploader(key="predict_upload").upload(page.name, page.read_bytes(), "image/png").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.label == "Predicted class" for m in at.metric)
+    assert any("1-D Grad-CAM" in c.value for c in at.caption)
