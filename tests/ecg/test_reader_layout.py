@@ -66,8 +66,9 @@ def test_seven_unbroken_rows_with_a_strip_are_6x2_plus_1():
     assert find_layout(_draw(rows), PX).name == "6x2+1"
 
 
-def test_a_screen_keeps_its_rows_as_channels():
+def test_a_screen_keeps_its_rows_as_channels_unless_it_repeats_lead_ii():
     assert find_layout(_page_6x2(), PX, paper=False).name == "6 rows"
+    assert find_layout(_page_3x4_plus_3(), PX, paper=False).name == "3x4+3"
 
 
 def test_twelve_rows_with_one_flat_lead_are_12x1():

@@ -291,7 +291,12 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     notes = ["a row missing from an even stack (a flat or faint lead) was added"] if filled else []
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
     if not paper:
-        name = f"{n} rows"                  # a monitor stacks its channels; paper layouts do not apply
+        # A monitor stacks its channels, so paper layouts need positive evidence there: a screen
+        # showing a 3x4+3 page repeats lead II in its fifth row; six channels of a monitor do not.
+        name = f"{n} rows"
+        if n == 6:
+            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows), px_per_mm)
+            name = "3x4+3" if quality["rhythm_match"] >= _SAME_LEAD_R else name
     elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
         if not two_columns:
