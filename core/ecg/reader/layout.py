@@ -120,24 +120,25 @@ def merge_close_rows(rows: list[tuple[int, float]]) -> list[int]:
     return [y for y, _ in kept]
 
 
-def fill_missed_row(ys: list[int]) -> tuple[list[int], bool]:
-    """Row levels with one row added in a hole of twice the spacing in a long, even stack.
+def fill_missed_rows(ys: list[int]) -> tuple[list[int], int]:
+    """Row levels with a row added in each hole of twice the spacing in a long, even stack; how many.
 
     A flat or faint lead (aVR, aVL and V1 are often small) leaves no coverage peak; in a stack
-    of 8 or more evenly spaced rows (12x1) a hole of twice the spacing is that lead. Shorter
+    of 7 or more evenly spaced rows (12x1) a hole of twice the spacing is that lead. Shorter
     stacks (3x4 + strips) may leave a wider gap before their rhythm strips, and so may the last
     gap of any page: those are not filled.
     """
     if len(ys) < 7:
-        return ys, False
+        return ys, 0
     gaps = np.diff(ys)
     spacing = float(np.median(gaps))
-    wide = np.flatnonzero(np.abs(gaps / spacing - 2) < _HOLE_TOL)
-    rest = np.delete(gaps, wide)
-    if len(wide) != 1 or wide[0] == len(gaps) - 1 or np.any(np.abs(rest / spacing - 1) > _EVEN_TOL):
-        return ys, False
-    i = int(wide[0])
-    return ys[:i + 1] + [(ys[i] + ys[i + 1]) // 2] + ys[i + 1:], True
+    holes = np.abs(gaps / spacing - 2) < _HOLE_TOL
+    if not holes.any() or holes[-1] or np.any(np.abs(gaps[~holes] / spacing - 1) > _EVEN_TOL):
+        return ys, 0
+    out = [ys[0]]
+    for y, hole in zip(ys[1:], holes):
+        out += [(out[-1] + y) // 2, y] if hole else [y]
+    return out, int(holes.sum())
 
 
 def _pulse(mask: np.ndarray, y: int, bottom: int, a: int, b: int, px_per_mm: float) -> tuple[int, int, int, int] | None:
@@ -256,7 +257,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     ``paper=False`` (a screen) reads every row as one channel instead of matching paper layouts.
     """
     h, w = mask.shape
-    ys, filled = fill_missed_row(merge_close_rows(_find_rows(mask, px_per_mm)))
+    ys, filled = fill_missed_rows(merge_close_rows(_find_rows(mask, px_per_mm)))
     if not ys:
         return Layout("none", (), (), GAIN_MM_MV, {"rows": 0.0}, "no trace rows found")
     # Bands between rows; the outer rows get the same half spacing, not the header or footer.
@@ -288,7 +289,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
     quality = {"rows": float(n), "pulses": float(len(pulses)), "gain_mm_per_mv": gain}
-    notes = ["a row missing from an even stack (a flat or faint lead) was added"] if filled else []
+    notes = [f"{filled} row(s) missing from an even stack (flat or faint leads) added"] if filled else []
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
     if not paper:
         # A monitor stacks its channels, so paper layouts need positive evidence there: a screen
