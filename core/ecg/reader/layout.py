@@ -190,17 +190,22 @@ def _baseline_gaps(mask: np.ndarray, row: Row, px_per_mm: float) -> list[tuple[i
     return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in pairwise(runs) if c - b >= px_per_mm]
 
 
+def _mid_breaks(row: Row, gaps: list[tuple[int, int]], px_per_mm: float) -> list[tuple[int, int]]:
+    """The gaps that can be a 6x2 column break: at least 2 mm wide, centred within 10 % of mid-row.
+
+    Both columns of a 6x2 page last 5 s; a gap elsewhere is a steep stroke the pen left thin.
+    """
+    span = row.x1 - row.x0
+    return [(a, b) for a, b in gaps if b - a >= 2 * px_per_mm and 0.4 * span <= (a + b) / 2 - row.x0 <= 0.6 * span]
+
+
 def _two_columns(mask: np.ndarray, rows: list[Row], px_per_mm: float, separators: np.ndarray | None) -> bool:
     """Six rows as 6x2 (every row breaks mid-row) rather than 3x4+3 (the bottom three are unbroken strips).
 
     Evidence: a baseline gap of at least 2 mm near mid-row in half the rows, or a vertical
     separator line near mid-row crossing the rhythm-strip rows.
     """
-    gapped = 0
-    for row in rows:
-        span = row.x1 - row.x0
-        gaps = _baseline_gaps(mask, row, px_per_mm)
-        gapped += any(b - a >= 2 * px_per_mm and 0.4 * span <= (a + b) / 2 - row.x0 <= 0.6 * span for a, b in gaps)
+    gapped = sum(bool(_mid_breaks(row, _baseline_gaps(mask, row, px_per_mm), px_per_mm)) for row in rows)
     if gapped >= 3:
         return True
     if separators is None:
@@ -312,7 +317,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     if not name.endswith("rows"):
         rows = _common_span(rows)
     if name.startswith("6x2"):
-        parts = [_two_parts(row, _baseline_gaps(mask, row, px_per_mm)) for row in rows]
+        parts = [_two_parts(row, _mid_breaks(row, _baseline_gaps(mask, row, px_per_mm), px_per_mm)) for row in rows]
         # Both columns start at the same x on every row of a 6x2 page.
         cut = int(np.median([p[0][1] for p in parts if len(p) == 2] or [(rows[0].x0 + rows[0].x1) // 2]))
         start = int(np.median([p[1][0] for p in parts if len(p) == 2] or [cut]))
@@ -350,7 +355,7 @@ def _common_span(rows: list[Row]) -> list[Row]:
 
 
 def _two_parts(row: Row, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """A 6x2 row as its two trace stretches, cut at the baseline gap nearest mid-row."""
+    """A 6x2 row as its two trace stretches, cut at the column break nearest mid-row (none: one stretch)."""
     if not gaps:
         return [(row.x0, row.x1)]
     mid = (row.x0 + row.x1) / 2
