@@ -120,24 +120,25 @@ def merge_close_rows(rows: list[tuple[int, float]]) -> list[int]:
     return [y for y, _ in kept]
 
 
-def fill_missed_row(ys: list[int]) -> tuple[list[int], bool]:
-    """Row levels with one row added in a hole of twice the spacing in a long, even stack.
+def fill_missed_rows(ys: list[int]) -> tuple[list[int], int]:
+    """Row levels with a row added in each hole of twice the spacing in a long, even stack; how many.
 
     A flat or faint lead (aVR, aVL and V1 are often small) leaves no coverage peak; in a stack
-    of 8 or more evenly spaced rows (12x1) a hole of twice the spacing is that lead. Shorter
+    of 7 or more evenly spaced rows (12x1) a hole of twice the spacing is that lead. Shorter
     stacks (3x4 + strips) may leave a wider gap before their rhythm strips, and so may the last
     gap of any page: those are not filled.
     """
     if len(ys) < 7:
-        return ys, False
+        return ys, 0
     gaps = np.diff(ys)
     spacing = float(np.median(gaps))
-    wide = np.flatnonzero(np.abs(gaps / spacing - 2) < _HOLE_TOL)
-    rest = np.delete(gaps, wide)
-    if len(wide) != 1 or wide[0] == len(gaps) - 1 or np.any(np.abs(rest / spacing - 1) > _EVEN_TOL):
-        return ys, False
-    i = int(wide[0])
-    return ys[:i + 1] + [(ys[i] + ys[i + 1]) // 2] + ys[i + 1:], True
+    holes = np.abs(gaps / spacing - 2) < _HOLE_TOL
+    if not holes.any() or holes[-1] or np.any(np.abs(gaps[~holes] / spacing - 1) > _EVEN_TOL):
+        return ys, 0
+    out = [ys[0]]
+    for y, hole in zip(ys[1:], holes):
+        out += [(out[-1] + y) // 2, y] if hole else [y]
+    return out, int(holes.sum())
 
 
 def _pulse(mask: np.ndarray, y: int, bottom: int, a: int, b: int, px_per_mm: float) -> tuple[int, int, int, int] | None:
@@ -189,17 +190,22 @@ def _baseline_gaps(mask: np.ndarray, row: Row, px_per_mm: float) -> list[tuple[i
     return [(row.x0 + b, row.x0 + c) for (_, b), (c, _) in pairwise(runs) if c - b >= px_per_mm]
 
 
+def _mid_breaks(row: Row, gaps: list[tuple[int, int]], px_per_mm: float) -> list[tuple[int, int]]:
+    """The gaps that can be a 6x2 column break: at least 2 mm wide, centred within 10 % of mid-row.
+
+    Both columns of a 6x2 page last 5 s; a gap elsewhere is a steep stroke the pen left thin.
+    """
+    span = row.x1 - row.x0
+    return [(a, b) for a, b in gaps if b - a >= 2 * px_per_mm and 0.4 * span <= (a + b) / 2 - row.x0 <= 0.6 * span]
+
+
 def _two_columns(mask: np.ndarray, rows: list[Row], px_per_mm: float, separators: np.ndarray | None) -> bool:
     """Six rows as 6x2 (every row breaks mid-row) rather than 3x4+3 (the bottom three are unbroken strips).
 
     Evidence: a baseline gap of at least 2 mm near mid-row in half the rows, or a vertical
     separator line near mid-row crossing the rhythm-strip rows.
     """
-    gapped = 0
-    for row in rows:
-        span = row.x1 - row.x0
-        gaps = _baseline_gaps(mask, row, px_per_mm)
-        gapped += any(b - a >= 2 * px_per_mm and 0.4 * span <= (a + b) / 2 - row.x0 <= 0.6 * span for a, b in gaps)
+    gapped = sum(bool(_mid_breaks(row, _baseline_gaps(mask, row, px_per_mm), px_per_mm)) for row in rows)
     if gapped >= 3:
         return True
     if separators is None:
@@ -256,7 +262,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     ``paper=False`` (a screen) reads every row as one channel instead of matching paper layouts.
     """
     h, w = mask.shape
-    ys, filled = fill_missed_row(merge_close_rows(_find_rows(mask, px_per_mm)))
+    ys, filled = fill_missed_rows(merge_close_rows(_find_rows(mask, px_per_mm)))
     if not ys:
         return Layout("none", (), (), GAIN_MM_MV, {"rows": 0.0}, "no trace rows found")
     # Bands between rows; the outer rows get the same half spacing, not the header or footer.
@@ -288,10 +294,15 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
     quality = {"rows": float(n), "pulses": float(len(pulses)), "gain_mm_per_mv": gain}
-    notes = ["a row missing from an even stack (a flat or faint lead) was added"] if filled else []
+    notes = [f"{filled} row(s) missing from an even stack (flat or faint leads) added"] if filled else []
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
     if not paper:
-        name = f"{n} rows"                  # a monitor stacks its channels; paper layouts do not apply
+        # A monitor stacks its channels, so paper layouts need positive evidence there: a screen
+        # showing a 3x4+3 page repeats lead II in its fifth row; six channels of a monitor do not.
+        name = f"{n} rows"
+        if n == 6:
+            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows), px_per_mm)
+            name = "3x4+3" if quality["rhythm_match"] >= _SAME_LEAD_R else name
     elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
         if not two_columns:
@@ -306,7 +317,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     if not name.endswith("rows"):
         rows = _common_span(rows)
     if name.startswith("6x2"):
-        parts = [_two_parts(row, _baseline_gaps(mask, row, px_per_mm)) for row in rows]
+        parts = [_two_parts(row, _mid_breaks(row, _baseline_gaps(mask, row, px_per_mm), px_per_mm)) for row in rows]
         # Both columns start at the same x on every row of a 6x2 page.
         cut = int(np.median([p[0][1] for p in parts if len(p) == 2] or [(rows[0].x0 + rows[0].x1) // 2]))
         start = int(np.median([p[1][0] for p in parts if len(p) == 2] or [cut]))
@@ -344,7 +355,7 @@ def _common_span(rows: list[Row]) -> list[Row]:
 
 
 def _two_parts(row: Row, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """A 6x2 row as its two trace stretches, cut at the baseline gap nearest mid-row."""
+    """A 6x2 row as its two trace stretches, cut at the column break nearest mid-row (none: one stretch)."""
     if not gaps:
         return [(row.x0, row.x1)]
     mid = (row.x0 + row.x1) / 2
