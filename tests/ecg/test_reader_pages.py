@@ -203,6 +203,19 @@ def test_a_photo_whose_blurred_grid_favours_a_harmonic_is_measured_at_its_millim
     assert "rows' length" in (reading.stages["grid"]["fallback"] or "")
 
 
+def test_a_page_without_a_grid_takes_its_scale_from_the_rows_not_from_the_beats():
+    """Held-out truth page 10 (a 12x1 scan printed without a grid): twelve simultaneous leads make the
+    column profile beat like a grid along x only (contrast 80x the y axis); the rows give the scale."""
+    from core.synth.truth import render_truth_page, truth_page_seed
+
+    image, truth = render_truth_page(truth_page_seed(0, 10), layout="12x1", effect="scan")
+    assert truth.grid == "none"
+    reading = read_page(image)
+    assert reading.px_per_mm == pytest.approx(_image_px_per_mm(truth), rel=0.05)   # was 16 % short
+    assert "scale from the rows' length" in reading.stages["grid"]["fallback"]
+    assert len(reading.leads["II"].mv) == pytest.approx(5000, rel=0.05)            # 10 s, not 12.7
+
+
 def test_pulses_of_tightly_stacked_12x1_rows_are_found_and_cut_off():
     """On a 12x1 page (rows 13 mm apart) a 10 mm pulse reaches past the band between rows; each
     row's pulse must still be found, or the row's time axis starts on the pulse."""

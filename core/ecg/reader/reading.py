@@ -26,6 +26,8 @@ ROW_SPAN_MM = 250.0           # a standard row's trace length on paper, at any s
 _EDGE_SHARE = 0.01            # a row this close to the sheet's side is cut by the image edge
 _HARMONIC = 1.4               # grid and rows this far apart: the grid locked onto a harmonic
 _SAME_SCALE = 0.05            # without a grid, the rows' scale replaces the page width beyond 5 %
+_ROW_TRUST = 1.08             # a lopsided grid's scale this far from the rows' (uncut) gives way to theirs
+_LOPSIDED = 20.0              # contrast along one axis this many times the other's: no printed grid
 
 PageSource = Image.Image | np.ndarray | str | os.PathLike | bytes
 
@@ -122,6 +124,12 @@ def _row_scale(layout: Layout, fx: float, sheet_width: int) -> tuple[float | Non
     return float(np.median(spans)) / fx / ROW_SPAN_MM, cut
 
 
+def _lopsided(grid: Grid) -> bool:
+    """Whether the grid was seen along one axis only or is far stronger along one than the other."""
+    x, y = grid.quality.get("contrast_x", 0.0), grid.quality.get("contrast_y", 0.0)
+    return min(x, y) <= 0 or max(x, y) / min(x, y) > _LOPSIDED
+
+
 def _rows_disagree(grid: Grid, row_scale: float, cut: bool) -> bool:
     """Whether the grid's scale is off the rows' by a harmonic's worth (or no grid was seen).
 
@@ -204,6 +212,19 @@ def _read_sheet(sheet: Sheet, keep_stages: bool) -> PageReading:
             grid = dataclasses.replace(checked, fallback=note if checked.fallback is None
                                        else f"{note}; {checked.fallback}")
             read = again
+    if (_lopsided(grid) and row_scale is not None and not cut
+            and abs(np.log(grid.px_per_mm / row_scale)) > np.log(_ROW_TRUST)):
+        # A standard row is about 250 mm long. A "grid" far stronger along one axis than the other is
+        # the traces' own rhythm or a texture, not a printed millimetre: the rows' scale is the better
+        # ruler then (on 54 truth pages it is within 5 % on 80 % of them). A grid clear on both axes
+        # is kept even when the rows disagree: some printers' rows run longer (a GE sheet's by 17 %).
+        note = (f"grid period {grid.px_per_mm:.2f} px/mm is {grid.px_per_mm / row_scale:.2f}x the trace rows' "
+                f"scale: scale from the rows' length ({row_scale:.2f} px/mm)")
+        by_rows = Grid(row_scale, row_scale, False,
+                       {**grid.quality, "px_per_mm_x": row_scale, "px_per_mm_y": row_scale}, note)
+        again = _read_rows(sheet, by_rows)
+        if again is not None and len(again[2].rows) >= min(3, len(read[2].rows)):
+            grid, read = by_rows, again
     stages["grid"] = _stage(grid)
     stages["grid"]["quality"]["row_px_per_mm"] = row_scale if row_scale is not None else np.nan
     px_per_mm_input = grid.px_per_mm / sheet.scale
