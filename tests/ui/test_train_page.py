@@ -123,13 +123,11 @@ def test_while_the_pages_are_drawn_the_count_shows_and_train_stays_enabled(app_t
 
 
 def test_the_signal_cnn_trains_under_custom_and_evaluate_and_predict_take_it(tiny_train_page, models_root: Path,
-                                                                             tiny_dataset: Path, tmp_path: Path,
-                                                                             monkeypatch) -> None:
+                                                                             tiny_dataset: Path, monkeypatch,
+                                                                             tmp_path: Path) -> None:
     from core.bundles import load_bundle, reads_signals
 
-    # An empty signal cache of its own: other tests of the session may have read these pages already.
-    (tmp_path / "signals").mkdir()
-    monkeypatch.setattr("core.learn.signal_cache.signals_dir", lambda: tmp_path / "signals")
+    monkeypatch.setenv("ECG_LAB_CACHE", str(tmp_path))      # no page read by an earlier test
     at = tiny_train_page
     at.radio(key="train_preset").set_value("original-notebook").run()
     assert "signalnet" not in at.selectbox(key="train_arch_original-notebook").options   # Custom only
