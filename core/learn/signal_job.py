@@ -33,6 +33,7 @@ def train_on_pages(index: pd.DataFrame, recipe: SignalRecipe, *, listener: Liste
     train the signal CNN on the train split; the outcome is scored as an image model's is."""
     from core.learn.inference import prepare_signal_pages
     from core.learn.models import count_flops
+    from core.learn.signal_cache import cached_pages
     from core.learn.signal_models import build_signalnet
     from core.learn.signal_training import train_signalnet
 
@@ -43,8 +44,12 @@ def train_on_pages(index: pd.DataFrame, recipe: SignalRecipe, *, listener: Liste
     if not (pages["split"] == "train").any():
         raise ValueError("the training split holds no ECG pages: a signal model learns from ECG classes only")
     classes = order_classes(pages["class"].unique())
-    listener({"event": "status", "message": f"Reading {len(pages)} ECG pages with the page reader"})
-    prepared = prepare_signal_pages(pages["path"].tolist(), hashes=pages["sha1"].tolist() if "sha1" in pages else None,
+    hashes = pages["sha1"].tolist() if "sha1" in pages else None
+    known = cached_pages(hashes) if hashes else 0
+    listener({"event": "status", "message": (
+        f"Loading the signals of {len(pages)} ECG pages from the cache" if hashes and known == len(set(hashes))
+        else f"Reading {len(pages)} ECG pages with the page reader" + (f" ({known} from the cache)" if known else ""))})
+    prepared = prepare_signal_pages(pages["path"].tolist(), hashes=hashes,
                                     progress=lambda done, total: listener({"event": "prepare", "done": done,
                                                                            "total": total}))
     for path, message in prepared.errors.items():

@@ -88,9 +88,12 @@ def test_a_second_run_takes_the_pages_from_the_cache(finished, tiny_index, monke
         raise AssertionError("the page reader ran although every page was read before")
 
     monkeypatch.setattr("core.ecg.reader.read_page", no_reading)
-    job = _job(tiny_index, TINY_RECIPE, "signal-tiny-again").start()
-    job.join(timeout=300)
+    job = _job(tiny_index, TINY_RECIPE, "signal-tiny-again")
+    messages, report = [], job._on_event
+    job._on_event = lambda event: (messages.append(event.get("message")), report(event))
+    job.start().join(timeout=300)
     assert job.state.status == "saved", job.state.error
+    assert "Loading the signals of 24 ECG pages from the cache" in messages
 
 
 def test_stop_ends_the_run_early_and_the_model_can_still_be_kept(finished, tiny_index, models_root) -> None:
