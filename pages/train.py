@@ -204,6 +204,13 @@ def start_training(data, config: TrainConfig | SignalRecipe, name: str, overwrit
     st.session_state[JOB_KEY] = job.start()
 
 
+def press_train(data, config: TrainConfig | SignalRecipe, name: str, overwrite: bool) -> None:
+    """The Train button's callback: the job starts before the page is drawn again, so that run already
+    shows the button disabled and the live panel."""
+    start_training(data, config, name, overwrite)
+    st.session_state["train_pressed"] = True
+
+
 def live_panel() -> None:
     """Progress, curves and controls of this session's training job."""
     job = st.session_state.get(JOB_KEY)
@@ -270,6 +277,11 @@ def show_result() -> None:
             except USER_ERRORS as exc:
                 st.error(escape(exc))
     if state.status == "saved" and job.outcome is not None:
+        if st.session_state.get("train_model_named_for") is not job:
+            # The sidebar was drawn before this run got here: draw the page again with the new model.
+            st.session_state["train_model_named_for"] = job
+            st.session_state["model_name"] = job.bundle_name
+            st.rerun()
         metrics = job.outcome.metrics
         st.success(f"Saved the model to `{escape(state.bundle_path)}` in {job.outcome.seconds:.0f} s.")
         cols = st.columns(3)
@@ -279,7 +291,6 @@ def show_result() -> None:
         if metrics.get("test_images"):
             st.altair_chart(confusion_heatmap_chart(confusion_cells(outcome_evaluation(job.outcome)),
                                                     selectable=False).properties(title="Confusion matrix: test split"))
-        st.session_state["model_name"] = job.bundle_name
         links = st.columns(2)
         links[0].page_link("pages/evaluate.py", label="Evaluate this model", icon=":material/analytics:")
         links[1].page_link("pages/predict.py", label="Predict with it", icon=":material/stethoscope:")
@@ -372,11 +383,8 @@ try:
 except USER_ERRORS as exc:
     st.error(escape(exc))
     name_ok = False
-started = st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running or not name_ok,
-                    key="train_start")
-if started:
-    start_training(data, config, name, overwrite)
-    running = True
+st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running or not name_ok, key="train_start",
+          on_click=press_train, args=(data, config, name, overwrite))
 
 # Keyed so tests (and classroom CSS) can find this run's curves apart from the run history's.
 with st.container(key="train_live"):
@@ -384,7 +392,7 @@ with st.container(key="train_live"):
         st.fragment(run_every=1.0)(live_panel)()
     else:
         live_panel()
-if started:
+if st.session_state.pop("train_pressed", False):
     scroll_into_view("train_live")
 show_result()
 

@@ -51,9 +51,11 @@ def test_explore_shows_pages_while_the_set_is_drawn(page: Page, fresh_app: str) 
 def test_live_demo_at_once_shows_its_first_epoch_in_view_and_saves(page: Page, fresh_app: str) -> None:
     page.set_viewport_size(PROJECTOR)
     page.goto(f"{fresh_app}/?page=train&preset=live-demo&classroom=1")
+    expect(page.get_by_test_id("stSidebar").get_by_text("none yet")).to_be_visible()
     train = page.get_by_role("button", name="Train")
     expect(train).to_be_enabled(timeout=RUN_TIMEOUT_MS)
     train.click()
+    expect(train).to_be_disabled()                  # while it trains
     page.wait_for_function(f"() => {EPOCHS_DONE_JS} >= 1", timeout=RUN_TIMEOUT_MS)
     # The first epoch came before the set was drawn: the inputs came from the starter pack.
     explore = page.context.new_page()
@@ -68,3 +70,5 @@ def test_live_demo_at_once_shows_its_first_epoch_in_view_and_saves(page: Page, f
     page.screenshot(path=str(SCREENSHOTS / "first-minutes-live-panel.png"))
     assert box is not None and 0 <= box["y"] < PROJECTOR["height"] - 100, box   # on screen, not below the fold
     expect(page.get_by_text("Saved the model")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    # The sidebar names the model just saved (a fresh machine had none), without another click.
+    expect(page.get_by_test_id("stSidebar").get_by_text("compact-")).to_be_visible(timeout=RUN_TIMEOUT_MS)

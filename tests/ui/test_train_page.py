@@ -14,8 +14,10 @@ def test_train_page_runs_a_short_training_and_saves_the_bundle(tiny_train_page,
     at.text_input(key="train_bundle_name").set_value("apptest-tiny").run()
     at.button(key="train_start").click().run()
     assert not at.exception
-
     job = at.session_state["train_job"]
+    # The click's own run already shows the job: Train greyed out (a tiny model still needs seconds).
+    assert job.state.running and at.button(key="train_start").disabled
+
     job.join(timeout=300)
     assert job.state.status == "saved", job.state.error
     at.run()  # what the page's live fragment would show next
