@@ -114,6 +114,15 @@ def test_a_photo_is_not_turned_round_into_an_ecg():
     assert "turned" not in (reading.stages["sheet"]["fallback"] or "")
 
 
+def test_an_image_too_coarse_for_traces_is_not_read():
+    """Hypothesis found it: 90x90 px of 1-bit noise, taken as a 265 mm page (0.34 px per mm) and
+    upscaled to the working scale, passed as 18 rows of beats with consistent rates."""
+    noise = np.random.default_rng(3).random((90, 90)) > 0.5
+    reading = read_page(Image.fromarray(noise).convert("RGB"))
+    assert not reading.readable
+    assert reading.reasons[0].startswith("the image is too coarse for traces: 0.34 px per mm")
+
+
 def test_reading_summary_is_json_ready(se3_page):
     summary = read_page(se3_page[1]).to_json()
     text = json.dumps(summary, allow_nan=False)

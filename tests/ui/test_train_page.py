@@ -7,6 +7,17 @@ from pathlib import Path
 from core.synth.dataset import BUILTIN_PER_CLASS
 
 
+def train_until_saved(at, name: str, timeout: float = 300):
+    """Name the model, press Train, wait for the job; returns it, saved."""
+    at.text_input(key="train_bundle_name").set_value(name).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = at.session_state["train_job"]
+    job.join(timeout=timeout)
+    assert job.state.status == "saved", job.state.error
+    return job
+
+
 def test_train_page_runs_a_short_training_and_saves_the_bundle(tiny_train_page,
                                                                 models_root: Path) -> None:
     at = tiny_train_page
@@ -81,12 +92,7 @@ def test_the_live_demo_trains_on_the_builtin_set(app_test, models_root: Path) ->
     assert not at.exception, [e.value for e in at.exception]
     assert at.radio(key="train_preset").value == "live-demo"
     assert any("inputs of the built-in pages ship with the app" in c.value for c in at.caption)
-    at.text_input(key="train_bundle_name").set_value("apptest-live").run()
-    at.button(key="train_start").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    job = at.session_state["train_job"]
-    job.join(timeout=600)
-    assert job.state.status == "saved", job.state.error
+    job = train_until_saved(at, "apptest-live", timeout=600)
     assert job.dataset_info["name"] == "Built-in synthetic ECG pages (12 per class)"
     assert len(job.index) == 60 and (models_root / "apptest-live" / "model.keras").is_file()
 
@@ -141,12 +147,7 @@ def test_the_signal_cnn_trains_under_custom_and_evaluate_and_predict_take_it(tin
     assert at.text_input(key="train_bundle_name").value.startswith("signalnet-")
     assert not [e for e in at.expander if "Model summary" in e.label]      # an image model's tools
     at.number_input(key="train_epochs_signal").set_value(2)
-    at.text_input(key="train_bundle_name").set_value("apptest-signal").run()
-    at.button(key="train_start").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    job = at.session_state["train_job"]
-    job.join(timeout=300)
-    assert job.state.status == "saved", job.state.error
+    job = train_until_saved(at, "apptest-signal")
     assert job.state.prepared == (24, 24)
 
     at.run()

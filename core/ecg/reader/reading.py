@@ -27,6 +27,7 @@ _EDGE_SHARE = 0.01            # a row this close to the sheet's side is cut by t
 _HARMONIC = 1.4               # grid and rows this far apart: the grid locked onto a harmonic
 _SAME_SCALE = 0.05            # without a grid, the rows' scale replaces the page width beyond 5 %
 _ROW_TRUST = 1.08             # a lopsided grid's scale this far from the rows' (uncut) gives way to theirs
+_MIN_PX_PER_MM = 1.0          # coarser, a 2 mm QRS is two pixels: upscaled noise passes for beats
 _LOPSIDED = 20.0              # contrast along one axis this many times the other's: no printed grid
 
 PageSource = Image.Image | np.ndarray | str | os.PathLike | bytes
@@ -231,6 +232,11 @@ def _read_sheet(sheet: Sheet, keep_stages: bool) -> PageReading:
     work, traces, layout = read
     stages["traces"] = _stage(traces)
     stages["layout"] = _stage(layout)
+    resolution = min(grid.px_per_mm, px_per_mm_input)
+    if resolution < _MIN_PX_PER_MM:
+        return PageReading(False, (f"the image is too coarse for traces: {resolution:.2f} px per mm (a QRS "
+                                   f"complex needs at least {_MIN_PX_PER_MM:g})",), layout.name, px_per_mm_input,
+                           None, {}, {"einthoven_ratio": None, "goldberger_ratio": None}, stages, work)
     if not layout.segments:
         return PageReading(False, ("no trace rows found",), layout.name, px_per_mm_input, None, {},
                            {"einthoven_ratio": None, "goldberger_ratio": None}, stages, work)
