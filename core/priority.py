@@ -1,4 +1,5 @@
-"""Interactive work first: a training pauses between its batches while a session waits for a result.
+"""Interactive work first: a training pauses between its batches while a session waits for a result;
+background drawing pauses while a training runs.
 
 A training job and the Predict sessions of a class run in one server process and share its cores
 (and TensorFlow's one intra-op thread pool, sized once when TensorFlow loads, so a training cannot
@@ -48,3 +49,26 @@ def yield_to_interactive(max_pause: float = MAX_PAUSE_S) -> float:
     with _changed:
         _changed.wait_for(lambda: _waiting == 0, timeout=max_pause)
     return time.monotonic() - start
+
+
+_trainings = 0
+
+
+@contextmanager
+def training() -> Iterator[None]:
+    """Mark the enclosed work as a training the class is watching (nestable, any thread): the built-in
+    pages' background drawing waits meanwhile. Even at low priority its workers slowed the Live demo's
+    14 epochs from ~40 s to 55-60 s on two cores: they run in every pause of the training's steps."""
+    global _trainings
+    with _changed:
+        _trainings += 1
+    try:
+        yield
+    finally:
+        with _changed:
+            _trainings -= 1
+
+
+def trainings_running() -> int:
+    """How many trainings are running now."""
+    return _trainings

@@ -67,7 +67,8 @@ def generation_progress(run: Generation, what: str = "the built-in synthetic ECG
                      "again, or choose another dataset.")
             return
         done, total = run.progress()
-        st.progress(done / total, text=f"Drawing {what}: {done} of {total}. {then}".strip())
+        paused = " Paused while a model trains on this server." if run.paused else ""
+        st.progress(done / total, text=f"Drawing {what}: {done} of {total}.{paused} {then}".strip())
     poll()
 
 

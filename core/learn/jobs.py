@@ -19,6 +19,7 @@ import pandas as pd
 
 from core.learn.runs import RunningRun, make_record, record_run
 from core.learn.training import Listener, TrainConfig, TrainOutcome, save_outcome, train
+from core.priority import training
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ class TrainingJob:
                 state.status = "preparing"
                 if callable(self.index):
                     self.index = self.index(self._on_event)
-                self.outcome = self._train()
+                with training():      # only once the index is ready: it may be waiting on the drawing
+                    self.outcome = self._train()
             if self.outcome.stopped:
                 state.status, state.message = "stopped", "Stopped: the best weights so far are kept in memory."
             else:

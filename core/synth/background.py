@@ -6,10 +6,12 @@ moment are a balanced sample of the set.
 """
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from pathlib import Path
 
 from core.classes import CANONICAL_CLASSES
+from core.priority import trainings_running
 from core.synth.dataset import BUILTIN_PER_CLASS, DEFAULT_PAGE_SIZE, builtin_path, generate_dataset, is_complete
 
 # Background workers yield the CPU to training and page rendering; alone on the machine they get it all.
@@ -30,18 +32,30 @@ class Generation:
         self._lock = threading.Lock()
         self._pages: list[tuple[str, str, Path]] = []        # (class, path in the set, file written)
         self._done = threading.Event()
+        self._pause = multiprocessing.get_context("spawn").Event()
         if is_complete(self.out_dir):
             self._done.set()
             return
         self._thread = threading.Thread(target=self._run, args=(per_class, seed, page_size, workers, nice),
                                         name=f"generate {self.out_dir.name}", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._pause_while_training, name=f"pause {self.out_dir.name}", daemon=True).start()
+
+    def _pause_while_training(self) -> None:
+        """Hold the workers while a training runs in this process (the class is watching it)."""
+        while not self._done.wait(0.25):
+            (self._pause.set if trainings_running() else self._pause.clear)()
+
+    @property
+    def paused(self) -> bool:
+        """Whether the drawing is waiting for a training to end."""
+        return self._pause.is_set() and not self._done.is_set()
 
     def _run(self, per_class: int, seed: int, page_size: tuple[int, int], workers: int | None,
              nice: int) -> None:
         try:
             generate_dataset(self.out_dir, per_class=per_class, seed=seed, page_size=page_size,
-                             workers=workers, on_page=self._written, nice=nice)
+                             workers=workers, on_page=self._written, nice=nice, pause=self._pause)
         except Exception as exc:  # reported to whoever asks; a later request starts a new run
             self.error = f"{type(exc).__name__}: {exc}"
         finally:

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,7 +77,19 @@ def render_example(cls: str, seed: int, *, page_size: tuple[int, int] = DEFAULT_
     return image, row
 
 
+# In a worker process: set while its pages must wait (see ``generate_dataset``'s ``pause``).
+_PAUSE = None
+
+
+def _start_worker(nice: int, pause) -> None:
+    global _PAUSE
+    os.nice(nice)
+    _PAUSE = pause
+
+
 def _write_page(job: tuple[str, int, int, tuple[int, int], str, str]) -> dict:
+    while _PAUSE is not None and _PAUSE.is_set():
+        time.sleep(0.1)
     cls, index, seed, page_size, relative, root = job
     image, row = render_example(cls, page_seed(seed, cls, index), page_size=page_size)
     buffer = io.BytesIO()
@@ -113,7 +126,7 @@ def _replace_dir(source: Path, target: Path) -> None:
 
 def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANONICAL_CLASSES,
                      page_size: tuple[int, int] = DEFAULT_PAGE_SIZE, workers: int | None = None, *,
-                     on_page: PageListener | None = None, nice: int = 0) -> pd.DataFrame:
+                     on_page: PageListener | None = None, nice: int = 0, pause=None) -> pd.DataFrame:
     """Write ``per_class`` JPEG pages per class to ``out_dir/<class>/`` plus ``findings.csv``/``.json``.
 
     Pages are drawn in a temporary folder beside ``out_dir`` and moved in place at the end, so a
@@ -124,7 +137,8 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
     Pages are drawn round-robin over the classes (page 0 of each, then page 1, …), so any prefix of
     the run is balanced; ``on_page(row, file)`` hears of each page as soon as it is written (``file``
     is in the temporary folder until the end). Workers run at niceness ``nice`` (a background run
-    then leaves the CPU to training and page rendering).
+    then leaves the CPU to training and page rendering); while the multiprocessing Event ``pause``
+    is set they start no new page.
     In ``findings.json`` the boxes are JSON values; in the CSV they are JSON strings.
     Returns the findings table (one row per page, in class then page order).
     """
@@ -144,7 +158,7 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
         for cls in classes:
             (temp / cls).mkdir(parents=True)
         rows = []
-        for row in _pages(jobs, workers, nice):
+        for row in _pages(jobs, workers, nice, pause):
             rows.append(row)
             if on_page is not None:
                 on_page(row, temp / row["path"])
@@ -160,7 +174,7 @@ def generate_dataset(out_dir, per_class: int = 100, seed: int = 0, classes=CANON
     return frame
 
 
-def _pages(jobs: list[tuple], workers: int | None, nice: int) -> Iterator[dict]:
+def _pages(jobs: list[tuple], workers: int | None, nice: int, pause=None) -> Iterator[dict]:
     """Draw and write the pages of ``jobs``, yielding each findings row as its page is written."""
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     if workers == 1:
@@ -168,7 +182,7 @@ def _pages(jobs: list[tuple], workers: int | None, nice: int) -> Iterator[dict]:
         return
     # spawn, not fork: the app process may hold TensorFlow and Streamlit threads.
     with _workers_skip_main_script():   # only while the workers start
-        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=os.nice, initargs=(nice,))
+        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(nice, pause))
     with pool:
         # The workers take a second or two to start (Python, NumPy, Pillow): draw the first page here
         # meanwhile, so someone waiting for the first page sees it at once.

@@ -56,3 +56,17 @@ def test_the_page_size_names_its_own_folder(tmp_path: Path, monkeypatch) -> None
     assert builtin_path(300, 0).name.endswith("-n300")
     assert builtin_path(300, 0, DEFAULT_PAGE_SIZE) == builtin_path(300, 0)
     assert builtin_path(300, 0, (442, 314)).name.endswith("-n300-442x314")
+
+
+def test_the_drawing_waits_while_a_training_runs_and_then_finishes(tmp_path: Path) -> None:
+    import time
+
+    from core.priority import training
+
+    with training():
+        run = Generation(tmp_path / "set", per_class=4, seed=0, page_size=TINY, workers=2)
+        time.sleep(4)                                   # workers started (spawned) and held
+        assert run.paused and not run.finished
+        assert run.progress()[0] <= 1                   # at most the page drawn in-process while they start
+    assert run.wait(120) and run.finished and not run.paused
+    assert run.progress() == (20, 20)

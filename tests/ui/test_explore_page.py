@@ -79,7 +79,7 @@ class _Drawing:
     """A built-in set still being drawn: three pages of each class so far."""
 
     def __init__(self, pages: list[Path]) -> None:
-        self._pages, self.finished, self.failed, self.error = pages, False, False, None
+        self._pages, self.finished, self.failed, self.error, self.paused = pages, False, False, None, False
 
     def progress(self) -> tuple[int, int]:
         return len(self._pages), 60

@@ -113,7 +113,7 @@ def test_the_live_demo_starts_from_the_starter_pack_while_the_pages_are_drawn(ap
 class _Drawing:
     """The built-in pages half drawn."""
 
-    finished = failed = False
+    finished = failed = paused = False
     error = None
 
     def progress(self) -> tuple[int, int]:
