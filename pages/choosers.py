@@ -55,8 +55,17 @@ def generating_builtin() -> Generation | None:
     return None if run.finished else run
 
 
-def generation_progress(run: Generation, what: str = "the built-in synthetic ECG pages (first run only)",
-                        then: str = "") -> None:
+BUILTIN_PAGES = "the built-in synthetic ECG pages (first run only)"
+
+
+def drawing_text(run: Generation, then: str = "", what: str = BUILTIN_PAGES) -> str:
+    """How far the drawing is, and whether it waits for a training."""
+    done, total = run.progress()
+    paused = " Paused while a model trains on this server." if run.paused else ""
+    return f"Drawing {what}: {done} of {total}.{paused} {then}".strip()
+
+
+def generation_progress(run: Generation, what: str = BUILTIN_PAGES, then: str = "") -> None:
     """The count of pages drawn so far, refreshed every second; the page reruns when all are drawn."""
     @st.fragment(run_every=1.0)
     def poll() -> None:
@@ -67,8 +76,7 @@ def generation_progress(run: Generation, what: str = "the built-in synthetic ECG
                      "again, or choose another dataset.")
             return
         done, total = run.progress()
-        paused = " Paused while a model trains on this server." if run.paused else ""
-        st.progress(done / total, text=f"Drawing {what}: {done} of {total}.{paused} {then}".strip())
+        st.progress(done / total, text=drawing_text(run, then, what))
     poll()
 
 

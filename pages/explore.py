@@ -10,7 +10,7 @@ from core.ecg import Preprocessing, crop_page
 from core.errors import USER_ERRORS
 from core.imageio import load_image
 from core.teach import explain_class
-from pages.choosers import dataset_picker, generating_builtin, load_current
+from pages.choosers import dataset_picker, drawing_text, generating_builtin, load_current
 from pages.common import EXPLORE_TAB_KEY, escape, require_app_navigation
 from pages.signals_ui import show_signals
 
@@ -82,9 +82,8 @@ def show_first_pages(run) -> None:
                      "try again, or choose another dataset.")
             return
         done, total = run.progress()
-        st.progress(done / total, text=f"Drawing the built-in synthetic ECG pages (first run only): {done} "
-                                       f"of {total}. The first ones are below; the class counts, the split "
-                                       "and the other views open when all are drawn.")
+        st.progress(done / total, text=drawing_text(run, "The first ones are below; the class counts, the split "
+                                                         "and the other views open when all are drawn."))
         pages = run.pages(cls)
         st.caption(f"{len(pages)} of {total // len(CANONICAL_CLASSES)} images of {escape(cls)} drawn so far")
         columns = st.columns(4)

@@ -99,3 +99,14 @@ def test_explore_shows_the_first_pages_while_the_set_is_drawn(app_test, tiny_dat
     assert any(f"3 of 12 images of {CANONICAL_CLASSES[0]} drawn so far" in c.value for c in at.caption)
     at.selectbox(key="explore_class").set_value(CANONICAL_CLASSES[2]).run()
     assert [i.proto.imgs[0].caption for i in at.image] == [p.name for p in drawn[6:9]]
+
+
+def test_a_drawing_held_for_a_training_says_so(app_test, tiny_dataset: Path, monkeypatch) -> None:
+    drawn = sorted((tiny_dataset / CANONICAL_CLASSES[0]).glob("*.jpg"))[:2]
+    held = _Drawing(drawn)
+    held.paused = True
+    monkeypatch.setattr("core.synth.background.builtin_generation", lambda *a, **k: held)
+    at = app_test("pages/explore.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.get("progress")[0].proto.text.startswith(
+        "Drawing the built-in synthetic ECG pages (first run only): 2 of 60. Paused while a model trains")
