@@ -99,7 +99,7 @@ def _open(data: bytes, name: str) -> Image.Image:
         what = f"it looks like {kind}" if kind else "its content is not a format we can read"
         raise ImageLoadError(f"{_subject(name)} is not an image ({what}); {_SAVE_AS}.") from error
     except Exception as error:  # a header cut short: OSError, SyntaxError, struct.error, EOFError...
-        raise _truncated(name, error) from error
+        raise _truncated(name) from error
     width, height = img.size
     if width * height > MAX_PIXELS:
         raise ImageLoadError(
@@ -114,8 +114,10 @@ def _open(data: bytes, name: str) -> Image.Image:
     return img
 
 
-def _truncated(name: str, error: Exception) -> ImageLoadError:
-    return ImageLoadError(f"{_subject(name)} is truncated or corrupt ({error}); download or copy it again.")
+def _truncated(name: str) -> ImageLoadError:
+    """The decoder's own words ("31 bytes not processed") stay in the exception chain, for logs."""
+    return ImageLoadError(f"{_subject(name)} is truncated or corrupt (its data ends early or is damaged); "
+                          "download or copy it again.")
 
 
 def _jpeg_is_complete(data: bytes) -> bool:
@@ -129,11 +131,11 @@ def probe_image(source: ImageSource) -> ImageInfo:
     img = _open(data, name)
     info = ImageInfo(img.width, img.height, img.mode, img.format or "")
     if info.format == "JPEG" and not _jpeg_is_complete(data):
-        raise _truncated(name, "no end-of-image marker")
+        raise _truncated(name)
     try:
         img.verify()
     except Exception as error:  # PIL raises SyntaxError, OSError, struct.error... for broken files
-        raise _truncated(name, error) from error
+        raise _truncated(name) from error
     return info
 
 
@@ -202,5 +204,5 @@ def _decode(source: ImageSource, *, draft_side: int | None) -> Image.Image:
         img.load()
         img = ImageOps.exif_transpose(img)
     except Exception as error:  # OSError "image file is truncated", SyntaxError, zlib errors...
-        raise _truncated(name, error) from error
+        raise _truncated(name) from error
     return _to_rgb(img)
