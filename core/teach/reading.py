@@ -118,9 +118,12 @@ def _grid_picture(sheet, grid, mm: float = 30.0) -> Image.Image:
 
 
 def _mask_picture(traces) -> Image.Image:
-    """Trace ink white on black; the long vertical strokes set aside (separators) in dim blue."""
+    """Trace ink white on black; the long vertical strokes set aside (separators) and the dashes of
+    broken grid lines cut out, in dim blue."""
     rgb = np.zeros((*traces.mask.shape, 3), np.uint8)
     rgb[traces.vertical_lines] = (40, 70, 160)
+    if traces.dashes is not None:
+        rgb[traces.dashes] = (40, 70, 160)
     rgb[traces.mask] = 255
     return Image.fromarray(rgb)
 
@@ -177,8 +180,10 @@ def reading_steps(image: Image.Image, reading) -> list[ReadingStep]:
             "3 · Separate the traces from the paper", _mask_picture(traces),
             "The page is rescaled to a fixed 5 px per mm. Trace ink is darker than grid lines and paper and "
             "forms long connected strokes; the grid, the paper's tint and shadows are taken away. Long "
-            "vertical strokes (column separators) are set aside in blue.",
-            _numbers(traces.quality, ("ink_share", "stroke_px", "ink_threshold")), traces.fallback))
+            "vertical strokes (column separators) are set aside in blue, and so are the dashes of a "
+            "black-and-white grid's broken lines: columns 5 mm apart where ink fills most of a band.",
+            _numbers(traces.quality, ("ink_share", "stroke_px", "ink_threshold", "dashed_line_share")),
+            traces.fallback))
     if "layout" in stages and reading.work_rgb is not None:
         layout = stages["layout"]
         steps.append(ReadingStep(

@@ -18,6 +18,7 @@ from core.ecg.reader import (
     write_wfdb,
 )
 from core.ecg.reader.signals import track
+from core.ecg.reader.traces import find_traces, grid_columns
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*inplace.*")    # wfdb 4.3.1 on pandas 3
@@ -66,6 +67,55 @@ def test_track_keeps_the_peak_of_a_thin_spike():
     y = track(band, 40.5, 2.0)
     assert np.nanmin(y) == pytest.approx(10.5, abs=1.0)
     assert y[5] == pytest.approx(40.5)
+
+
+def _dashed_grid_page(px_per_mm: float = 5.0) -> tuple[np.ndarray, dict[str, int]]:
+    """A black-and-white page at ``px_per_mm``: vertical grid lines every 5 mm broken into dashes
+    (as a scan leaves them), a flat trace with QRS spikes and a calibration pulse, all in black."""
+    h, w = 300, 600
+    page = np.full((h, w, 3), 255, np.uint8)
+    period = int(5 * px_per_mm)
+    for x in range(period, w, period):
+        for y0 in range(0, h, 8):
+            page[y0:y0 + 5, x:x + 2] = 0                   # 5 px dash, 3 px gap
+    base = 150
+    page[base - 1:base + 2, 60:] = 0                        # the trace's baseline, 3 px pen
+    page[base - 50:base + 2, 20:23] = 0                     # calibration pulse: rise, top, fall 5 mm on
+    page[base - 50:base - 47, 20:48] = 0
+    page[base - 50:base + 2, 45:48] = 0
+    page[base - 1:base + 2, 20:60] = 0
+    spikes = [113, 211, 309, 407, 505]                      # R waves 0.8 s apart, clear of the grid
+    for x in spikes:
+        page[base - 60:base + 2, x:x + 3] = 0
+        page[base - 4:base - 1, x + 30:x + 60] = 0          # T waves: no flat run as long as a grid line
+        page[base - 1:base + 2, x + 30:x + 60] = 255
+    return page, {"period": period, "base": base, "spike": spikes[0], "pulse_rise": 20, "pulse_fall": 45}
+
+
+def test_dashed_vertical_grid_lines_are_cut_but_not_the_trace_its_beats_or_its_pulse():
+    page, where = _dashed_grid_page()
+    mask = (page[..., 0] < 128).astype(np.uint8)
+    columns = grid_columns(mask, 5.0)
+    period, base = where["period"], where["base"]
+    assert columns[:, period * 3].mean() > 0.9            # a dashed line, found down the page
+    assert not columns[:, where["spike"]:where["spike"] + 3].any()
+    assert not columns[:, where["pulse_rise"]].any() and not columns[:, where["pulse_fall"]].any()
+    traces = find_traces(page, False, 5.0)
+    cleaned = traces.mask
+    assert cleaned[: base - 70, period * 3:period * 3 + 2].sum() == 0      # the dashes are gone
+    assert cleaned[base - 4:base + 2, 60:595].any(axis=0).all()           # the trace runs on through the lines
+    assert cleaned[base - 55, where["spike"] + 1]                          # the R wave keeps its height
+    assert cleaned[base - 30, where["pulse_rise"] + 1] and cleaned[base - 30, where["pulse_fall"] + 1]
+    assert traces.quality["dashed_line_share"] > 0.01
+
+
+def test_beats_and_a_pulse_without_a_grid_are_not_taken_for_grid_lines():
+    page, _ = _dashed_grid_page()
+    period = int(5 * 5.0)
+    mask = (page[..., 0] < 128).astype(np.uint8)
+    mask[:, period::period] = 0                              # the dashes gone: trace, beats and pulse left
+    mask[:, period + 1::period] = 0
+    assert not grid_columns(mask, 5.0).any()
 
 
 def test_records_round_trip_with_nan(tmp_path):

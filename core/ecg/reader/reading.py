@@ -100,11 +100,11 @@ def _read_rows(sheet: Sheet, grid: Grid) -> tuple[np.ndarray, Traces, Layout] | 
     work = cv2.resize(sheet.rgb, (int(round(w * fx)), int(round(h * fy))),
                       interpolation=cv2.INTER_AREA if fx < 1 else cv2.INTER_LINEAR)
     traces = find_traces(work, sheet.dark_background, WORK_PX_PER_MM)
-    layout = find_layout(traces.mask, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines,
+    layout = find_layout(traces.layout_ink, WORK_PX_PER_MM, traces.stroke_px, traces.vertical_lines,
                          not sheet.dark_background)
     if len(layout.rows) < 3:                 # pale ink (photos) breaks rows apart: read it with hysteresis
         faint = find_traces(work, sheet.dark_background, WORK_PX_PER_MM, faint=True)
-        faint_layout = find_layout(faint.mask, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines,
+        faint_layout = find_layout(faint.layout_ink, WORK_PX_PER_MM, faint.stroke_px, faint.vertical_lines,
                                     not sheet.dark_background)
         if len(faint_layout.rows) > len(layout.rows):
             traces, layout = faint, faint_layout
