@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.charts import lead_share_chart, probability_chart, signal_saliency_chart
+from core.classes import NON_ECG
 from core.ecg import DEFAULT_LAYOUT, LAYOUTS, name_territory
 from core.errors import USER_ERRORS
 from core.priority import interactive
@@ -84,8 +85,11 @@ def show_verdict(result) -> None:
     d = result.diagnosis
     c1, c2, c3 = st.columns([2, 1, 1])
     c1.metric("Predicted class", d.predicted)
-    if d.status == NOT_AN_ECG and d.predicted != "Non-ECG":
+    if d.status == NOT_AN_ECG and d.predicted != NON_ECG:
         c1.caption("A classifier always names one of its classes; for this image that answer is ignored.")
+    elif d.status != NOT_AN_ECG and d.predicted == NON_ECG:
+        c1.caption("The page reader found an ECG here, so this network's Non-ECG answer is overruled: it "
+                   "has not learned this kind of page. Its other classes' probabilities are below.")
     c2.metric("Calibrated confidence", f"{d.confidence:.1%}")
     with c3:
         st.caption("Status")

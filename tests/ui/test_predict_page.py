@@ -172,6 +172,7 @@ def test_an_ecg_page_is_never_not_an_ecg_even_for_a_model_that_says_so(app_test,
     upload(at, "page.jpg", mi_page.read_bytes())
     assert ":orange-badge[UNCERTAIN]" in markdown_text(at) and ":gray-badge[NOT AN ECG]" not in markdown_text(at)
     assert any("the page reader found an ECG here" in w.value for w in at.warning)
+    assert any("Non-ECG answer is overruled" in c.value for c in at.caption)
 
 
 def test_not_an_ecg_shows_no_clinical_advice(app_test, biased_bundles, models_root):
