@@ -32,8 +32,9 @@ QC_GLOSSARY: dict[str, tuple[str, str, str]] = {
         "means the columns of the page were read slightly out of step."),
     "hr_mad_bpm": (
         "Heart-rate disagreement (bpm)", "≤ 5",
-        "The heart rate counted from the R peaks of each lead; the median distance from the page's rate. "
-        "One heart beats once per beat in every lead, so a good reading agrees."),
+        "The heart rate counted from the R peaks of each lead; the median distance from the rhythm strip's "
+        "rate over the same seconds (without a strip, from the leads' median rate). One heart beats once "
+        "per beat in every lead, so a good reading agrees, even when the rhythm is irregular."),
     "hr_spread_bpm": (
         "Heart-rate spread (bpm)", "small",
         "Highest minus lowest rate over the leads: one lead with a missed or extra R peak shows here first."),

@@ -11,6 +11,7 @@ import pytest
 
 from core.ecg.reader import (
     LeadSignal,
+    assess,
     law_ratio,
     lead_snr,
     wfdb_zip_bytes,
@@ -116,6 +117,30 @@ def test_beats_and_a_pulse_without_a_grid_are_not_taken_for_grid_lines():
     mask[:, period::period] = 0                              # the dashes gone: trace, beats and pulse left
     mask[:, period + 1::period] = 0
     assert not grid_columns(mask, 5.0).any()
+
+
+def _beats(times_s: np.ndarray, start: float, seconds: float, fs: int = 500) -> np.ndarray:
+    t = start + np.arange(int(seconds * fs)) / fs
+    wave = sum(np.exp(-((t - b) ** 2) / (2 * 0.012 ** 2)) for b in times_s)
+    return 0.05 * np.sin(2 * np.pi * 0.3 * t) + wave
+
+
+def test_an_irregular_rhythm_read_well_agrees_with_its_strip_window_by_window():
+    # The rate climbs 60 → 80 → 100 → 120 bpm column by column: the 3x4 columns honestly differ.
+    beats = np.r_[0.3, 1.3, 2.3, 2.9, 3.65, 4.4, 5.0, 5.6, 6.2, 6.8, 7.4, 7.9, 8.4, 8.9, 9.4, 9.9]
+    names = [("I", "II", "III"), ("aVR", "aVL", "aVF"), ("V1", "V2", "V3"), ("V4", "V5", "V6")]
+    leads = {}
+    for column, group in enumerate(names):
+        wave = _beats(beats, 2.5 * column, 2.5)
+        for name, gain in zip(group, (1.0, 1.5, 0.5)):      # I + III = II
+            leads[name] = LeadSignal(name, 2.5 * column, 500, gain * wave)
+    leads["II-rhythm"] = LeadSignal("II-rhythm", 0.0, 500, 1.5 * _beats(beats, 0.0, 10.0))
+    quality = assess(leads)
+    assert quality.lead_rates["I"] == pytest.approx(60, abs=2) and quality.lead_rates["aVL"] == pytest.approx(80, abs=3)
+    assert quality.lead_rates["V6"] == pytest.approx(120, abs=3)
+    assert quality.qc["hr_mad_bpm"] < 3 and quality.readable, quality.reasons
+    del leads["II-rhythm"]                                   # no strip: only the leads' median to go by
+    assert assess(leads).qc["hr_mad_bpm"] > 15
 
 
 def test_records_round_trip_with_nan(tmp_path):

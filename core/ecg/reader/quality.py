@@ -3,7 +3,7 @@
 Leads recorded at the same moment obey Einthoven (II = I + III) and Goldberger
 (aVR + aVL + aVF = 0); their residual over the leads' own size is near 0 for a good reading and
 near 1 or more for noise. The heart rate from R peaks (NeuroKit2) must be physiological and the
-same in every lead.
+same in every lead as in the rhythm strip over the same seconds.
 """
 from __future__ import annotations
 
@@ -91,8 +91,8 @@ def _fill_gaps(mv: np.ndarray) -> np.ndarray | None:
     return np.interp(idx, idx[ok], mv[ok])
 
 
-def lead_rate(signal: LeadSignal) -> float | None:
-    """Heart rate in bpm from the lead's R peaks (NeuroKit2), None with fewer than 2 RR intervals."""
+def r_peaks_s(signal: LeadSignal) -> np.ndarray | None:
+    """Times (s, on the page's clock) of the lead's R peaks (NeuroKit2); None where none can be found."""
     import neurokit2 as nk
 
     mv = _fill_gaps(signal.mv)
@@ -105,11 +105,43 @@ def lead_rate(signal: LeadSignal) -> float | None:
             _, info = nk.ecg_peaks(cleaned, sampling_rate=signal.fs)
         except (ValueError, IndexError, ZeroDivisionError):
             return None
-    peaks = np.asarray(info["ECG_R_Peaks"])
-    if len(peaks) < _MIN_RR_BEATS + 1:
+    return signal.start_s + np.asarray(info["ECG_R_Peaks"], float) / signal.fs
+
+
+def _rate(peaks_s: np.ndarray | None) -> float | None:
+    """bpm from the median RR interval, None with fewer than ``_MIN_RR_BEATS`` intervals."""
+    if peaks_s is None or len(peaks_s) < _MIN_RR_BEATS + 1:
         return None
-    rr = np.diff(peaks) / signal.fs
-    return float(60 / np.median(rr))
+    return float(60 / np.median(np.diff(peaks_s)))
+
+
+def lead_rate(signal: LeadSignal) -> float | None:
+    """Heart rate in bpm from the lead's R peaks (NeuroKit2), None with fewer than 2 RR intervals."""
+    return _rate(r_peaks_s(signal))
+
+
+def _rate_deviations(leads: dict[str, LeadSignal], peaks: dict[str, np.ndarray], rates: dict[str, float]) -> np.ndarray:
+    """How far (bpm) each lead's rate is from the rate it should show: the leads' median rate or,
+    nearer still, the rhythm strip's rate over the lead's own seconds.
+
+    An irregular rhythm makes leads from different time windows differ honestly, while a lead and
+    the strip over one window show the same beats. The strip's few beats in a 2.5 s window are
+    easily miscounted too, so the nearer of the two rates counts.
+    """
+    values = np.array(list(rates.values()))
+    deviations = np.abs(values - np.median(values)) if len(values) else values
+    strips = [n for n in rates if n.endswith("-rhythm")]
+    if not strips:
+        return deviations
+    strip = peaks[strips[0]]
+    for i, (name, rate) in enumerate(rates.items()):
+        signal = leads[name]
+        end = signal.start_s + len(signal.mv) / signal.fs
+        slack = 30 / rate                     # half a beat each side: the strip's beat at a window edge
+        window = _rate(strip[(strip >= signal.start_s - slack) & (strip <= end + slack)])
+        if window is not None:
+            deviations[i] = min(deviations[i], abs(rate - window))
+    return deviations
 
 
 def _simultaneous_spread(leads: dict[str, LeadSignal], rates: dict[str, float]) -> float | None:
@@ -134,7 +166,8 @@ def assess(leads: dict[str, LeadSignal], names_known: bool = True) -> PageQualit
     """
     reasons: list[str] = []
     coverage = {n: s.coverage for n, s in leads.items()}
-    rates = {n: r for n, s in leads.items() if (r := lead_rate(s)) is not None}
+    peaks = {n: p for n, s in leads.items() if (p := r_peaks_s(s)) is not None}
+    rates = {n: r for n, p in peaks.items() if (r := _rate(p)) is not None}
     einthoven = law_ratio(leads, ("I", "III"), ("II",), MAX_LAG) if names_known else None
     goldberger = law_ratio(leads, ("aVR", "aVL", "aVF"), (), MAX_LAG) if names_known else None
     values = np.array(list(rates.values()))
@@ -144,7 +177,7 @@ def assess(leads: dict[str, LeadSignal], names_known: bool = True) -> PageQualit
     hr = float(np.median(values)) if len(values) else None
     if rhythm and hr is not None and abs(float(np.median(rhythm)) - hr) <= MAX_HR_MAD_BPM:
         hr = float(np.median(rhythm))
-    mad = float(np.median(np.abs(values - np.median(values)))) if len(values) else None
+    mad = float(np.median(_rate_deviations(leads, peaks, rates))) if len(values) else None
     spread = _simultaneous_spread(leads, rates)
     median_cov = float(np.median(list(coverage.values()))) if coverage else 0.0
     if len(leads) < 3:
