@@ -12,6 +12,7 @@ Only :func:`save_bundle`, :func:`load_bundle` and :func:`import_bundle_zip` impo
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import os
@@ -75,6 +76,13 @@ def validate_name(name: str) -> str:
             "not starting with a dot"
         )
     return name
+
+
+def free_name(base: str, taken: Iterable[str]) -> str:
+    """``base``, or ``base-2``, ``base-3``… whichever no saved model has yet."""
+    taken = set(taken)
+    candidates = itertools.chain([base], (f"{base}-{k}" for k in itertools.count(2)))
+    return next(name for name in candidates if name not in taken)
 
 
 @dataclass(kw_only=True)

@@ -369,14 +369,17 @@ if data is not None and not signal:    # the search, summary and preview are of 
         if st.button("Show eight augmented copies of a training page", key="train_aug_preview"):
             augmentation_preview(data, config)
 
-# Stamped once per session (a default that changed every minute would reset a name being typed); the
-# default follows the model until a name of one's own is typed.
-default_name = f"{arch}-{st.session_state.setdefault('train_name_stamp', f'{datetime.now():%Y%m%d-%H%M}')}"
+# The default follows the model until a name of one's own is typed. It is stamped once per session (a
+# default that changed every minute would reset a name being typed) and numbered past the saved
+# models, so after a run the next press of Train saves a new model instead of asking to replace.
+saved = set(bundles.list_bundles()["name"])
+stamp = st.session_state.setdefault("train_name_stamp", f"{datetime.now():%Y%m%d-%H%M}")
+default_name = bundles.free_name(f"{arch}-{stamp}", saved)
 if st.session_state.get("train_bundle_name") in (None, st.session_state.get("train_default_name")):
     st.session_state["train_bundle_name"] = default_name
 st.session_state["train_default_name"] = default_name
 name = st.text_input("Save the model as", key="train_bundle_name")
-exists = bool(name) and name in set(bundles.list_bundles()["name"])
+exists = bool(name) and name in saved
 overwrite = st.checkbox(f"Replace the existing model '{escape(name)}'", key="train_overwrite") if exists else False
 try:
     bundles.validate_name(name)

@@ -41,6 +41,19 @@ def test_train_page_runs_a_short_training_and_saves_the_bundle(tiny_train_page,
     assert (models_root / "apptest-tiny" / "model.keras").is_file()
 
 
+def test_after_a_run_with_the_default_name_the_next_run_gets_a_new_one(tiny_train_page, models_root: Path) -> None:
+    at = tiny_train_page
+    at.number_input(key="train_epochs_custom").set_value(1).run()
+    first = at.text_input(key="train_bundle_name").value
+    at.button(key="train_start").click().run()
+    at.session_state["train_job"].join(timeout=300)
+    at.run()
+    assert (models_root / first / "model.keras").is_file()
+    assert at.text_input(key="train_bundle_name").value == f"{first}-2"
+    assert not at.button(key="train_start").disabled
+    assert "train_overwrite" not in [c.key for c in at.checkbox]            # nothing to replace
+
+
 def test_vgg16_without_weights_explains_and_offers_training_from_scratch(app_test) -> None:
     at = app_test("pages/train.py")
     at.radio(key="train_preset").set_value("custom").run()
