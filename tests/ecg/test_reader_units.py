@@ -6,6 +6,7 @@ import io
 import warnings
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 
@@ -68,6 +69,16 @@ def test_track_keeps_the_peak_of_a_thin_spike():
     y = track(band, 40.5, 2.0)
     assert np.nanmin(y) == pytest.approx(10.5, abs=1.0)
     assert y[5] == pytest.approx(40.5)
+
+
+def test_track_reads_the_foot_of_a_steep_stroke_near_the_baseline_not_halfway_up():
+    # A 3 px pen rising 10 px a column from a flat baseline at row 60: the column before the rise
+    # holds ink from the baseline up the stroke, and its middle (54) was read 6 px too high.
+    band = np.zeros((80, 40), np.uint8)
+    cv2.polylines(band, [np.array([[0, 60], [15, 60], [20, 10], [39, 10]], np.int32)], False, 1, thickness=3)
+    y = track(band, 60.0, 3.0)
+    assert abs(y[14] - 60) <= 3
+    assert y[20] == pytest.approx(10, abs=2) and y[12] == pytest.approx(60, abs=1)
 
 
 def _dashed_grid_page(px_per_mm: float = 5.0) -> tuple[np.ndarray, dict[str, int]]:

@@ -8,10 +8,12 @@ most frequent level of the segment (where the pen rests between beats).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from core.ecg.reader.layout import SPEED_MM_S, Layout, Segment
 
@@ -96,9 +98,31 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
         up = ~(t[:-2] <= top) & ~(t[2:] < top)
         down = ~(b[:-2] >= bottom) & ~(b[2:] > bottom)
     far_up = (baseline_y - top) >= (bottom - baseline_y)
-    value = np.where(tall & up & (~down | far_up), top, np.where(tall & down, bottom, middle))
+    peak = tall & up & (~down | far_up)
+    trough = tall & down & ~peak
+    # Peaks and troughs keep their ink's end; the middles of steep strokes are bracketed by the pen.
+    value = np.where(peak, top, np.where(trough, bottom, _within_pen_envelope(middle, top, bottom)))
     value[:_label_end(tall, label_cols)] = np.nan
     return value
+
+
+def _within_pen_envelope(value: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """``value`` kept between the closing and the opening of the signal that the ink's edges give.
+
+    The pen's ink in a column reaches the highest and lowest points of the trace in the columns
+    beside it: the top edge is the signal's running maximum, the bottom edge its running minimum.
+    Undoing that (a running minimum of the top, a running maximum of the bottom, over three columns)
+    brackets the signal; on a steep stroke the two meet, and a column read at its ink's middle, which
+    the pen's width drags towards the stroke's foot, is pulled back onto the stroke.
+    """
+    pad = lambda v: np.concatenate([[np.nan], v, [np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN windows stay NaN
+        # Rows grow downwards: the closing is the lower bound on the row, the opening the upper.
+        closing = np.nanmax(sliding_window_view(pad(top), 3), axis=1)
+        opening = np.nanmin(sliding_window_view(pad(bottom), 3), axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.where(closing <= opening, np.clip(value, closing, opening), value)
 
 
 def ink_centre(dark: np.ndarray, y: np.ndarray, stroke_px: float) -> np.ndarray:
