@@ -46,7 +46,7 @@ from pages.tuning_ui import search_expander
 require_app_navigation()
 
 JOB_KEY = "train_job"
-LIVE_EVERY_S = 2.0
+LIVE_EVERY_S = 2.0      # seconds between redraws of the live panel while a job runs
 PRESET_LABELS = {"live-demo": f"Live demo ({PRESETS['live-demo'].epochs} epochs, about a minute)",
                  "custom": "Custom",
                  "original-notebook": "Original notebook recipe"}
@@ -391,8 +391,10 @@ st.button("Train", type="primary", icon=":material/play_arrow:", disabled=runnin
           on_click=press_train, args=(data, config, name, overwrite))
 
 # Keyed so tests (and classroom CSS) can find this run's curves apart from the run history's.
-# Every 2 s, not every second: each redraw of the panel costs the browser and the server time the
-# training needs on a 2-core laptop (Live demo click → saved 55 s at 1 s, 39 s at 2 s; an epoch ~2.5 s).
+# Every LIVE_EVERY_S, not every second: each redraw of progress, metrics and both charts costs the
+# server and the browser CPU the training needs on a 2-core laptop (~80 ms of server Python a redraw);
+# a Live demo epoch takes ~2.5 s, so each new point still shows within one refresh. README, "The first
+# minutes": on a noisy VM the fit's own speed, not the refresh, decided click → saved.
 with st.container(key="train_live"):
     if running:
         st.fragment(run_every=LIVE_EVERY_S)(live_panel)()

@@ -110,8 +110,6 @@ def _cut_columns(mask: np.ndarray, columns: np.ndarray, px_per_mm: float) -> np.
     """``mask`` without the dashes in ``columns``: their short vertical runs go, while long strokes
     on a grid line stay (a calibration pulse's edge, a QRS), and a trace running straight through
     keeps its pixels (ink on both sides in the same row: a horizontal closing bridges it)."""
-    if not columns.any():
-        return mask
     dashes = columns & (_vertical_runs(mask) < _DASH_MM * px_per_mm)
     cut = mask.astype(bool) & ~dashes
     bridge = np.ones((1, int(round(px_per_mm)) + 2), np.uint8)
@@ -155,7 +153,8 @@ def find_traces(rgb: np.ndarray, dark_background: bool, px_per_mm: float, faint:
     lines = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
     uncut = _without_specks(mask & (1 - lines), px_per_mm)
     dashed = grid_columns(mask, px_per_mm)
-    cleaned = _without_specks(_cut_columns(uncut, dashed, px_per_mm), px_per_mm)
+    # Cutting dashes leaves their ends as specks; without dashed lines there is nothing to cut.
+    cleaned = _without_specks(_cut_columns(uncut, dashed, px_per_mm), px_per_mm) if dashed.any() else uncut
     dashes = uncut & ~cleaned
     quality = {"ink_threshold": threshold, "ink_share": float(cleaned.mean()),
                "line_share": float(lines.mean()), "dashed_line_share": float(dashed.mean())}
