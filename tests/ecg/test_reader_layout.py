@@ -109,3 +109,34 @@ def test_clean_synthetic_pages_are_read_with_their_layout(layout, seed):
 
     image, truth = render_truth_page(seed, layout=layout, effect="clean")
     assert read_page(image).layout == truth.layout
+
+
+def _with_pulses(mask: np.ndarray, n_rows: int, gap_mm: float) -> np.ndarray:
+    """The mask with every row's trace moved ``gap_mm`` right and a 10 mm pulse (5 mm wide, ending
+    1 mm before the trace used to start) in front of it."""
+    out = np.zeros_like(mask)
+    shift = int(round(gap_mm * PX))
+    out[:, shift:] = mask[:, :mask.shape[1] - shift]
+    out[:, :int(10 * PX) + shift] = False
+    for i in range(n_rows):
+        y0 = int((i + 1) * SPACING_MM * PX)
+        start, end = int(4 * PX), int(9 * PX)
+        pulse = np.array([[start - 5, y0], [start, y0], [start, y0 - 50], [end, y0 - 50], [end, y0], [end + 5, y0]],
+                         np.int32)
+        drawn = out.astype(np.uint8)
+        cv2.polylines(drawn, [pulse], False, 1, 2)
+        out = drawn.astype(bool)
+    return out
+
+
+def test_a_gap_between_pulse_and_trace_does_not_stretch_the_columns():
+    """The trace ends 250 mm after it starts: a gap after the pulse must not start the first column
+    early (and so every column late): each column starts where its lead's ink does, within 3 px (0.6 mm)."""
+    block = [[(lead, 2.5 * c, 2.5 * (c + 1)) for c, lead in enumerate(row)] for row in _3X4]
+    gap_mm = 2.0
+    layout = find_layout(_with_pulses(_draw(block), 3, gap_mm), PX)
+    assert layout.name == "3x4"
+    trace_x0 = (10 + gap_mm) * PX
+    column = {lead: c for row in _3X4 for c, lead in enumerate(row)}
+    for segment in layout.segments:
+        assert abs(segment.x0 - (trace_x0 + column[segment.lead] * 62.5 * PX)) <= 3, (segment.lead, segment.x0)

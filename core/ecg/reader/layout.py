@@ -25,6 +25,8 @@ _3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3"
 _RHYTHM = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
 _MIN_ROW_MM = 40.0           # the longest ink stretch a trace row must have
 _BRIDGE_MM = 1.0
+ROW_SPAN_MM = 250.0         # a standard row's trace on paper: 10 s at 25 mm/s, 5 s at 50 mm/s
+_PULSE_GAP_MM = 3.0         # the most paper a printer leaves between a row's pulse and its trace
 _EDGE_MM = 3.0
 _PULSE_MAX_MM = 25.0        # a 20 mm/mV pulse is 20 mm tall
 # A 3x4+3 page prints lead II as its middle strip (row 5) and first in row 2: the strip's first
@@ -301,21 +303,21 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         # showing a 3x4+3 page repeats lead II in its fifth row; six channels of a monitor do not.
         name = f"{n} rows"
         if n == 6:
-            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows), px_per_mm)
+            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows, px_per_mm), px_per_mm)
             name = "3x4+3" if quality["rhythm_match"] >= _SAME_LEAD_R else name
     elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
         if not two_columns:
             # No break mid-row (the columns run into each other): six rows whose II strip does not
             # repeat the block's II are no 3x4+3, and the other standard six-row layout is 6x2.
-            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows[:6]), px_per_mm)
+            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows[:6], px_per_mm), px_per_mm)
             two_columns = quality["rhythm_match"] < _SAME_LEAD_R
             if two_columns:
                 notes.append(f"rhythm_mismatch: the fifth row does not repeat the block's lead II "
                              f"(r {quality['rhythm_match']:.2f}): read as two columns")
         name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
     if not name.endswith("rows"):
-        rows = _common_span(rows)
+        rows = _common_span(rows, px_per_mm)
     if name.startswith("6x2"):
         parts = [_two_parts(row, _mid_breaks(row, _baseline_gaps(mask, row, px_per_mm), px_per_mm)) for row in rows]
         # Both columns start at the same x on every row of a 6x2 page.
@@ -342,15 +344,20 @@ def _drop_text_rows(rows: list[Row], stretches: list) -> tuple[list[Row], list]:
     return rows[first:], stretches[first:]
 
 
-def _common_span(rows: list[Row]) -> list[Row]:
+def _common_span(rows: list[Row], px_per_mm: float) -> list[Row]:
     """Rows of a standard layout share their time axis: one start (after the pulses) and one end.
 
     A row whose pulse runs into the trace or was not found would otherwise start early and shift
-    all its leads in time against the others.
+    all its leads in time against the others. A row's trace is 250 mm long; when a printer leaves
+    a little paper between pulse and trace, the span is longer, and the trace's end is the better
+    anchor: counting from the pulse would start the first column early and stretch every column.
     """
     with_pulse = [r.x0 for r in rows if r.pulses]
     x0 = int(max(with_pulse)) if with_pulse else int(np.median([r.x0 for r in rows]))
     x1 = int(np.median([r.x1 for r in rows]))
+    full = int(round(ROW_SPAN_MM * px_per_mm))
+    if 0 < x1 - x0 - full <= _PULSE_GAP_MM * px_per_mm:
+        x0 = x1 - full
     return [dataclasses.replace(r, x0=x0, x1=max(x0 + 1, x1)) for r in rows]
 
 

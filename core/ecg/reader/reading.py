@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from core.ecg.reader.grid import Grid, find_grid
-from core.ecg.reader.layout import Layout, find_layout
+from core.ecg.reader.layout import ROW_SPAN_MM, Layout, find_layout
 from core.ecg.reader.quality import PageQuality, assess
 from core.ecg.reader.sheet import Sheet, find_sheet
 from core.ecg.reader.signals import LeadSignal, PenPath, read_signals
@@ -22,7 +22,6 @@ from core.imageio import load_image
 WORK_PX_PER_MM = 5.0          # every page is read at this scale: 8 ms and 0.02 mV per px
 _MAX_WORK_SIDE = 2400
 _MIN_SIDE = 64
-ROW_SPAN_MM = 250.0           # a standard row's trace length on paper, at any speed and layout
 _EDGE_SHARE = 0.01            # a row this close to the sheet's side is cut by the image edge
 _HARMONIC = 1.4               # grid and rows this far apart: the grid locked onto a harmonic
 _SAME_SCALE = 0.05            # without a grid, the rows' scale replaces the page width beyond 5 %
