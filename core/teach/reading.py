@@ -162,8 +162,12 @@ def reading_steps(image: Image.Image, reading) -> list[ReadingStep]:
             "1 · Find the sheet", _sheet_picture(image, sheet),
             "A photo shows a table, fingers and shadows around the paper. The reader looks for the bright "
             "four-sided sheet, undoes the camera's perspective (the blue outline) and turns a skewed scan "
-            "upright, so that time runs straight along x and voltage along y.",
-            {"rotation (°)": round(sheet.rotation_deg, 2), **_numbers(sheet.quality, ("paper_share", "perspective"))},
+            "upright, so that time runs straight along x and voltage along y. When the photo cuts the "
+            "sheet's corners, the paper's own straight lines finish the job: grid lines and baselines run "
+            "level and upright on paper, so the reader finds the perspective that makes them do so again "
+            "(the number of such lines before and after is shown).",
+            {"rotation (°)": round(sheet.rotation_deg, 2),
+             **_numbers(sheet.quality, ("paper_share", "perspective", "square_lines_before", "square_lines_after"))},
             sheet.fallback))
     if "grid" in stages:
         grid = stages["grid"]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from core.ecg.reader.lines import square_sheet
+
 MAX_SIDE = 1600          # enough for 1 mm ≥ 5 px on an A4 page; keeps every later stage fast
 _MAX_SKEW_DEG = 12.0
 _SKEW_SIDE = 1000
@@ -144,6 +146,11 @@ def find_sheet(rgb: np.ndarray) -> Sheet:
         rgb = cv2.warpPerspective(rgb, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)
         corners = corners / scale
+    # The outline misses perspective when the frame cuts the sheet or a hand hides a corner: the
+    # grid's own lines finish the job (and undo most of the rotation on the way).
+    rgb, lines = square_sheet(rgb, MAX_SIDE)
+    if lines.fallback is not None and lines.horizontal + lines.vertical and "few" in lines.fallback:
+        fallback = lines.fallback if fallback is None else f"{fallback}; {lines.fallback}"
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     rotation, n_lines = _skew_deg(255 - grey if dark else grey)
     residual = 0.0
@@ -154,5 +161,6 @@ def find_sheet(rgb: np.ndarray) -> Sheet:
         rotation += residual
         rgb = _rotated(rgb, rotation) if abs(residual) > 0.02 else turned
     quality.update(paper_share=float(share), perspective=perspective, rotation_deg=rotation, residual_skew_deg=residual,
-                   skew_lines=float(n_lines))
+                   skew_lines=float(n_lines), square_lines_before=float(lines.aligned_before),
+                   square_lines_after=float(lines.aligned_after), squared=float(lines.applied))
     return Sheet(np.ascontiguousarray(rgb), dark, scale, corners, rotation, quality, fallback)

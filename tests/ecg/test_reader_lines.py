@@ -1,0 +1,74 @@
+"""Squaring a sheet by its straight lines: a photographed grid comes out square, a square one is left alone."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from core.ecg.reader.lines import fit_squaring, line_segments, square_sheet
+
+SIZE = (960, 680)           # w, h
+STEP = 40                   # grid line spacing in px (a 5 mm major line at 8 px per mm)
+
+
+def _grid_sheet() -> np.ndarray:
+    """Pink paper with a grid every ``STEP`` px and a wavy black trace across it."""
+    w, h = SIZE
+    sheet = np.full((h, w, 3), (250, 236, 236), np.uint8)
+    for x in range(STEP, w, STEP):
+        cv2.line(sheet, (x, 0), (x, h - 1), (235, 150, 150), 2)
+    for y in range(STEP, h, STEP):
+        cv2.line(sheet, (0, y), (w - 1, y), (235, 150, 150), 2)
+    xs = np.arange(40, w - 40)
+    for base in (170, 340, 510):
+        ys = base - 30 * np.exp(-(((xs % 160) - 80) / 6.0) ** 2) + 6 * np.sin(xs / 23)
+        cv2.polylines(sheet, [np.c_[xs, ys].round().astype(np.int32)], False, (20, 20, 20), 2)
+    return sheet
+
+
+def _photographed(sheet: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sheet seen by a tilted camera (one side nearer, slightly turned), and the homography used."""
+    w, h = SIZE
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    moved = np.float32([[40, 30], [w - 10, 0], [w - 30, h - 5], [20, h - 60]])
+    matrix = cv2.getPerspectiveTransform(corners, moved)
+    return cv2.warpPerspective(sheet, matrix, SIZE, borderValue=(90, 70, 50)), matrix
+
+
+def _level_spread(matrix: np.ndarray) -> float:
+    """How far (px) points of one flat-sheet grid line end up apart across the other axis: the worst
+    over three horizontal and three vertical lines."""
+    w, h = SIZE
+    spread = 0.0
+    for fixed in (0.2, 0.5, 0.8):
+        along = np.linspace(0.1, 0.9, 9)
+        for points, axis in ((np.c_[along * w, np.full(9, fixed * h)], 1), (np.c_[np.full(9, fixed * w), along * h], 0)):
+            mapped = cv2.perspectiveTransform(points.reshape(-1, 1, 2).astype(np.float64), matrix).reshape(-1, 2)
+            spread = max(spread, float(np.ptp(mapped[:, axis])))
+    return spread
+
+
+def test_a_sheet_photographed_at_an_angle_is_squared():
+    photo, camera = _photographed(_grid_sheet())
+    grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    fit = fit_squaring(line_segments(grey, 30), grey.shape)
+    assert fit.applied, fit.fallback
+    assert fit.aligned_after > fit.aligned_before
+    assert _level_spread(camera) > 20                  # the photo's grid lines run 20+ px off level
+    assert _level_spread(fit.matrix @ camera) < 1.5    # after squaring, within a pixel or so
+
+
+def test_a_square_sheet_is_left_as_it_is():
+    sheet = _grid_sheet()
+    squared, fit = square_sheet(sheet, 1600)
+    assert squared is sheet
+    assert not fit.applied and "no clear correction" in fit.fallback
+
+
+def test_a_page_without_straight_lines_is_not_squared():
+    rng = np.random.default_rng(0)
+    blobs = np.full((SIZE[1], SIZE[0], 3), 255, np.uint8)
+    for x, y in rng.integers(50, 600, (40, 2)):
+        cv2.circle(blobs, (int(x), int(y)), int(rng.integers(3, 12)), (0, 0, 0), -1)
+    squared, fit = square_sheet(blobs, 1600)
+    assert squared is blobs
+    assert "too few straight lines" in fit.fallback
