@@ -29,10 +29,11 @@ ROW_SPAN_MM = 250.0         # a standard row's trace on paper: 10 s at 25 mm/s, 
 _PULSE_GAP_MM = 3.0         # the most paper a printer leaves between a row's pulse and its trace
 _EDGE_MM = 3.0
 _PULSE_MAX_MM = 25.0        # a 20 mm/mV pulse is 20 mm tall
-# A 3x4+3 page prints lead II as its middle strip (row 5) and first in row 2: the strip's first
-# quarter is the block's II, recorded at the same moment.
-_II_STRIP, _II_ROW = 4, 1
+# A 3x4+3 page's strips (rows 4-6) repeat block columns recorded at the same moment:
+# lead: (strip row, block row, column).
+_STRIP_COLUMNS = {"V1": (3, 0, 2), "II": (4, 1, 0), "V5": (5, 1, 3)}
 _SAME_LEAD_R = 0.6          # a strip and its lead are one signal: r near 1 when read well
+_OTHER_STRIP_R = 0.25       # ... the V1 and V5 strips, further right, at least loosely
 _SHIFT_MM = 1.0             # a photo's rows may be offset in x by a little
 _CLOSE_ROWS = 1 / 3         # of the usual row spacing: closer levels are one row
 _HOLE_TOL = 0.3             # a hole is 1.7-2.3 spacings wide
@@ -242,18 +243,30 @@ def _same_signal(a: np.ndarray, b: np.ndarray, shift: int) -> float:
     return best
 
 
-def rhythm_match(mask: np.ndarray, rows: list[Row], px_per_mm: float) -> float:
-    """r between the first quarter of the fifth of six rows and of the second: lead II twice on a 3x4+3 page.
+def rhythm_match(mask: np.ndarray, rows: list[Row], px_per_mm: float) -> dict[str, float]:
+    """r between each strip of a 3x4+3 page (rows 4-6: V1, II, V5) and its block column at the same moment.
 
     A 3x4+3 rhythm strip records its lead over the same 10 s as the block, so the II strip's first
-    2.5 s is the block's II column (r near 1); on a 6x2 page those stretches are aVL and II at the
-    same moment, two other leads. Lead II is compared because every 3x4+3 printer repeats it, and
-    its block column is the first, where rows line up best (a photo's or a curved page's rows
-    drift apart along x); the V1 and V5 strips' columns sit further right. NaN when too little ink.
+    2.5 s is the block's II column (r near 1), the V1 strip's third quarter the V1 column and the V5
+    strip's last quarter the V5 column; on a 6x2 page those stretches are other leads. NaN when too
+    little ink.
     """
-    a, b = _pen_heights(mask, rows[_II_STRIP]), _pen_heights(mask, rows[_II_ROW])
-    n = min(len(a), len(b)) // 4
-    return _same_signal(a[:n], b[:n], max(1, int(_SHIFT_MM * px_per_mm)))
+    shift = max(1, int(_SHIFT_MM * px_per_mm))
+    out = {}
+    for lead, (strip, row, column) in _STRIP_COLUMNS.items():
+        a, b = _pen_heights(mask, rows[strip]), _pen_heights(mask, rows[row])
+        n = min(len(a), len(b)) // 4
+        out[lead] = _same_signal(a[column * n:(column + 1) * n], b[column * n:(column + 1) * n], shift)
+    return out
+
+
+def repeats_block(matches: dict[str, float]) -> bool:
+    """Whether the strips repeat the block: lead II clearly (it is the first column, where rows line
+    up best even on a photo), and V1 and V5 at least loosely (their columns sit further right). A
+    6x2 page's aVL can pass for II by chance (a photo's did at r 0.70); its V4 and V6 then do not
+    repeat V1 and V5 (0.23 and 0.15)."""
+    others = [r for lead, r in matches.items() if lead != "II" and np.isfinite(r)]
+    return bool(matches["II"] >= _SAME_LEAD_R and (not others or min(others) >= _OTHER_STRIP_R))
 
 
 def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
@@ -303,18 +316,21 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         # showing a 3x4+3 page repeats lead II in its fifth row; six channels of a monitor do not.
         name = f"{n} rows"
         if n == 6:
-            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows, px_per_mm), px_per_mm)
-            name = "3x4+3" if quality["rhythm_match"] >= _SAME_LEAD_R else name
+            matches = rhythm_match(mask, _common_span(rows, px_per_mm), px_per_mm)
+            quality.update({f"rhythm_match{'' if lead == 'II' else '_' + lead}": r for lead, r in matches.items()})
+            name = "3x4+3" if repeats_block(matches) else name
     elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
         if not two_columns:
             # No break mid-row (the columns run into each other): six rows whose II strip does not
             # repeat the block's II are no 3x4+3, and the other standard six-row layout is 6x2.
-            quality["rhythm_match"] = rhythm_match(mask, _common_span(rows[:6], px_per_mm), px_per_mm)
-            two_columns = quality["rhythm_match"] < _SAME_LEAD_R
+            matches = rhythm_match(mask, _common_span(rows[:6], px_per_mm), px_per_mm)
+            quality.update({f"rhythm_match{'' if lead == 'II' else '_' + lead}": r for lead, r in matches.items()})
+            two_columns = not repeats_block(matches)
             if two_columns:
-                notes.append(f"rhythm_mismatch: the fifth row does not repeat the block's lead II "
-                             f"(r {quality['rhythm_match']:.2f}): read as two columns")
+                said = ", ".join(f"{lead} r {r:.2f}" for lead, r in matches.items())
+                notes.append(f"rhythm_mismatch: the bottom rows do not repeat the block's columns ({said}): "
+                             f"read as two columns")
         name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
     if not name.endswith("rows"):
         rows = _common_span(rows, px_per_mm)
