@@ -19,6 +19,7 @@ from scipy.optimize import least_squares
 
 _FAMILY_DEG = 25.0        # a segment this close to horizontal or vertical belongs to that family
 _MIN_LENGTH = 0.03        # of the sheet's long side: shorter segments are text, ticks and noise
+_DETECT_SIDE = 1000       # segments are detected on the sheet at most this size
 _MIN_FAMILY = 6           # segments each family needs before the fit is trusted
 _MIN_SQUARE = 3           # ... and the segments each must have square after it
 _INLIER_TAN = 0.01        # the robust loss's scale: 0.6° of slant after the fit is still a grid line
@@ -121,7 +122,10 @@ def fit_squaring(segments: np.ndarray, shape: tuple[int, int]) -> LineFit:
 def square_sheet(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, LineFit]:
     """The sheet warped by its squaring homography (the whole image kept, at most ``max_side`` px)."""
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    fit = fit_squaring(line_segments(grey, _MIN_LENGTH * max(grey.shape)), grey.shape)
+    # Long lines keep their direction at a smaller size, and the detector costs 4x less at half of it.
+    k = min(1.0, _DETECT_SIDE / max(grey.shape))
+    small = cv2.resize(grey, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) if k < 1 else grey
+    fit = fit_squaring(line_segments(small, _MIN_LENGTH * max(small.shape)) / k, grey.shape)
     if not fit.applied:
         return rgb, fit
     h, w = grey.shape
