@@ -82,6 +82,13 @@ def test_a_screen_keeps_its_rows_as_channels_unless_it_repeats_lead_ii():
     assert find_layout(_page_3x4_plus_3(), PX, paper=False).name == "3x4+3"
 
 
+def test_a_screen_whose_rows_each_start_with_a_pulse_shows_a_printed_layout():
+    """A monitor draws no calibration pulse per channel; a viewer showing a printed 6x2 page does."""
+    layout = find_layout(_with_pulses(_page_6x2(), 6, 1.0), PX, paper=False)
+    assert layout.quality["pulses"] == 6
+    assert layout.name == "6x2"
+
+
 def test_twelve_rows_with_one_flat_lead_are_12x1():
     rows = [[(lead, 0.0, 10.0)] for lead in LEADS]
     mask = _draw(rows)

@@ -274,7 +274,8 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     """Rows, layout name and lead segments of a trace mask at ``px_per_mm``.
 
     ``separators``: the long vertical lines removed from the ink (``Traces.vertical_lines``);
-    ``paper=False`` (a screen) reads every row as one channel instead of matching paper layouts.
+    ``paper=False`` (a screen) reads every row as one channel instead of matching paper layouts,
+    unless every row starts with a calibration pulse.
     """
     h, w = mask.shape
     ys, filled = fill_missed_rows(merge_close_rows(_find_rows(mask, px_per_mm)))
@@ -311,6 +312,11 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     quality = {"rows": float(n), "pulses": float(len(pulses)), "gain_mm_per_mv": gain}
     notes = [f"{filled} row(s) missing from an even stack (flat or faint leads) added"] if filled else []
     name = {3: "3x4", 4: "3x4+1", 5: "3x4+2", 12: "12x1", 13: "12x1+1"}.get(n, f"{n} rows")
+    # A monitor draws no calibration pulse per channel, an electrocardiograph prints one per row:
+    # a screen showing a pulse in front of every row is a printed page on a viewer.
+    if not paper and n >= 3 and all(r.pulses for r in rows):
+        paper = True
+        notes.append("a pulse starts every row: a printed layout shown on a screen")
     if not paper:
         # A monitor stacks its channels, so paper layouts need positive evidence there: a screen
         # showing a 3x4+3 page repeats lead II in its fifth row; six channels of a monitor do not.
