@@ -4,7 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.ecg.reader.lines import fit_squaring, line_segments, square_sheet
+from core.ecg.reader.lines import find_squaring, fit_squaring, line_segments
+from core.ecg.reader.sheet import find_sheet
 
 SIZE = (960, 680)           # w, h
 STEP = 40                   # grid line spacing in px (a 5 mm major line at 8 px per mm)
@@ -58,10 +59,21 @@ def test_a_sheet_photographed_at_an_angle_is_squared():
 
 
 def test_a_square_sheet_is_left_as_it_is():
-    sheet = _grid_sheet()
-    squared, fit = square_sheet(sheet, 1600)
-    assert squared is sheet
+    fit = find_squaring(_grid_sheet())
     assert not fit.applied and "no clear correction" in fit.fallback
+    assert find_sheet(_grid_sheet()).quality["squared"] == 0
+
+
+def test_a_turned_sheet_is_levelled_and_its_turn_reported():
+    w, h = SIZE
+    turned = cv2.warpAffine(_grid_sheet(), cv2.getRotationMatrix2D((w / 2, h / 2), 2.0, 1.0), SIZE,
+                            borderValue=(250, 236, 236))
+    sheet = find_sheet(turned)
+    assert sheet.quality["squared"] == 1
+    assert abs(sheet.rotation_deg + 2.0) < 0.05       # lines ran 2° up to the right: -2° in image axes
+    grey = cv2.cvtColor(sheet.rgb, cv2.COLOR_RGB2GRAY)
+    again = fit_squaring(line_segments(grey, 30), grey.shape)
+    assert not again.applied                          # nothing left to square
 
 
 def test_a_page_without_straight_lines_is_not_squared():
@@ -69,6 +81,5 @@ def test_a_page_without_straight_lines_is_not_squared():
     blobs = np.full((SIZE[1], SIZE[0], 3), 255, np.uint8)
     for x, y in rng.integers(50, 600, (40, 2)):
         cv2.circle(blobs, (int(x), int(y)), int(rng.integers(3, 12)), (0, 0, 0), -1)
-    squared, fit = square_sheet(blobs, 1600)
-    assert squared is blobs
-    assert "too few straight lines" in fit.fallback
+    fit = find_squaring(blobs)
+    assert not fit.applied and "too few straight lines" in fit.fallback

@@ -119,25 +119,36 @@ def fit_squaring(segments: np.ndarray, shape: tuple[int, int]) -> LineFit:
     return LineFit(np.linalg.inv(normalise) @ squaring @ normalise, *counts, sum(before), sum(after))
 
 
-def square_sheet(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, LineFit]:
-    """The sheet warped by its squaring homography (the whole image kept, at most ``max_side`` px)."""
+def find_squaring(rgb: np.ndarray) -> LineFit:
+    """The squaring homography of a sheet from its long straight segments (see ``fit_squaring``)."""
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     # Long lines keep their direction at a smaller size, and the detector costs 4x less at half of it.
     k = min(1.0, _DETECT_SIDE / max(grey.shape))
     small = cv2.resize(grey, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) if k < 1 else grey
-    fit = fit_squaring(line_segments(small, _MIN_LENGTH * max(small.shape)) / k, grey.shape)
-    if not fit.applied:
-        return rgb, fit
-    h, w = grey.shape
+    return fit_squaring(line_segments(small, _MIN_LENGTH * max(small.shape)) / k, grey.shape)
+
+
+def warp_squared(rgb: np.ndarray, matrix: np.ndarray, max_side: int, turn_deg: float = 0.0) -> np.ndarray:
+    """``rgb`` warped by ``matrix`` and then turned ``turn_deg`` about the result's centre, in one
+    resampling; the whole sheet is kept, at most ``max_side`` px on its long side."""
+    h, w = rgb.shape[:2]
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32).reshape(-1, 1, 2)
-    mapped = cv2.perspectiveTransform(corners, fit.matrix).reshape(-1, 2)
+    mapped = cv2.perspectiveTransform(corners, matrix).reshape(-1, 2)
     low, high = mapped.min(axis=0), mapped.max(axis=0)
     scale = min(1.0, max_side / float(max(high - low)))
     place = np.array([[scale, 0, -scale * low[0]], [0, scale, -scale * low[1]], [0, 0, 1]])
     size = tuple(int(v) for v in np.ceil((high - low) * scale))
+    turn = np.vstack([cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), turn_deg, 1.0), [0, 0, 1]])
     # Fill the corners the warp uncovers with the paper's colour: replicated edges would drag any
     # trace that touches the border into long stripes that pass for rows.
     paper = tuple(float(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
-    squared = cv2.warpPerspective(rgb, place @ fit.matrix, size, flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
-    return squared, fit
+    return cv2.warpPerspective(rgb, turn @ place @ matrix, size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
+
+
+def turn_of(matrix: np.ndarray, shape: tuple[int, int]) -> float:
+    """The angle (degrees, as the sheet's lines lay in the image) that ``matrix`` levels at the sheet's centre."""
+    h, w = shape
+    level = np.array([[[w / 2 - 50, h / 2]], [[w / 2 + 50, h / 2]]], np.float64)
+    a, b = cv2.perspectiveTransform(level, np.linalg.inv(matrix)).reshape(2, 2)
+    return float(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0])))

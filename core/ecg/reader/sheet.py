@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from core.ecg.reader.lines import square_sheet
+from core.ecg.reader.lines import find_squaring, turn_of, warp_squared
 
 MAX_SIDE = 1600          # enough for 1 mm ≥ 5 px on an A4 page; keeps every later stage fast
 _MAX_SKEW_DEG = 12.0
@@ -114,6 +114,20 @@ def _residual_skew_deg(grey: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(shift, w - third)))
 
 
+def _deskewed(rgb: np.ndarray, dark: bool) -> tuple[np.ndarray, float, float, int]:
+    """The sheet turned level by its long near-horizontal lines: (sheet, rotation, its refinement, lines used)."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    rotation, n_lines = _skew_deg(255 - grey if dark else grey)
+    residual = 0.0
+    if abs(rotation) > 0.15:
+        turned = _rotated(rgb, rotation)
+        residual = _residual_skew_deg(cv2.cvtColor(turned, cv2.COLOR_RGB2GRAY))
+        # One warp by the refined angle: a second on top would blur the ink twice.
+        rotation += residual
+        rgb = _rotated(rgb, rotation) if abs(residual) > 0.02 else turned
+    return rgb, rotation, residual, n_lines
+
+
 def find_sheet(rgb: np.ndarray) -> Sheet:
     """The upright sheet of an RGB image; falls back to the whole image with a reason."""
     h, w = rgb.shape[:2]
@@ -147,19 +161,17 @@ def find_sheet(rgb: np.ndarray) -> Sheet:
                                   borderMode=cv2.BORDER_REPLICATE)
         corners = corners / scale
     # The outline misses perspective when the frame cuts the sheet or a hand hides a corner: the
-    # grid's own lines finish the job (and undo most of the rotation on the way).
-    rgb, lines = square_sheet(rgb, MAX_SIDE)
-    if lines.fallback is not None and lines.horizontal + lines.vertical and "few" in lines.fallback:
-        fallback = lines.fallback if fallback is None else f"{fallback}; {lines.fallback}"
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    rotation, n_lines = _skew_deg(255 - grey if dark else grey)
-    residual = 0.0
-    if abs(rotation) > 0.15:
-        turned = _rotated(rgb, rotation)
-        residual = _residual_skew_deg(cv2.cvtColor(turned, cv2.COLOR_RGB2GRAY))
-        # One warp by the refined angle: a second on top would blur the ink twice.
-        rotation += residual
-        rgb = _rotated(rgb, rotation) if abs(residual) > 0.02 else turned
+    # grid's own lines finish the job, rotation included.
+    lines = find_squaring(rgb)
+    if lines.applied:
+        squared = warp_squared(rgb, lines.matrix, MAX_SIDE)
+        # Short segments give the level to a tenth of a degree; the grid's pattern refines it, and
+        # the refined turn goes into the same single resampling.
+        residual = _residual_skew_deg(cv2.cvtColor(squared, cv2.COLOR_RGB2GRAY))
+        rotation, n_lines = turn_of(lines.matrix, rgb.shape[:2]) + residual, lines.horizontal
+        rgb = warp_squared(rgb, lines.matrix, MAX_SIDE, residual) if abs(residual) > 0.02 else squared
+    else:
+        rgb, rotation, residual, n_lines = _deskewed(rgb, dark)
     quality.update(paper_share=float(share), perspective=perspective, rotation_deg=rotation, residual_skew_deg=residual,
                    skew_lines=float(n_lines), square_lines_before=float(lines.aligned_before),
                    square_lines_after=float(lines.aligned_after), squared=float(lines.applied))
