@@ -138,19 +138,28 @@ class TraceShare:
     area: float
 
 
+def trace_pixels(image: np.ndarray) -> np.ndarray:
+    """Ink of an (h, w, 3) image: darker than halfway to the darkest pixel on paper, lighter than
+    halfway to the lightest on a dark screen (light traces); none without ``MIN_INK_CONTRAST``."""
+    values = np.asarray(image, dtype="float32")
+    screen = float(np.median(values.max(axis=-1))) < 90     # the sheet reader's test for a dark background
+    grey = -values.max(axis=-1) if screen else values.min(axis=-1)
+    paper, extreme = float(np.median(grey)), float(grey.min())
+    if paper - extreme < MIN_INK_CONTRAST:
+        return np.zeros(grey.shape, bool)
+    return grey < (paper + extreme) / 2
+
+
 def heat_on_traces(result: ImageResult, saliency: Saliency) -> TraceShare:
     """The share of ``saliency`` that lies on or next to the ECG traces of ``result``'s input.
 
-    Trace pixels are those darker than halfway between the paper (the median, as most of a page is
-    paper) and the darkest pixel: at small input sizes a thin trace is averaged to grey, so no fixed
-    grey level would do.
+    Trace pixels are those further than halfway from the paper (the median, as most of a page is
+    paper) towards the most extreme pixel: at small input sizes a thin trace is averaged to grey, so
+    no fixed grey level would do. On a dark screen the traces are the light pixels.
     """
     from scipy import ndimage
 
-    grey = result.view.network_input.min(axis=-1).astype("float32")
-    paper, darkest = float(np.median(grey)), float(grey.min())
-    ink = grey < (paper + darkest) / 2 if paper - darkest >= MIN_INK_CONTRAST else np.zeros(grey.shape, bool)
-    near = ndimage.binary_dilation(ink, iterations=TRACE_REACH_PX)
+    near = ndimage.binary_dilation(trace_pixels(result.view.network_input), iterations=TRACE_REACH_PX)
     total = float(saliency.heatmap.sum())
     return TraceShare(float(saliency.heatmap[near].sum()) / total if total > 0 else 0.0, float(near.mean()))
 

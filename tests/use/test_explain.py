@@ -377,3 +377,18 @@ def test_gradcam_points_at_the_leads_that_carry_the_finding(tmp_path):
     assert len(hits) >= 30
     assert rate >= 2 * level
     assert rate >= POINTING_FLOOR
+
+
+def test_trace_pixels_are_dark_ink_on_paper_and_light_ink_on_a_screen():
+    """The share of heat on the traces needs the traces: on a monitor capture they are the light
+    pixels (the Predict page said "traces cover 0 %" there before)."""
+    from core.use.prediction import trace_pixels
+
+    paper = np.full((40, 60, 3), 245, np.uint8)
+    paper[20, 5:55] = 10
+    screen = np.full((40, 60, 3), 15, np.uint8)
+    screen[20, 5:55] = (90, 250, 120)
+    for image in (paper, screen):
+        ink = trace_pixels(image)
+        assert ink[20, 5:55].all() and ink.sum() == 50
+    assert not trace_pixels(np.full((40, 60, 3), 128, np.uint8)).any()
