@@ -145,8 +145,13 @@ def _layout_picture(work_rgb: np.ndarray, layout) -> Image.Image:
     return picture
 
 
+_UNITS = {"stroke_px": "stroke width (px)"}
+
+
 def _numbers(quality: dict, keys: tuple[str, ...]) -> dict[str, float | None]:
-    return {key: (None if quality.get(key) is None else round(float(quality[key]), 3)) for key in keys if key in quality}
+    """Quality numbers under names a student can read ("paper share", not "paper_share")."""
+    return {_UNITS.get(key, key.replace("_", " ")): (None if quality.get(key) is None else round(float(quality[key]), 3))
+            for key in keys if key in quality}
 
 
 def reading_steps(image: Image.Image, reading) -> list[ReadingStep]:

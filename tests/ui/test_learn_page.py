@@ -165,5 +165,7 @@ def test_pixels_to_signals_shows_every_stage_of_the_reader_on_an_example(app_tes
     assert evidence["strength"].between(0, 1).all() and (evidence.loc[evidence["evidence"] == "beat shape",
                                                                        "weight"] > 0).all()
     assert "Einthoven residual" in quality["check"].tolist()
+    captions = " ".join(c.value for c in at.caption)
+    assert "paper share:" in captions and "stroke width (px):" in captions and "_" not in captions
     # the Inside view is closed, so no feature maps were computed
     assert FEATURE_MAPS not in headers
