@@ -21,6 +21,7 @@ from scipy.special import softmax
 from core.classes import CANONICAL_CLASSES, NON_ECG
 from core.ecg import DEFAULT_LAYOUT, Territory, lead_regions, lead_shares, name_territory
 from core.ecg.reader import PageReading, read_page_cached, to_rgb
+from core.ecg.reader.sheet import looks_dark
 from core.errors import USER_ERRORS
 from core.ecg import Preprocessing
 from core.learn import apply_temperature, bundle_preprocessing, probabilities_to_logits, temperature_of
@@ -142,8 +143,7 @@ def trace_pixels(image: np.ndarray) -> np.ndarray:
     """Ink of an (h, w, 3) image: darker than halfway to the darkest pixel on paper, lighter than
     halfway to the lightest on a dark screen (light traces); none without ``MIN_INK_CONTRAST``."""
     values = np.asarray(image, dtype="float32")
-    screen = float(np.median(values.max(axis=-1))) < 90     # the sheet reader's test for a dark background
-    grey = -values.max(axis=-1) if screen else values.min(axis=-1)
+    grey = -values.max(axis=-1) if looks_dark(values) else values.min(axis=-1)
     paper, extreme = float(np.median(grey)), float(grey.min())
     if paper - extreme < MIN_INK_CONTRAST:
         return np.zeros(grey.shape, bool)

@@ -269,6 +269,11 @@ def repeats_block(matches: dict[str, float]) -> bool:
     return bool(matches["II"] >= _SAME_LEAD_R and (not others or min(others) >= _OTHER_STRIP_R))
 
 
+def _match_numbers(matches: dict[str, float]) -> dict[str, float]:
+    """The strips' r as quality numbers: ``rhythm_match`` (lead II), ``rhythm_match_V1``, ``rhythm_match_V5``."""
+    return {"rhythm_match" if lead == "II" else f"rhythm_match_{lead}": r for lead, r in matches.items()}
+
+
 def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
                 separators: np.ndarray | None = None, paper: bool = True) -> Layout:
     """Rows, layout name and lead segments of a trace mask at ``px_per_mm``.
@@ -323,7 +328,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         name = f"{n} rows"
         if n == 6:
             matches = rhythm_match(mask, _common_span(rows, px_per_mm), px_per_mm)
-            quality.update({f"rhythm_match{'' if lead == 'II' else '_' + lead}": r for lead, r in matches.items()})
+            quality.update(_match_numbers(matches))
             name = "3x4+3" if repeats_block(matches) else name
     elif n in (6, 7):
         two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
@@ -331,7 +336,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
             # No break mid-row (the columns run into each other): six rows whose II strip does not
             # repeat the block's II are no 3x4+3, and the other standard six-row layout is 6x2.
             matches = rhythm_match(mask, _common_span(rows[:6], px_per_mm), px_per_mm)
-            quality.update({f"rhythm_match{'' if lead == 'II' else '_' + lead}": r for lead, r in matches.items()})
+            quality.update(_match_numbers(matches))
             two_columns = not repeats_block(matches)
             if two_columns:
                 said = ", ".join(f"{lead} r {r:.2f}" for lead, r in matches.items())

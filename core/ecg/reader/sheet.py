@@ -17,6 +17,7 @@ MAX_SIDE = 1600          # enough for 1 mm ≥ 5 px on an A4 page; keeps every l
 _MAX_SKEW_DEG = 12.0
 _SKEW_SIDE = 1000
 _MAX_SHIFT_PX = 4        # the residual skew searched: up to this many px between the sheet's thirds
+_DARK_LEVEL = 90         # a screen: half its pixels have no channel brighter than this
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Sheet:
     rotation_deg: float
     quality: dict[str, float] = field(default_factory=dict)
     fallback: str | None = None
+
+
+def looks_dark(rgb: np.ndarray) -> bool:
+    """Whether most of an RGB image is dark (a screen's background), so that ink is the light pixels."""
+    return float(np.median(rgb.max(axis=-1))) < _DARK_LEVEL
 
 
 def _order_corners(pts: np.ndarray) -> np.ndarray:
@@ -136,7 +142,7 @@ def find_sheet(rgb: np.ndarray) -> Sheet:
         rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     quad, share = _paper_quad(rgb)
     # A screen: mostly dark with little bright paper, so traces are the light pixels.
-    dark = bool(np.median(rgb.max(axis=2)) < 90 and share < 0.15)
+    dark = looks_dark(rgb) and share < 0.15
     quality: dict[str, float] = {"dark_background": float(dark)}
     fallback = None
     corners = None
