@@ -158,3 +158,41 @@ def test_a_gap_between_pulse_and_trace_does_not_stretch_the_columns():
     column = {lead: c for row in _3X4 for c, lead in enumerate(row)}
     for segment in layout.segments:
         assert abs(segment.x0 - (trace_x0 + column[segment.lead] * 62.5 * PX)) <= 3, (segment.lead, segment.x0)
+
+
+def _with_tall_wave(mask: np.ndarray, n_rows: int, at_mm: float) -> np.ndarray:
+    """Every row with a 3 mm wide wave 12 mm tall starting ``at_mm`` into the trace: its top leaves
+    the baseline band, so the band shows a 2-3 mm gap there, as a wide QRS does."""
+    out = mask.astype(np.uint8)
+    a, b = int((10 + at_mm) * PX), int((13 + at_mm) * PX)
+    for i in range(n_rows):
+        y0 = int((i + 1) * SPACING_MM * PX)
+        out[y0 - int(8 * PX):y0 + int(8 * PX), a:b + 1] = 0
+        wave = np.array([[a, y0], [a, y0 - int(12 * PX)], [b, y0 - int(12 * PX)], [b, y0]], np.int32)
+        cv2.polylines(out, [wave], False, 1, 2)
+    return out.astype(bool)
+
+
+def test_a_tall_wave_near_mid_row_does_not_move_the_6x2_column_break():
+    """Both columns last 5 s: the right one starts mid-row at 5 s, even when a wide QRS 7 mm after
+    the middle leaves a gap in the baseline band (taken for the break, it started the right-hand
+    leads 0.3 s late)."""
+    page = _with_pulses(_page_6x2(), 6, 1.0)                   # the trace now starts at 11 mm
+    layout = find_layout(_with_tall_wave(page, 6, 1.0 + 132.0), PX)
+    assert layout.name == "6x2"
+    right = [s for s in layout.segments if s.lead.startswith("V")]
+    assert len(right) == 6
+    for segment in right:
+        assert abs(segment.x0 - (11 + 125) * PX) <= 2, (segment.lead, segment.x0)
+        assert segment.start_s == pytest.approx(5.0, abs=0.01)
+
+
+def test_a_printed_break_mid_row_starts_the_right_column_later_on_the_clock():
+    """A printer's 3 mm break over the middle: the right column's ink starts after it, and its
+    time is counted from the row's start (5 s + 3 mm at 25 mm/s), not reset to 5 s."""
+    mask = _with_pulses(_page_6x2(), 6, 1.0)
+    mask[:, int((11 + 125) * PX):int((11 + 128) * PX)] = False
+    layout = find_layout(mask, PX)
+    assert layout.name == "6x2"
+    for segment in (s for s in layout.segments if s.lead.startswith("V")):
+        assert segment.start_s == pytest.approx(5.0 + 3 / 25, abs=0.02), (segment.lead, segment.start_s)

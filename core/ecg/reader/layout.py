@@ -28,6 +28,7 @@ _BRIDGE_MM = 1.0
 ROW_SPAN_MM = 250.0         # a standard row's trace on paper: 10 s at 25 mm/s, 5 s at 50 mm/s
 _PULSE_GAP_MM = 3.0         # the most paper a printer leaves between a row's pulse and its trace
 _EDGE_MM = 3.0
+_BREAK_MM = 2.0             # a 6x2 printer's column break straddles the row's middle within this
 _PULSE_MAX_MM = 25.0        # a 20 mm/mV pulse is 20 mm tall
 # A 3x4+3 page's strips (rows 4-6) repeat block columns recorded at the same moment:
 # lead: (strip row, block row, column).
@@ -346,10 +347,10 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     if not name.endswith("rows"):
         rows = _common_span(rows, px_per_mm)
     if name.startswith("6x2"):
-        parts = [_two_parts(row, _mid_breaks(row, _baseline_gaps(mask, row, px_per_mm), px_per_mm)) for row in rows]
+        parts = [_two_parts(row, _baseline_gaps(mask, row, px_per_mm), px_per_mm) for row in rows]
         # Both columns start at the same x on every row of a 6x2 page.
-        cut = int(np.median([p[0][1] for p in parts if len(p) == 2] or [(rows[0].x0 + rows[0].x1) // 2]))
-        start = int(np.median([p[1][0] for p in parts if len(p) == 2] or [cut]))
+        cut = int(np.median([p[0][1] for p in parts]))
+        start = int(np.median([p[1][0] for p in parts]))
         row_stretches = [[(row.x0, cut), (start, row.x1)] for row in rows]
     segments = _segments(name, rows, row_stretches, px_per_mm)
     if name.endswith("rows"):
@@ -388,16 +389,30 @@ def _common_span(rows: list[Row], px_per_mm: float) -> list[Row]:
     return [dataclasses.replace(r, x0=x0, x1=max(x0 + 1, x1)) for r in rows]
 
 
-def _two_parts(row: Row, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """A 6x2 row as its two trace stretches, cut at the column break nearest mid-row (none: one stretch)."""
-    if not gaps:
-        return [(row.x0, row.x1)]
-    mid = (row.x0 + row.x1) / 2
-    a, b = min(gaps, key=lambda g: abs((g[0] + g[1]) / 2 - mid))
+def _two_parts(row: Row, gaps: list[tuple[int, int]], px_per_mm: float) -> list[tuple[int, int]]:
+    """A 6x2 row as its two trace stretches: cut at the printer's break when its gaps straddle the
+    row's middle, else at the middle itself.
+
+    Both columns last 5 s on one time axis, so the right column begins half a row after the left
+    one; a gap further off is a tall QRS stroke leaving the baseline band, not the break (taking
+    one 7 mm right of the middle started every right-hand lead 0.3 s late).
+    """
+    mid = _column_edges(row, 2)[1]
+    tol = _BREAK_MM * px_per_mm
+    straddling = [g for g in gaps if g[0] - tol <= mid <= g[1] + tol]
+    if not straddling:
+        return [(row.x0, mid), (mid, row.x1)]
+    # The break may hold a label and the right column's pulse, each leaving its own gap.
+    a, b = straddling[0][0], straddling[-1][1]
     for p in row.pulses:                         # the right column's own pulse is no signal
         if p[0] <= b + 2 * (p[2] - p[0]) and p[2] > b:
             b = p[2]
     return [(row.x0, a), (b, row.x1)]
+
+
+def _column_edges(row: Row, n_cols: int) -> list[int]:
+    """Where ``n_cols`` columns of equal duration begin and end along the row (working px)."""
+    return np.linspace(row.x0, row.x1, n_cols + 1).round().astype(int).tolist()
 
 
 def _split(row: Row, n_cols: int, stretches: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -407,8 +422,8 @@ def _split(row: Row, n_cols: int, stretches: list[tuple[int, int]]) -> list[tupl
         cut = min(stretches[:-1], key=lambda s: abs(s[1] - mid))
         nxt = stretches[stretches.index(cut) + 1]
         return [(row.x0, cut[1]), (nxt[0], row.x1)]
-    edges = np.linspace(row.x0, row.x1, n_cols + 1).round().astype(int)
-    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+    edges = _column_edges(row, n_cols)
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def _segments(name: str, rows: list[Row], stretches, px_per_mm: float) -> list[Segment]:
@@ -426,6 +441,9 @@ def _segments(name: str, rows: list[Row], stretches, px_per_mm: float) -> list[S
     out = []
     n_main = {"3x4": 3, "6x2": 6, "12x1": 12}.get(base, len(rows))
     for i, (row, (leads, col_s)) in enumerate(zip(rows, plan)):
+        # A column that starts after its break or pulse starts that much later on the row's clock.
+        edges = _column_edges(row, len(leads))
+        px_per_s = (row.x1 - row.x0) / (len(leads) * col_s)
         for c, (x0, x1) in enumerate(_split(row, len(leads), stretches[i])):
-            out.append(Segment(leads[c], i, x0, x1, c * col_s, rhythm=i >= n_main))
+            out.append(Segment(leads[c], i, x0, x1, c * col_s + (x0 - edges[c]) / px_per_s, rhythm=i >= n_main))
     return out
