@@ -2,37 +2,62 @@
 
 A heart repeats one activation sequence, so the QRS-T complexes of a lead have nearly the same
 shape even when the rhythm is irregular (atrial fibrillation changes the timing, not the beat).
-EEG, seismic and audio traces give NeuroKit2 "R peaks" too, and at plausible rates, but what
+EEG, seismic and audio traces have steep strokes ("R peaks") too, and at plausible rates, but what
 follows one peak does not resemble what follows the next. Measured on the readings of the ECG
 check's corpus: Mendeley pages 0.80-0.99, other-source ECGs mostly 0.6-0.99, EEG and seismic
 plots 0.35 or less.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import find_peaks
 
 from core.ecg.reader.signals import LeadSignal
 
 BEFORE_S, AFTER_S = 0.2, 0.4     # a beat: from before the QRS to the end of the T wave at normal rates
 _MIN_READ = 0.6                  # share of a lead that must be read to look for beats in it
+_SMOOTH_S = 0.02                 # the pen's jitter, smoothed before the slope is taken
+_QRS_S = 0.08                    # a QRS's width: the slope is averaged over it
+_QRS_SHARE = 0.6                 # of the second-strongest complex's slope, to count as a QRS
+_ABOVE_REST = 2.5                # times the lead's median slope: a heart rests between beats, text never does
+_MIN_RR_S = 0.3                  # 200 bpm
+_PEAK_REACH_S = 0.05             # R or S within this of the slope's peak
 
 
 def r_peaks(signal: LeadSignal) -> np.ndarray | None:
-    """Sample indices of the lead's R peaks (NeuroKit2), gaps bridged; None when there is too little to look at."""
-    import neurokit2 as nk
+    """Sample indices of the lead's QRS complexes, gaps bridged; None when there is too little to look at.
 
+    A QRS is where the trace is steepest for a few tens of ms: the peaks of its slope, averaged
+    over a QRS's width, that reach 60 % of the second-strongest (one stray stroke, a label glyph,
+    sets no bar) and 2.5 times the lead's median slope (between beats a heart's trace rests; a
+    line of text is steep everywhere: 1.6 times), 0.3 s apart (200 bpm); each is placed at the sample farthest from the
+    lead's median level within 50 ms. NeuroKit2's detector was used before and is the library's
+    choice for long records, but on a printed lead's 2.5 s it is blind to the first 0.3 s by
+    construction and its 0.75 s moving threshold lets T waves through: on the 337 Mendeley
+    pages, leads printed over the same seconds agreed within 5 bpm on 52 % of pages with it,
+    78 % with this.
+    """
+    fs = signal.fs
     mv = filled(signal.mv)
-    if mv is None or len(mv) < signal.fs or np.ptp(mv) < 0.05:
+    if mv is None or len(mv) < fs or np.ptp(mv) < 0.05:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            _, info = nk.ecg_peaks(nk.ecg_clean(mv, sampling_rate=signal.fs), sampling_rate=signal.fs)
-        except (ValueError, IndexError, ZeroDivisionError):
-            return None
-    return np.asarray(info["ECG_R_Peaks"], dtype=int)
+    slope = np.abs(np.gradient(uniform_filter1d(mv, max(1, int(_SMOOTH_S * fs)))))
+    energy = uniform_filter1d(slope, max(1, int(_QRS_S * fs)))
+    peaks, _ = find_peaks(energy, distance=int(_MIN_RR_S * fs))
+    if len(peaks) == 0:
+        return None
+    strongest = np.sort(energy[peaks])[::-1]
+    bar = max(_QRS_SHARE * (strongest[1] if len(strongest) > 2 else strongest[0]),
+              _ABOVE_REST * np.median(energy))
+    level, reach = np.median(mv), int(_PEAK_REACH_S * fs)
+    placed: list[int] = []
+    for p in peaks[energy[peaks] >= bar]:
+        lo = max(0, p - reach)
+        r = lo + int(np.argmax(np.abs(mv[lo:p + reach + 1] - level)))
+        if not placed or r - placed[-1] >= _MIN_RR_S * fs:
+            placed.append(r)
+    return np.asarray(placed, dtype=int)
 
 
 def filled(mv: np.ndarray) -> np.ndarray | None:

@@ -2,16 +2,16 @@
 
 Leads recorded at the same moment obey Einthoven (II = I + III) and Goldberger
 (aVR + aVL + aVF = 0); their residual over the leads' own size is near 0 for a good reading and
-near 1 or more for noise. The heart rate from R peaks (NeuroKit2) must be physiological and the
+near 1 or more for noise. The heart rate from R peaks (``beats.r_peaks``) must be physiological and the
 same in every lead as in the rhythm strip over the same seconds.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.ecg.reader.beats import r_peaks
 from core.ecg.reader.signals import LeadSignal
 
 MAX_EINTHOVEN = 0.5
@@ -83,29 +83,10 @@ def law_ratio(leads: dict[str, LeadSignal], plus: tuple[str, ...], minus: tuple[
     return best
 
 
-def _fill_gaps(mv: np.ndarray) -> np.ndarray | None:
-    ok = np.isfinite(mv)
-    if ok.mean() < 0.6:
-        return None
-    idx = np.arange(len(mv))
-    return np.interp(idx, idx[ok], mv[ok])
-
-
 def r_peaks_s(signal: LeadSignal) -> np.ndarray | None:
-    """Times (s, on the page's clock) of the lead's R peaks (NeuroKit2); None where none can be found."""
-    import neurokit2 as nk
-
-    mv = _fill_gaps(signal.mv)
-    if mv is None or len(mv) < signal.fs or np.ptp(mv) < 0.05:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            cleaned = nk.ecg_clean(mv, sampling_rate=signal.fs)
-            _, info = nk.ecg_peaks(cleaned, sampling_rate=signal.fs)
-        except (ValueError, IndexError, ZeroDivisionError):
-            return None
-    return signal.start_s + np.asarray(info["ECG_R_Peaks"], float) / signal.fs
+    """Times (s, on the page's clock) of the lead's R peaks; None where none can be found."""
+    peaks = r_peaks(signal)
+    return None if peaks is None else signal.start_s + peaks / signal.fs
 
 
 def _rate(peaks_s: np.ndarray | None) -> float | None:
@@ -116,7 +97,7 @@ def _rate(peaks_s: np.ndarray | None) -> float | None:
 
 
 def lead_rate(signal: LeadSignal) -> float | None:
-    """Heart rate in bpm from the lead's R peaks (NeuroKit2), None with fewer than 2 RR intervals."""
+    """Heart rate in bpm from the lead's R peaks, None with fewer than 2 RR intervals."""
     return _rate(r_peaks_s(signal))
 
 
