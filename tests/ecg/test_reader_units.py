@@ -71,6 +71,18 @@ def test_track_keeps_the_peak_of_a_thin_spike():
     assert y[5] == pytest.approx(40.5)
 
 
+def test_track_leaves_a_lone_letter_on_the_traces_first_mm_unread_but_not_a_spike_later():
+    """The label "I" printed standing on the trace's start is a 1-column stroke like a thin QRS:
+    in the segment's first quarter of the label zone it is a letter, later a beat."""
+    band = np.zeros((60, 80), np.uint8)
+    band[40:42, :] = 1                       # baseline, 2 px pen
+    band[20:42, 3] = 1                       # "I" at the segment's start
+    band[20:42, 50] = 1                      # a spike of the same height later on
+    y = track(band, 40.5, 2.0, label_cols=30)
+    assert np.isnan(y[:5]).all() and y[8] == pytest.approx(40.5)
+    assert np.nanmin(y[45:55]) == pytest.approx(20.5, abs=1.0)
+
+
 def test_track_reads_the_foot_of_a_steep_stroke_near_the_baseline_not_halfway_up():
     # A 3 px pen rising 10 px a column from a flat baseline at row 60: the column before the rise
     # holds ink from the baseline up the stroke, and its middle (54) was read 6 px too high.
