@@ -196,3 +196,33 @@ def test_a_printed_break_mid_row_starts_the_right_column_later_on_the_clock():
     assert layout.name == "6x2"
     for segment in (s for s in layout.segments if s.lead.startswith("V")):
         assert segment.start_s == pytest.approx(5.0 + 3 / 25, abs=0.02), (segment.lead, segment.start_s)
+
+
+def test_a_3x4_plus_3_page_whose_block_breaks_mid_row_is_not_6x2():
+    """A 3x4 block changes leads mid-row, and a printer may leave a gap there: only the bottom
+    rows tell 6x2 (broken) from 3x4+3 (unbroken strips)."""
+    mask = _page_3x4_plus_3()
+    for i in range(3):
+        y0 = int((i + 1) * SPACING_MM * PX)
+        mask[y0 - int(10 * PX):y0 + int(10 * PX), int((10 + 124) * PX):int((10 + 127) * PX)] = False
+    assert find_layout(mask, PX).name == "3x4+3"
+
+
+def _tall_wave_row(y0: int, width_mm: float = ROW_MM) -> np.ndarray:
+    """A trace along ``y0`` that climbs 8 mm for 4 mm every 20 mm (a tall T wave at 75 bpm):
+    its longest stretch within 3 mm of the baseline is 16 mm."""
+    points = []
+    for start in np.arange(0.0, width_mm, 20.0):
+        points += [(start, 0), (start + 14, 0), (start + 14.5, 8), (start + 18.5, 8), (start + 19, 0)]
+    xy = np.array([(10 + x, y0 / PX - y) for x, y in points]) * PX
+    return xy.round().astype(np.int32)
+
+
+def test_rows_whose_t_waves_leave_the_baseline_band_every_beat_are_still_rows():
+    """One unbroken stroke 250 mm long is a trace row even when no 40 mm of it stays within
+    3 mm of its baseline (text breaks into words and letters instead)."""
+    mask = np.zeros((int(4 * SPACING_MM * PX), int((ROW_MM + 20) * PX)), np.uint8)
+    for i in range(3):
+        cv2.polylines(mask, [_tall_wave_row(int((i + 1) * SPACING_MM * PX))], False, 1, 2)
+    layout = find_layout(mask.astype(bool), PX)
+    assert layout.quality["rows"] == 3 and layout.name == "3x4"
