@@ -33,7 +33,8 @@ def _reader_key(name: str, lead: str) -> str:
 
 def score_reading(reading, truth) -> list[dict]:
     """One row per printed lead segment of ``truth``: SNR (dB) and Pearson r of the reader's
-    signal over the segment's samples, or NaN when the reader did not return that lead."""
+    signal over the segment's samples, or NaN when the reader did not return that lead; and the
+    SNR with unread samples and leads taken as flat lines, as the Challenge's evaluation does."""
     from core.ecg.reader import lead_snr
 
     rows = []
@@ -41,6 +42,7 @@ def score_reading(reading, truth) -> list[dict]:
         key = _reader_key(name, printed.lead)
         found = reading.leads.get(key)
         snr = r = float("nan")
+        strict = 0.0                                    # a lead not returned is a flat line
         if found is not None:
             offset = int(round((printed.start_s - found.start_s) * printed.fs))
             digitised = np.full(len(printed.mv), np.nan)
@@ -48,7 +50,9 @@ def score_reading(reading, truth) -> list[dict]:
             if hi > lo:
                 digitised[lo - offset:hi - offset] = found.mv[lo:hi]
             snr, r = lead_snr(printed.mv.astype(float), digitised, fs=printed.fs)
-        rows.append({"lead": key, "snr_db": snr, "pearson_r": r, "found": found is not None})
+            strict, _ = lead_snr(printed.mv.astype(float), digitised, fs=printed.fs, unread_as_flat=True)
+        rows.append({"lead": key, "snr_db": snr, "pearson_r": r, "found": found is not None,
+                     "snr_unread_flat_db": strict if np.isfinite(strict) else 0.0})
     return rows
 
 
@@ -70,6 +74,7 @@ def _by(table: pd.DataFrame, column: str) -> dict[str, dict]:
     for value, group in table.groupby(column):
         pages = group.drop_duplicates("page")
         out[str(value)] = {"median_snr_db": float(group["snr_db"].median()),
+                           "median_snr_unread_flat_db": float(group["snr_unread_flat_db"].median()),
                            "median_pearson_r": float(group["pearson_r"].median()),
                            "leads_found": float(group["found"].mean()), "pages": int(len(pages)),
                            "layout_right": float((pages["layout"] == pages["layout_found"]).mean()),
@@ -89,6 +94,9 @@ def bench_truth_pages(n_pages: int, seed: int = 0) -> dict:
     return {"pages": int(len(pages)), "seconds": time.perf_counter() - start,
             "median_snr_clean_db": float(clean["snr_db"].median()) if len(clean) else None,
             "median_snr_captured_db": float(captured["snr_db"].median()) if len(captured) else None,
+            "median_snr_clean_unread_flat_db": float(clean["snr_unread_flat_db"].median()) if len(clean) else None,
+            "median_snr_captured_unread_flat_db": float(captured["snr_unread_flat_db"].median()) if len(captured) else None,
+            "leads_found": float(table["found"].mean()),
             "layout_right": float((pages["layout"] == pages["layout_found"]).mean()),
             "by_effect": _by(table, "effect"), "by_layout": _by(table, "layout")}
 

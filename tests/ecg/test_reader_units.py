@@ -203,3 +203,13 @@ def test_law_ratio_lets_any_one_lead_lag():
              "III": LeadSignal("III", 0, 500, ii - i)}
     assert law_ratio(leads, ("I", "III"), ("II",)) > 0.05
     assert law_ratio(leads, ("I", "III"), ("II",), max_lag=5) < 0.01
+
+
+def test_snr_with_unread_samples_as_a_flat_line_counts_what_was_missed():
+    ref = _ecg_like()
+    half = ref.copy()
+    half[: ref.size // 2] = np.nan                           # a perfect reading of half the lead
+    assert lead_snr(ref, half)[0] > 40
+    strict, _ = lead_snr(ref, half, unread_as_flat=True)
+    # The unread half is all error: about its share of the lead's energy, 10·log10(2) ≈ 3 dB.
+    assert 1.5 < strict < 4.5
