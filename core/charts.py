@@ -281,6 +281,8 @@ def runs_overlay_chart(curves: pd.DataFrame, metric: str = "accuracy") -> alt.Ch
 # The 3x4 printout's reading order (row by row), so the plot looks like the paper students know.
 PRINT_ORDER = ["I", "aVR", "V1", "V4", "II", "aVL", "V2", "V5", "III", "aVF", "V3", "V6"]
 _PAPER = {"gridColor": "#f3b6bd", "domainColor": "#e58f9b", "tickColor": "#e58f9b"}
+# Four panels and their gaps fit the page's ~790 px column on a 1280 px screen (230 px ran 150 px past it).
+_LEAD_PANEL_PX = 190
 
 
 def twelve_lead_chart(signals: pd.DataFrame, *, height: int = 110) -> alt.VConcatChart:
@@ -308,10 +310,11 @@ def twelve_lead_chart(signals: pd.DataFrame, *, height: int = 110) -> alt.VConca
 
     signals = signals.dropna(subset=["time_s"])
     shown = [lead for lead in PRINT_ORDER if lead in set(signals["lead"])]
-    rows = [alt.hconcat(*[panel(signals[signals["lead"] == lead], 230, lead) for lead in shown[i:i + 4]],
+    rows = [alt.hconcat(*[panel(signals[signals["lead"] == lead], _LEAD_PANEL_PX, lead) for lead in shown[i:i + 4]],
                         spacing=4) for i in range(0, len(shown), 4)]
     strips = [lead for lead in signals["lead"].unique() if lead not in PRINT_ORDER]
-    rows += [panel(signals[signals["lead"] == lead], 4 * 230 + 12, f"{lead} (rhythm strip)") for lead in strips]
+    rows += [panel(signals[signals["lead"] == lead], 4 * _LEAD_PANEL_PX + 12, f"{lead} (rhythm strip)")
+             for lead in strips]
     return alt.vconcat(*rows, spacing=6).configure_view(stroke="#e58f9b")
 
 
@@ -333,7 +336,7 @@ def signal_saliency_chart(frame: pd.DataFrame, *, height: int = 100) -> alt.VCon
                                   alt.Tooltip("mv:Q", format=".2f", title="mV"),
                                   alt.Tooltip("heat:Q", format=".2f")]))
         return alt.layer(band, trace, title=alt.TitleParams(lead, anchor="start", fontSize=12)).properties(
-            width=230, height=height)
+            width=_LEAD_PANEL_PX, height=height)
 
     rows = [alt.hconcat(*[panel(lead) for lead in PRINT_ORDER[i:i + 4]], spacing=4) for i in range(0, 12, 4)]
     return alt.vconcat(*rows, spacing=6).configure_view(stroke="#e58f9b")
