@@ -83,6 +83,21 @@ def test_track_leaves_a_lone_letter_on_the_traces_first_mm_unread_but_not_a_spik
     assert np.nanmin(y[45:55]) == pytest.approx(20.5, abs=1.0)
 
 
+def test_track_leaves_a_letters_leg_on_the_trace_unread_but_not_a_wide_wave():
+    """In the label zone a lone stroke one pen wide is a letter's leg (the "R" of aVR touching the
+    trace 5.6 mm in); a tall wave six columns wide there is read."""
+    band = np.zeros((60, 80), np.uint8)
+    band[40:42, :] = 1
+    band[22:42, 28] = 1                      # a letter's leg
+    y = track(band, 40.5, 2.0, label_cols=30)
+    assert np.isnan(y[:30]).all() and y[35] == pytest.approx(40.5)
+    wide = np.zeros((60, 80), np.uint8)
+    wide[40:42, :] = 1
+    wide[15:42, 20:26] = 1                   # a broad wave
+    y = track(wide, 40.5, 2.0, label_cols=30)
+    assert np.isfinite(y[:20]).all() and np.nanmin(y[20:26]) == pytest.approx(15.5, abs=1.0)
+
+
 def test_track_reads_the_foot_of_a_steep_stroke_near_the_baseline_not_halfway_up():
     # A 3 px pen rising 10 px a column from a flat baseline at row 60: the column before the rise
     # holds ink from the baseline up the stroke, and its middle (54) was read 6 px too high.

@@ -102,7 +102,7 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
     trough = tall & down & ~peak
     # Peaks and troughs keep their ink's end; the middles of steep strokes are bracketed by the pen.
     value = np.where(peak, top, np.where(trough, bottom, _within_pen_envelope(middle, top, bottom)))
-    value[:_label_end(tall, label_cols)] = np.nan
+    value[:_label_end(tall, label_cols, stroke_px)] = np.nan
     return value
 
 
@@ -151,17 +151,20 @@ def ink_centre(dark: np.ndarray, y: np.ndarray, stroke_px: float) -> np.ndarray:
     return out
 
 
-def _label_end(tall: np.ndarray, label_cols: int) -> int:
+def _label_end(tall: np.ndarray, label_cols: int, stroke_px: float) -> int:
     """End column of a printed label at the segment's start: two or more tall strokes in its first
-    columns, or one that ends within its first quarter.
+    columns, or one that ends within their first quarter or is no wider than the pen.
 
     One tall stroke there may be a QRS; several within a few mm are letters ("aVR", "V1"). A lone
     stroke ending in the first 1.5 mm is the letter "I" standing on the trace (a QRS cut by the
-    segment's start loses at most those 60 ms); read as a beat, it put an R peak at 0.03 s.
+    segment's start loses at most those 60 ms); read as a beat, it put an R peak at 0.03 s. A lone
+    stroke one pen wide is a letter's leg touching the trace ("R" of aVR, 5-6 mm in on Mendeley
+    pages): a QRS climbs and falls, two strokes, and those are taken for letters already.
     """
     d = np.diff(tall[:label_cols].astype(np.int8), prepend=0, append=0)
-    ends = np.flatnonzero(d == -1)
-    if len(ends) >= 2 or (len(ends) == 1 and ends[0] <= label_cols // 4):
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    lone_letter = len(ends) == 1 and (ends[0] <= label_cols // 4 or ends[0] - starts[0] <= stroke_px + 1)
+    if len(ends) >= 2 or lone_letter:
         return int(ends[-1]) + 2
     return 0
 
