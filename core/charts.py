@@ -310,8 +310,9 @@ def twelve_lead_chart(signals: pd.DataFrame, *, height: int = 110) -> alt.VConca
 
     signals = signals.dropna(subset=["time_s"])
     shown = [lead for lead in PRINT_ORDER if lead in set(signals["lead"])]
-    rows = [alt.hconcat(*[panel(signals[signals["lead"] == lead], _LEAD_PANEL_PX, lead) for lead in shown[i:i + 4]],
-                        spacing=4) for i in range(0, len(shown), 4)]
+    rows = [alt.hconcat(*[panel(signals[signals["lead"] == lead], _LEAD_PANEL_PX, lead)
+                          for lead in shown[i:i + 4]], spacing=4)
+            for i in range(0, len(shown), 4)]
     strips = [lead for lead in signals["lead"].unique() if lead not in PRINT_ORDER]
     rows += [panel(signals[signals["lead"] == lead], 4 * _LEAD_PANEL_PX + 12, f"{lead} (rhythm strip)")
              for lead in strips]

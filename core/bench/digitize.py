@@ -94,8 +94,10 @@ def bench_truth_pages(n_pages: int, seed: int = 0) -> dict:
     return {"pages": int(len(pages)), "seconds": time.perf_counter() - start,
             "median_snr_clean_db": float(clean["snr_db"].median()) if len(clean) else None,
             "median_snr_captured_db": float(captured["snr_db"].median()) if len(captured) else None,
-            "median_snr_clean_unread_flat_db": float(clean["snr_unread_flat_db"].median()) if len(clean) else None,
-            "median_snr_captured_unread_flat_db": float(captured["snr_unread_flat_db"].median()) if len(captured) else None,
+            "median_snr_clean_unread_flat_db": (float(clean["snr_unread_flat_db"].median())
+                                                if len(clean) else None),
+            "median_snr_captured_unread_flat_db": (float(captured["snr_unread_flat_db"].median())
+                                                   if len(captured) else None),
             "leads_found": float(table["found"].mean()),
             "layout_right": float((pages["layout"] == pages["layout_found"]).mean()),
             "by_effect": _by(table, "effect"), "by_layout": _by(table, "layout")}

@@ -20,7 +20,7 @@ _MIN_READ = 0.6                  # share of a lead that must be read to look for
 _SMOOTH_S = 0.02                 # the pen's jitter, smoothed before the slope is taken
 _QRS_S = 0.08                    # a QRS's width: the slope is averaged over it
 _QRS_SHARE = 0.6                 # of the second-strongest complex's slope, to count as a QRS
-_ABOVE_REST = 2.5                # times the lead's median slope: a heart rests between beats, text never does
+_ABOVE_REST = 2.5                # times the lead's median slope: a heart rests between beats
 _MIN_RR_S = 0.3                  # 200 bpm
 _PEAK_REACH_S = 0.05             # R or S within this of the slope's peak
 
@@ -31,12 +31,12 @@ def r_peaks(signal: LeadSignal) -> np.ndarray | None:
     A QRS is where the trace is steepest for a few tens of ms: the peaks of its slope, averaged
     over a QRS's width, that reach 60 % of the second-strongest (one stray stroke, a label glyph,
     sets no bar) and 2.5 times the lead's median slope (between beats a heart's trace rests; a
-    line of text is steep everywhere: 1.6 times), 0.3 s apart (200 bpm); each is placed at the sample farthest from the
-    lead's median level within 50 ms. NeuroKit2's detector was used before and is the library's
-    choice for long records, but on a printed lead's 2.5 s it is blind to the first 0.3 s by
-    construction and its 0.75 s moving threshold lets T waves through: on the 337 Mendeley
-    pages, leads printed over the same seconds agreed within 5 bpm on 52 % of pages with it,
-    78 % with this.
+    line of text is steep everywhere: 1.6 times), 0.3 s apart (200 bpm); each is placed at the
+    sample farthest from the lead's median level within 50 ms. NeuroKit2's detector, used before,
+    is the library's choice for long records, but on a printed lead's 2.5 s it is blind to the
+    first 0.3 s by construction and its 0.75 s moving threshold lets T waves through: on the 337
+    Mendeley pages, leads printed over the same seconds agreed within 5 bpm on 52 % of pages with
+    it, 78 % with this.
     """
     fs = signal.fs
     mv = filled(signal.mv)

@@ -100,7 +100,8 @@ def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[tuple[int, float]]:
                           distance=max(1, int(7 * px_per_mm)), prominence=0.05)
     wide = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, int(6 * px_per_mm)), 1), np.uint8))
     # Strokes joined across one-pixel breaks (a steep stroke's thin middle), and their widths.
-    _, strokes, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)))
+    joined = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    _, strokes, stats, _ = cv2.connectedComponentsWithStats(joined)
     stroke_width = stats[:, cv2.CC_STAT_WIDTH]
     bridge = max(1, int(_BRIDGE_MM * px_per_mm))
     long = _MIN_ROW_MM * px_per_mm
@@ -111,7 +112,9 @@ def _find_rows(mask: np.ndarray, px_per_mm: float) -> list[tuple[int, float]]:
             continue
         runs = _stretches(wide[y].astype(bool), bridge)
         crossing = np.unique(strokes[y][strokes[y] > 0])
-        if (runs and max(b - a for a, b in runs) >= long) or (crossing.size and stroke_width[crossing].max() >= long):
+        long_stretch = bool(runs) and max(b - a for a, b in runs) >= long
+        long_stroke = crossing.size > 0 and stroke_width[crossing].max() >= long
+        if long_stretch or long_stroke:
             rows.append((int(y), float(coverage[y])))
     return rows
 
