@@ -170,9 +170,12 @@ def reading_steps(image: Image.Image, reading) -> list[ReadingStep]:
             "upright, so that time runs straight along x and voltage along y. When the photo cuts the "
             "sheet's corners, the paper's own straight lines finish the job: grid lines and baselines run "
             "level and upright on paper, so the reader finds the perspective that makes them do so again "
-            "(the number of such lines before and after is shown).",
+            "(the number of such lines before and after is shown). A photo's faint grid breaks into pieces too "
+            "short to follow; then each patch of the page tells which way its grid lines run, from the "
+            "directions in which its pattern repeats, and those directions are squared instead.",
             {"rotation (°)": round(sheet.rotation_deg, 2),
-             **_numbers(sheet.quality, ("paper_share", "perspective", "square_lines_before", "square_lines_after"))},
+             **_numbers(sheet.quality, ("paper_share", "perspective", "square_lines_before", "square_lines_after",
+                                        "squared_by_grid_tiles"))},
             sheet.fallback))
     if "grid" in stages:
         grid = stages["grid"]

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
+from core.ecg.reader.grid import grid_darkness
+from core.ecg.reader.orientation import MIN_CLARITY, TILE, tile_directions
 from core.ecg.reader.lines import find_squaring, fit_squaring, line_segments
 from core.ecg.reader.sheet import find_sheet
 
@@ -83,3 +86,37 @@ def test_a_page_without_straight_lines_is_not_squared():
         cv2.circle(blobs, (int(x), int(y)), int(rng.integers(3, 12)), (0, 0, 0), -1)
     fit = find_squaring(blobs)
     assert not fit.applied and "too few straight lines" in fit.fallback
+
+
+def _faint_grid_photo() -> tuple[np.ndarray, np.ndarray]:
+    """A pale 1 mm / 5 mm grid with no trace, photographed at an angle and left a little soft:
+    no line runs long and crisp enough for the segment detector."""
+    w, h = SIZE
+    sheet = np.full((h, w, 3), (250, 240, 238), np.uint8)
+    for i, x in enumerate(range(0, w, 8)):
+        cv2.line(sheet, (x, 0), (x, h - 1), (238, 214, 212) if i % 5 else (228, 190, 188), 1)
+    for i, y in enumerate(range(0, h, 8)):
+        cv2.line(sheet, (0, y), (w - 1, y), (238, 214, 212) if i % 5 else (228, 190, 188), 1)
+    photo, camera = _photographed(sheet)
+    return cv2.GaussianBlur(photo, (3, 3), 0.8), camera
+
+
+def test_tiles_read_the_grid_lines_slant():
+    w, h = SIZE
+    turned = cv2.warpAffine(_grid_sheet(), cv2.getRotationMatrix2D((w / 2, h / 2), 1.5, 1.0),
+                            SIZE, borderValue=(250, 236, 236))
+    darkness = np.minimum(grid_darkness(turned, False), 0.5)
+    directions = tile_directions(darkness)
+    assert len(directions) == (w // TILE) * (h // TILE)
+    # Turned 1.5° anticlockwise on screen: lines rise to the right, -1.5° in image axes (y down).
+    assert np.median([d.horizontal_deg for d in directions]) == pytest.approx(-1.5, abs=0.1)
+    assert np.median([d.vertical_deg for d in directions]) == pytest.approx(-1.5, abs=0.1)
+    assert min(d.horizontal_clarity for d in directions) > MIN_CLARITY
+
+
+def test_a_faint_photographed_grid_is_squared_by_its_tiles():
+    photo, camera = _faint_grid_photo()
+    fit = find_squaring(photo)
+    assert fit.applied and fit.evidence == "grid tiles", fit.fallback
+    assert _level_spread(camera) > 20
+    assert _level_spread(fit.matrix @ camera) < 3

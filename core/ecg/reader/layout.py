@@ -30,6 +30,7 @@ _PULSE_GAP_MM = 3.0         # the most paper a printer leaves between a row's pu
 _EDGE_MM = 3.0
 _BREAK_MM = 2.0             # a 6x2 printer's column break straddles the row's middle within this
 _PULSE_MAX_MM = 25.0        # a 20 mm/mV pulse is 20 mm tall
+_SAME_PULSE = 0.2           # a printer's pulses are this close to their median height
 # A 3x4+3 page's strips (rows 4-6) repeat block columns recorded at the same moment:
 # lead: (strip row, block row, column).
 _STRIP_COLUMNS = {"V1": (3, 0, 2), "II": (4, 1, 0), "V5": (5, 1, 3)}
@@ -374,13 +375,18 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
 
 
 def _drop_text_rows(rows: list[Row], stretches: list) -> tuple[list[Row], list]:
-    """Without the top rows that have no calibration pulse when at least 3 rows have one.
+    """Without the top rows that have no calibration pulse when at least 3 rows have one of the
+    pulses' common height.
 
     A printer puts a pulse at the start of every trace row; a header line (text over a rule) can
     pass for a row by its ink, but has none. The bottom row keeps its place: a tall pulse there
-    may run off a cropped page.
+    may run off a cropped page. Lead labels touching the trace's start can pass for pulses too,
+    but letters differ in height where a printer's pulses do not (a photo's "II", "aVR", "aVL" and
+    "aVF" stood 4 to 9 mm tall and took rows I and II off its page).
     """
-    if sum(bool(r.pulses) for r in rows) < 3:
+    heights = [np.array([p[3] - p[1] for p in r.pulses], float) for r in rows]
+    common = np.median(np.concatenate(heights)) if any(len(h) for h in heights) else 0.0
+    if sum(bool(np.any(np.abs(h / common - 1) <= _SAME_PULSE)) for h in heights if len(h)) < 3:
         return rows, stretches
     first = next(i for i, r in enumerate(rows) if r.pulses)
     return rows[first:], stretches[first:]

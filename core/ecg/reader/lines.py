@@ -6,16 +6,21 @@ frame cuts the sheet's corners, a finger or the table hides them. The grid's lin
 baselines) are straight and meet at right angles on paper, and a homography keeps lines straight,
 so the one that turns every near-horizontal segment horizontal and every near-vertical one vertical
 undoes the perspective up to a scale along each axis, which the grid stage measures anyway. QRS
-strokes and text are short or slanted; a robust loss lets them go.
+strokes and text are short or slanted; a robust loss lets them go. Where the segments cannot
+square the sheet (a photo's faint grid breaks into short pieces), the grid's own direction in each
+tile of the sheet (``core.ecg.reader.orientation``) stands in for them.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from scipy.optimize import least_squares
+
+from core.ecg.reader.orientation import direction_segments, grid_ink, tile_directions
 
 _FAMILY_DEG = 25.0        # a segment this close to horizontal or vertical belongs to that family
 _MIN_LENGTH = 0.03        # of the sheet's long side: shorter segments are text, ticks and noise
@@ -28,6 +33,7 @@ _MAX_PROJECTIVE = 0.4     # beyond this (normalised) tilt the fit is a wrong sol
 _MAX_SHEAR = 0.3
 _ALIGNED_TAN = np.tan(np.radians(0.25))   # a segment this close to its axis is square
 _GAIN = 0.1               # the squaring must align this share of the family segments more than before
+_GRID_TILES = 0.4         # the grid must show in this share of the sheet's tiles to square it by them
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class LineFit:
     aligned_before: int                  # family segments within 0.25° of their axis before the fit
     aligned_after: int                   # ... and after it
     fallback: str | None = None          # why no squaring was applied
+    evidence: str = "line segments"      # or "grid tiles": the grid's direction tile by tile
 
     @property
     def applied(self) -> bool:
@@ -119,18 +126,32 @@ def fit_squaring(segments: np.ndarray, shape: tuple[int, int]) -> LineFit:
     return LineFit(np.linalg.inv(normalise) @ squaring @ normalise, *counts, sum(before), sum(after))
 
 
-def find_squaring(rgb: np.ndarray) -> LineFit:
-    """The squaring homography of a sheet from its long straight segments (see ``fit_squaring``)."""
+def find_squaring(rgb: np.ndarray, dark_background: bool = False) -> LineFit:
+    """The squaring homography of a sheet from its long straight segments (see ``fit_squaring``),
+    or else from the direction of its grid lines tile by tile."""
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     # Long lines keep their direction at a smaller size, and the detector costs 4x less at half of it.
     k = min(1.0, _DETECT_SIDE / max(grey.shape))
     small = cv2.resize(grey, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) if k < 1 else grey
-    return fit_squaring(line_segments(small, _MIN_LENGTH * max(small.shape)) / k, grey.shape)
+    by_lines = fit_squaring(line_segments(small, _MIN_LENGTH * max(small.shape)) / k, grey.shape)
+    if by_lines.applied:
+        return by_lines
+    tiles = tile_directions(grid_ink(rgb, dark_background))
+    showing = sum(t.shows_grid for t in tiles)
+    if showing < _GRID_TILES * len(tiles) or not tiles:
+        return dataclasses.replace(by_lines, fallback=f"{by_lines.fallback}; the grid shows in {showing} of "
+                                                      f"{len(tiles)} tiles, too few to square the sheet by")
+    by_grid = fit_squaring(direction_segments(tiles), grey.shape)
+    if by_grid.applied:
+        return dataclasses.replace(by_grid, evidence="grid tiles")
+    return dataclasses.replace(by_lines, fallback=f"{by_lines.fallback}; grid tiles: {by_grid.fallback}")
 
 
-def warp_squared(rgb: np.ndarray, matrix: np.ndarray, max_side: int, turn_deg: float = 0.0) -> np.ndarray:
+def warp_squared(rgb: np.ndarray, matrix: np.ndarray, max_side: int,
+                 turn_deg: float = 0.0) -> tuple[np.ndarray, float]:
     """``rgb`` warped by ``matrix`` and then turned ``turn_deg`` about the result's centre, in one
-    resampling; the whole sheet is kept, at most ``max_side`` px on its long side."""
+    resampling; the whole sheet is kept, at most ``max_side`` px on its long side, so the result
+    comes with the factor (at most 1) it was shrunk by to fit."""
     h, w = rgb.shape[:2]
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32).reshape(-1, 1, 2)
     mapped = cv2.perspectiveTransform(corners, matrix).reshape(-1, 2)
@@ -143,7 +164,7 @@ def warp_squared(rgb: np.ndarray, matrix: np.ndarray, max_side: int, turn_deg: f
     # trace that touches the border into long stripes that pass for rows.
     paper = tuple(float(v) for v in np.median(rgb[::4, ::4].reshape(-1, 3), axis=0))   # a sample is enough
     return cv2.warpPerspective(rgb, turn @ place @ matrix, size, flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=paper), scale
 
 
 def turn_of(matrix: np.ndarray, shape: tuple[int, int]) -> float:

@@ -26,7 +26,7 @@ class Sheet:
 
     rgb: np.ndarray                      # (H, W, 3) uint8
     dark_background: bool
-    scale: float                         # sheet px per input px (before the perspective warp)
+    scale: float                         # sheet px per input px (at the centre, before the perspective warp)
     corners: np.ndarray | None           # (4, 2) paper corners in input px, None when not warped
     rotation_deg: float
     quality: dict[str, float] = field(default_factory=dict)
@@ -168,17 +168,19 @@ def find_sheet(rgb: np.ndarray) -> Sheet:
         corners = corners / scale
     # The outline misses perspective when the frame cuts the sheet or a hand hides a corner: the
     # grid's own lines finish the job, rotation included.
-    lines = find_squaring(rgb)
+    lines = find_squaring(rgb, dark)
     if lines.applied:
-        squared = warp_squared(rgb, lines.matrix, MAX_SIDE)
+        squared, shrink = warp_squared(rgb, lines.matrix, MAX_SIDE)
         # Short segments give the level to a tenth of a degree; the grid's pattern refines it, and
         # the refined turn goes into the same single resampling.
         residual = _residual_skew_deg(cv2.cvtColor(squared, cv2.COLOR_RGB2GRAY))
         rotation, n_lines = turn_of(lines.matrix, rgb.shape[:2]) + residual, lines.horizontal
-        rgb = warp_squared(rgb, lines.matrix, MAX_SIDE, residual) if abs(residual) > 0.02 else squared
+        rgb = warp_squared(rgb, lines.matrix, MAX_SIDE, residual)[0] if abs(residual) > 0.02 else squared
+        scale *= shrink                          # a turned sheet's corners need room: it may shrink to fit
     else:
         rgb, rotation, residual, n_lines = _deskewed(rgb, dark)
     quality.update(paper_share=float(share), perspective=perspective, rotation_deg=rotation, residual_skew_deg=residual,
                    skew_lines=float(n_lines), square_lines_before=float(lines.aligned_before),
-                   square_lines_after=float(lines.aligned_after), squared=float(lines.applied))
+                   square_lines_after=float(lines.aligned_after), squared=float(lines.applied),
+                   squared_by_grid_tiles=float(lines.applied and lines.evidence == "grid tiles"))
     return Sheet(np.ascontiguousarray(rgb), dark, scale, corners, rotation, quality, fallback)
