@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.ecg.reader.layout import LEADS, _3X4, fill_missed_rows, find_layout, merge_close_rows
+from core.ecg.reader.layout import LEADS, _3X4, Row, _drop_text_rows, fill_missed_rows, find_layout, merge_close_rows
 
 PX = 5.0                    # working px per mm
 ROW_MM = 250.0              # 10 s at 25 mm/s
@@ -226,3 +226,23 @@ def test_rows_whose_t_waves_leave_the_baseline_band_every_beat_are_still_rows():
         cv2.polylines(mask, [_tall_wave_row(int((i + 1) * SPACING_MM * PX))], False, 1, 2)
     layout = find_layout(mask.astype(bool), PX)
     assert layout.quality["rows"] == 3 and layout.name == "3x4"
+
+
+def _rows_with_pulse_heights(heights_px: list[int | None]) -> list[Row]:
+    """Rows 100 px apart, each with a pulse box of the given height at its start (None: no pulse)."""
+    return [Row(100 * (i + 1), 100 * i + 50, 100 * i + 150, 40, 1290,
+                () if h is None else ((0, 100 * (i + 1) - h, 35, 100 * (i + 1)),))
+            for i, h in enumerate(heights_px)]
+
+
+def test_rows_above_the_first_pulse_are_header_text_when_the_pulses_share_a_height():
+    rows = _rows_with_pulse_heights([None, None, 50, 50, 51, 49, None])
+    kept, _ = _drop_text_rows(rows, [[]] * len(rows))
+    assert [r.y for r in kept] == [300, 400, 500, 600, 700]
+
+
+def test_lead_letters_of_differing_heights_are_no_pulses_to_drop_rows_by():
+    """A photo's "II", "aVR", "aVL", "aVF" touching the trace: 6.2, 9.4, 4.2 and 4.6 mm at 5 px/mm."""
+    rows = _rows_with_pulse_heights([None, None, 31, 47, 21, 23, None])
+    kept, _ = _drop_text_rows(rows, [[]] * len(rows))
+    assert len(kept) == 7
