@@ -246,3 +246,18 @@ def test_lead_letters_of_differing_heights_are_no_pulses_to_drop_rows_by():
     rows = _rows_with_pulse_heights([None, None, 31, 47, 21, 23, None])
     kept, _ = _drop_text_rows(rows, [[]] * len(rows))
     assert len(kept) == 7
+
+
+def test_a_row_whose_flat_start_was_cut_as_a_rule_starts_after_its_pulse():
+    """A slow heart on a clean print: 35 mm of flat baseline after the pulse are cut with the rules
+    (one pixel row for 30 mm), so the row's ink starts at its first QRS; its time still starts at
+    the pulse, and the columns keep their 62.5 mm."""
+    block = [[(lead, 2.5 * c, 2.5 * (c + 1)) for c, lead in enumerate(row)] for row in _3X4]
+    mask = _with_pulses(_draw(block), 3, 0.0)
+    trace_x0 = 10 * PX
+    mask[:, int(trace_x0) + 2:int(trace_x0 + 35 * PX)] = False
+    layout = find_layout(mask, PX)
+    assert layout.name == "3x4"
+    column = {lead: c for row in _3X4 for c, lead in enumerate(row)}
+    for segment in layout.segments:
+        assert abs(segment.x0 - (trace_x0 + column[segment.lead] * 62.5 * PX)) <= 3, (segment.lead, segment.x0)

@@ -404,8 +404,16 @@ def _common_span(rows: list[Row], px_per_mm: float) -> list[Row]:
     x0 = int(max(with_pulse)) if with_pulse else int(np.median([r.x0 for r in rows]))
     x1 = int(np.median([r.x1 for r in rows]))
     full = int(round(ROW_SPAN_MM * px_per_mm))
-    if 0 < x1 - x0 - full <= _PULSE_GAP_MM * px_per_mm:
+    gap = _PULSE_GAP_MM * px_per_mm
+    if 0 < x1 - x0 - full <= gap:
         x0 = x1 - full
+    elif x1 - x0 < full - gap and with_pulse:
+        # The ink starts late: a flat baseline that stays on one pixel row for 30 mm after the
+        # pulse (a slow heart on a clean print) is cut with the rules. The trace still began
+        # after the pulse, a full row before its end.
+        pulse_end = max(min(r.pulses)[2] for r in rows if r.pulses)
+        if pulse_end < x0:
+            x0 = max(pulse_end, x1 - full)
     return [dataclasses.replace(r, x0=x0, x1=max(x0 + 1, x1)) for r in rows]
 
 
