@@ -236,3 +236,15 @@ def test_pulses_of_tightly_stacked_12x1_rows_are_found_and_cut_off():
     assert reading.stages["layout"]["quality"]["pulses"] >= 11
     snr = [lead_snr(truth.leads[n].mv, reading.leads[n].mv)[0] for n in ("II", "aVR", "aVF")]
     assert np.median(snr) > 6.0
+
+
+def test_a_grid_a_quarter_off_the_rows_gives_way_to_the_rows():
+    """Held-out truth page 78 (a curved 3x4 print): the search near the rows' scale settles on a
+    period 1.23x theirs, further off than any printer's rows run long (a GE sheet's 17 %)."""
+    from core.synth.truth import render_truth_page, truth_page_seed
+
+    image, truth = render_truth_page(truth_page_seed(0, 78), layout="3x4", effect="curved")
+    reading = read_page(image)
+    assert reading.px_per_mm == pytest.approx(_image_px_per_mm(truth), rel=0.05)
+    assert "scale from the rows' length" in reading.stages["grid"]["fallback"]
+    assert reading.layout == "3x4"

@@ -26,6 +26,7 @@ _EDGE_SHARE = 0.01            # a row this close to the sheet's side is cut by t
 _HARMONIC = 1.4               # grid and rows this far apart: the grid locked onto a harmonic
 _SAME_SCALE = 0.01            # without a grid, the rows' scale replaces the page width beyond 1 %
 _ROW_TRUST = 1.08             # a lopsided grid's scale this far from the rows' (uncut) gives way to theirs
+_ROW_RULES = 1.2              # ... and any grid's this far: a GE sheet's rows run 17 % long, a 5/4 harmonic 25 %
 _MIN_PX_PER_MM = 1.0          # coarser, a 2 mm QRS is two pixels: upscaled noise passes for beats
 _LOPSIDED = 20.0              # contrast along one axis this many times the other's: no printed grid
 
@@ -212,12 +213,13 @@ def _read_sheet(sheet: Sheet, keep_stages: bool) -> PageReading:
             grid = dataclasses.replace(checked, fallback=note if checked.fallback is None
                                        else f"{note}; {checked.fallback}")
             read = again
-    if (_lopsided(grid) and row_scale is not None and not cut
-            and abs(np.log(grid.px_per_mm / row_scale)) > np.log(_ROW_TRUST)):
+    if (row_scale is not None and not cut
+            and abs(np.log(grid.px_per_mm / row_scale)) > np.log(_ROW_TRUST if _lopsided(grid) else _ROW_RULES)):
         # A standard row is about 250 mm long. A "grid" far stronger along one axis than the other is
         # the traces' own rhythm or a texture, not a printed millimetre: the rows' scale is the better
         # ruler then (on 54 truth pages it is within 5 % on 80 % of them). A grid clear on both axes
-        # is kept even when the rows disagree: some printers' rows run longer (a GE sheet's by 17 %).
+        # is kept while the rows disagree by less than a fifth: some printers' rows run longer (a GE
+        # sheet's by 17 %); further off, it is a spurious period the search near the rows settled on.
         note = (f"grid period {grid.px_per_mm:.2f} px/mm is {grid.px_per_mm / row_scale:.2f}x the trace rows' "
                 f"scale: scale from the rows' length ({row_scale:.2f} px/mm)")
         by_rows = Grid(row_scale, row_scale, False,
