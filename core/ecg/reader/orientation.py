@@ -7,7 +7,8 @@ the angle of its vertical and of its horizontal grid lines, and how clearly the 
 (the best ray over the median ray). A phone photo's grid is faint and its lines break into short
 pieces that a segment detector discards, or that it mixes up with the slanted QRS strokes; the
 tiles still see the grid's direction, and a curved or photographed sheet shows how it changes
-across the page.
+across the page. The traces' darker ink is taken out first: QRS strokes and baselines make rays of
+their own, and twelve stacked leads printed without a grid would otherwise pass for one.
 """
 from __future__ import annotations
 
