@@ -154,6 +154,13 @@ def _numbers(quality: dict, keys: tuple[str, ...]) -> dict[str, float | None]:
             for key in keys if key in quality}
 
 
+def _squared_by(quality: dict) -> str:
+    """What squared the sheet, in words: its straight lines, its grid's direction patch by patch, or nothing."""
+    if not quality.get("squared"):
+        return "nothing (already square)"
+    return "grid patches" if quality.get("squared_by_grid_tiles") else "straight lines"
+
+
 def reading_steps(image: Image.Image, reading) -> list[ReadingStep]:
     """The reader's stages on ``image`` as steps for students; ``reading`` must come from
     ``read_page(image, keep_stages=True)`` (otherwise only the last two steps can be shown)."""
@@ -174,8 +181,8 @@ def reading_steps(image: Image.Image, reading) -> list[ReadingStep]:
             "short to follow; then each patch of the page tells which way its grid lines run, from the "
             "directions in which its pattern repeats, and those directions are squared instead.",
             {"rotation (°)": round(sheet.rotation_deg, 2),
-             **_numbers(sheet.quality, ("paper_share", "perspective", "square_lines_before", "square_lines_after",
-                                        "squared_by_grid_tiles"))},
+             **_numbers(sheet.quality, ("paper_share", "perspective", "square_lines_before", "square_lines_after")),
+             "squared by": _squared_by(sheet.quality)},
             sheet.fallback))
     if "grid" in stages:
         grid = stages["grid"]

@@ -167,5 +167,6 @@ def test_pixels_to_signals_shows_every_stage_of_the_reader_on_an_example(app_tes
     assert "Einthoven residual" in quality["check"].tolist()
     captions = " ".join(c.value for c in at.caption)
     assert "paper share:" in captions and "stroke width (px):" in captions and "_" not in captions
+    assert "squared by: **nothing (already square)**" in captions or "squared by: **straight lines**" in captions
     # the Inside view is closed, so no feature maps were computed
     assert FEATURE_MAPS not in headers

@@ -384,9 +384,9 @@ def _drop_text_rows(rows: list[Row], stretches: list) -> tuple[list[Row], list]:
     but letters differ in height where a printer's pulses do not (a photo's "II", "aVR", "aVL" and
     "aVF" stood 4 to 9 mm tall and took rows I and II off its page).
     """
-    heights = [np.array([p[3] - p[1] for p in r.pulses], float) for r in rows]
-    common = np.median(np.concatenate(heights)) if any(len(h) for h in heights) else 0.0
-    if sum(bool(np.any(np.abs(h / common - 1) <= _SAME_PULSE)) for h in heights if len(h)) < 3:
+    heights = [[p[3] - p[1] for p in r.pulses] for r in rows if r.pulses]
+    common = np.median([h for row in heights for h in row]) if heights else 0.0
+    if sum(any(abs(h / common - 1) <= _SAME_PULSE for h in row) for row in heights) < 3:
         return rows, stretches
     first = next(i for i, r in enumerate(rows) if r.pulses)
     return rows[first:], stretches[first:]
@@ -411,7 +411,7 @@ def _common_span(rows: list[Row], px_per_mm: float) -> list[Row]:
         # The ink starts late: a flat baseline that stays on one pixel row for 30 mm after the
         # pulse (a slow heart on a clean print) is cut with the rules. The trace still began
         # after the pulse, a full row before its end.
-        pulse_end = max(min(r.pulses)[2] for r in rows if r.pulses)
+        pulse_end = max(min(r.pulses, key=lambda p: p[0])[2] for r in rows if r.pulses)   # each row's first
         if pulse_end < x0:
             x0 = max(pulse_end, x1 - full)
     return [dataclasses.replace(r, x0=x0, x1=max(x0 + 1, x1)) for r in rows]

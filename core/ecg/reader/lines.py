@@ -138,7 +138,7 @@ def find_squaring(rgb: np.ndarray, dark_background: bool = False) -> LineFit:
         return by_lines
     tiles = tile_directions(grid_ink(rgb, dark_background))
     showing = sum(t.shows_grid for t in tiles)
-    if showing < _GRID_TILES * len(tiles) or not tiles:
+    if not tiles or showing < _GRID_TILES * len(tiles):
         return dataclasses.replace(by_lines, fallback=f"{by_lines.fallback}; the grid shows in {showing} of "
                                                       f"{len(tiles)} tiles, too few to square the sheet by")
     by_grid = fit_squaring(direction_segments(tiles), grey.shape)
