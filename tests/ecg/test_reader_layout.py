@@ -261,3 +261,16 @@ def test_a_row_whose_flat_start_was_cut_as_a_rule_starts_after_its_pulse():
     column = {lead: c for row in _3X4 for c, lead in enumerate(row)}
     for segment in layout.segments:
         assert abs(segment.x0 - (trace_x0 + column[segment.lead] * 62.5 * PX)) <= 3, (segment.lead, segment.x0)
+
+
+def test_a_dashed_rule_under_the_rows_is_no_trace_row():
+    """A thresholded scan breaks the rule under the traces into dashes the long opening leaves:
+    a row without a pulse whose ink never leaves its level is a rule, not a fourth row (3x4+1)."""
+    block = [[(lead, 2.5 * c, 2.5 * (c + 1)) for c, lead in enumerate(row)] for row in _3X4]
+    mask = _with_pulses(_draw(block), 3, 1.0).astype(np.uint8)
+    y = int(3.6 * SPACING_MM * PX)
+    for x in range(int(2 * PX), mask.shape[1] - int(2 * PX), int(4 * PX)):
+        cv2.line(mask, (x, y), (x + int(3 * PX), y), 1, 2)
+    layout = find_layout(mask.astype(bool), PX)
+    assert layout.name == "3x4"
+    assert [row.y for row in layout.rows] == pytest.approx([SPACING_MM * PX * k for k in (1, 2, 3)], abs=3)

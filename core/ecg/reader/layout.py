@@ -30,6 +30,9 @@ _PULSE_GAP_MM = 3.0         # the most paper a printer leaves between a row's pu
 _EDGE_MM = 3.0
 _BREAK_MM = 2.0             # a 6x2 printer's column break straddles the row's middle within this
 _PULSE_MAX_MM = 25.0        # a 20 mm/mV pulse is 20 mm tall
+_RULE_MM = 1.0              # a pulse-less row whose ink stays this close to its level ...
+_RULE_SHARE = 0.01          # ... on all but this share of its columns is a printed rule (0-0.5 %), not a trace (a flat aVL 3.7 %)
+_RULE_BAND_MM = 3.0
 _SAME_PULSE = 0.2           # a printer's pulses are this close to their median height
 # A 3x4+3 page's strips (rows 4-6) repeat block columns recorded at the same moment:
 # lead: (strip row, block row, column).
@@ -327,6 +330,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         row_stretches.append(long)
     if paper:                               # a monitor draws no pulse per channel: no header test by pulses
         rows, row_stretches = _drop_text_rows(rows, row_stretches)
+        rows, row_stretches = _drop_rules(mask, rows, row_stretches, px_per_mm)
     pulses = [p for row in rows for p in row.pulses]
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
     n = len(rows)
@@ -346,21 +350,27 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
             matches = rhythm_match(mask, _common_span(rows, px_per_mm), px_per_mm)
             quality.update(_match_numbers(matches))
             name = "3x4+3" if repeats_block(matches) else name
-    elif n in (6, 7):
-        two_columns = _two_columns(mask, rows[:6], px_per_mm, separators)
+    elif n == 7:
+        # No other standard layout has seven rows. (Its six upper rows are simultaneous leads of
+        # one heart, which can pass the 3x4+3 test below: II r 0.6-0.8 on four truth pages.)
+        name = "6x2+1"
+    elif n == 6:
+        two_columns = _two_columns(mask, rows, px_per_mm, separators)
         if not two_columns:
             # No break mid-row (the columns run into each other): six rows whose II strip does not
             # repeat the block's II are no 3x4+3, and the other standard six-row layout is 6x2.
-            matches = rhythm_match(mask, _common_span(rows[:6], px_per_mm), px_per_mm)
+            matches = rhythm_match(mask, _common_span(rows, px_per_mm), px_per_mm)
             quality.update(_match_numbers(matches))
             two_columns = not repeats_block(matches)
             if two_columns:
                 said = ", ".join(f"{lead} r {r:.2f}" for lead, r in matches.items())
                 notes.append(f"rhythm_mismatch: the bottom rows do not repeat the block's columns ({said}): "
                              f"read as two columns")
-        name = ("6x2" if two_columns else "3x4+3") if n == 6 else ("6x2+1" if two_columns else "7 rows")
+        name = "6x2" if two_columns else "3x4+3"
     if not name.endswith("rows"):
         rows = _common_span(rows, px_per_mm)
+        # A span placed a full row before its end was measured with the scale, not against it.
+        quality["span_set_by_scale"] = float(rows[0].x1 - rows[0].x0 == round(ROW_SPAN_MM * px_per_mm))
     if name.startswith("6x2"):
         parts = [_two_parts(row, _baseline_gaps(mask, row, px_per_mm), px_per_mm) for row in rows]
         # Both columns start at the same x on every row of a 6x2 page.
@@ -390,6 +400,27 @@ def _drop_text_rows(rows: list[Row], stretches: list) -> tuple[list[Row], list]:
         return rows, stretches
     first = next(i for i, r in enumerate(rows) if r.pulses)
     return rows[first:], stretches[first:]
+
+
+def _drop_rules(mask: np.ndarray, rows: list[Row], stretches: list, px_per_mm: float) -> tuple[list[Row], list]:
+    """Without the rows that have no calibration pulse and whose ink never leaves their level, when
+    at least 3 rows have a pulse: a dashed rule under the traces (a thresholded scan breaks it,
+    so the long opening leaves it) is read as a row otherwise, and the layout count is off by one.
+    A trace leaves its baseline by millimetres at every QRS and T wave."""
+    if sum(bool(r.pulses) for r in rows) < 3:
+        return rows, stretches
+    kept = [(row, run) for row, run in zip(rows, stretches) if row.pulses or not _is_rule(mask, row, px_per_mm)]
+    return [row for row, _ in kept], [run for _, run in kept]
+
+
+def _is_rule(mask: np.ndarray, row: Row, px_per_mm: float) -> bool:
+    """Whether the ink within 3 mm of the row's level stays within 1 mm of it on 99 % of its columns
+    (the neighbouring rows' deepest waves may reach into the 3 mm)."""
+    reach = int(_RULE_BAND_MM * px_per_mm)
+    near = dataclasses.replace(row, top=max(0, row.y - reach), bottom=row.y + reach + 1)
+    off = np.abs(_pen_heights(mask, near) - (row.y - near.top))
+    off = off[np.isfinite(off)]
+    return off.size > 0 and float(np.mean(off > _RULE_MM * px_per_mm)) < _RULE_SHARE
 
 
 def _common_span(rows: list[Row], px_per_mm: float) -> list[Row]:
