@@ -155,9 +155,10 @@ def _numbers(quality: dict, keys: tuple[str, ...]) -> dict[str, float | None]:
 
 
 def _squared_by(quality: dict) -> str:
-    """What squared the sheet, in words: its straight lines, its grid's direction patch by patch, or nothing."""
+    """What squared the sheet, in words: its straight lines, its grid's direction patch by patch, its
+    rows of ink (a level only), or nothing."""
     if not quality.get("squared"):
-        return "nothing (already square)"
+        return "rows of ink (levelled)" if quality.get("levelled_by_ink_rows") else "nothing (already square)"
     return "grid patches" if quality.get("squared_by_grid_tiles") else "straight lines"
 
 
@@ -179,7 +180,9 @@ def reading_steps(image: Image.Image, reading) -> list[ReadingStep]:
             "level and upright on paper, so the reader finds the perspective that makes them do so again "
             "(the number of such lines before and after is shown). A photo's faint grid breaks into pieces too "
             "short to follow; then each patch of the page tells which way its grid lines run, from the "
-            "directions in which its pattern repeats, and those directions are squared instead.",
+            "directions in which its pattern repeats, and those directions are squared instead. A scan "
+            "whose grid was thresholded away and whose rules are dashed has no long line at all: it is "
+            "turned until its ink piles up in the sharpest rows (its baselines, rules and text lines lie level).",
             {"rotation (°)": round(sheet.rotation_deg, 2),
              **_numbers(sheet.quality, ("paper_share", "perspective", "square_lines_before", "square_lines_after")),
              "squared by": _squared_by(sheet.quality)},

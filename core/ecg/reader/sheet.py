@@ -16,6 +16,8 @@ from core.ecg.reader.lines import find_squaring, turn_of, warp_squared
 MAX_SIDE = 1600          # enough for 1 mm ≥ 5 px on an A4 page; keeps every later stage fast
 _MAX_SKEW_DEG = 12.0
 _SKEW_SIDE = 1000
+_PROFILE_STEP_DEG = 0.25   # the coarse search of the profile's skew, refined to 0.02 deg
+_MIN_PROFILE_INK = 200     # ink pixels below which a profile says nothing
 _MAX_SHIFT_PX = 4        # the residual skew searched: up to this many px between the sheet's thirds
 _DARK_LEVEL = 90         # a screen: half its pixels have no channel brighter than this
 
@@ -90,6 +92,32 @@ def _skew_deg(grey: np.ndarray) -> tuple[float, int]:
     return float(np.median(angles)), len(angles)
 
 
+def _profile_skew_deg(grey: np.ndarray) -> float:
+    """Rotation of the page from its ink's row profile, sharpest when rows of ink lie level.
+
+    The document scanner's classic: dashed rules, text lines and baselines broken by beats give
+    Hough no long line, but every one of them sharpens the profile once the page is level.
+    """
+    k = min(1.0, _SKEW_SIDE / max(grey.shape))
+    if k < 1:
+        grey = cv2.resize(grey, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    _, ink = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ys, xs = np.nonzero(ink)
+    if len(ys) < _MIN_PROFILE_INK:
+        return 0.0
+    xs = xs - grey.shape[1] / 2
+
+    def sharpness(degrees: float) -> float:
+        level = ys - xs * np.tan(np.radians(degrees))       # each ink pixel's row on the levelled page
+        counts = np.bincount(np.round(level - level.min()).astype(int)).astype(float)
+        return float(np.dot(counts, counts))
+
+    coarse = np.arange(-_MAX_SKEW_DEG, _MAX_SKEW_DEG + 1e-6, _PROFILE_STEP_DEG)
+    best = max(coarse, key=sharpness)
+    fine = np.linspace(best - _PROFILE_STEP_DEG, best + _PROFILE_STEP_DEG, 25)
+    return float(max(fine, key=sharpness))
+
+
 def _rotated(rgb: np.ndarray, degrees: float) -> np.ndarray:
     """The image turned by ``degrees`` about its centre (same size, edges replicated)."""
     hh, ww = rgb.shape[:2]
@@ -120,10 +148,18 @@ def _residual_skew_deg(grey: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(shift, w - third)))
 
 
-def _deskewed(rgb: np.ndarray, dark: bool) -> tuple[np.ndarray, float, float, int]:
-    """The sheet turned level by its long near-horizontal lines: (sheet, rotation, its refinement, lines used)."""
+def _deskewed(rgb: np.ndarray, dark: bool, scanned: bool) -> tuple[np.ndarray, float, float, int, bool]:
+    """The sheet turned level by its long near-horizontal lines: (sheet, rotation, its refinement,
+    lines used, whether the ink's row profile gave the rotation instead).
+
+    ``scanned``: the paper fills the frame (a scan or a render), so with too few long lines the ink's
+    row profile may level it (on a photo, shadows and the table would sway the profile).
+    """
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     rotation, n_lines = _skew_deg(255 - grey if dark else grey)
+    by_profile = n_lines < 3 and scanned
+    if by_profile:
+        rotation = _profile_skew_deg(255 - grey if dark else grey)
     residual = 0.0
     if abs(rotation) > 0.15:
         turned = _rotated(rgb, rotation)
@@ -131,7 +167,7 @@ def _deskewed(rgb: np.ndarray, dark: bool) -> tuple[np.ndarray, float, float, in
         # One warp by the refined angle: a second on top would blur the ink twice.
         rotation += residual
         rgb = _rotated(rgb, rotation) if abs(residual) > 0.02 else turned
-    return rgb, rotation, residual, n_lines
+    return rgb, rotation, residual, n_lines, by_profile
 
 
 def find_sheet(rgb: np.ndarray) -> Sheet:
@@ -169,6 +205,7 @@ def find_sheet(rgb: np.ndarray) -> Sheet:
     # The outline misses perspective when the frame cuts the sheet or a hand hides a corner: the
     # grid's own lines finish the job, rotation included.
     lines = find_squaring(rgb, dark)
+    by_profile = False
     if lines.applied:
         squared, shrink = warp_squared(rgb, lines.matrix, MAX_SIDE)
         # Short segments give the level to a tenth of a degree; the grid's pattern refines it, and
@@ -178,9 +215,10 @@ def find_sheet(rgb: np.ndarray) -> Sheet:
         rgb = warp_squared(rgb, lines.matrix, MAX_SIDE, residual)[0] if abs(residual) > 0.02 else squared
         scale *= shrink                          # a turned sheet's corners need room: it may shrink to fit
     else:
-        rgb, rotation, residual, n_lines = _deskewed(rgb, dark)
+        rgb, rotation, residual, n_lines, by_profile = _deskewed(rgb, dark, scanned=corners is None and share >= 0.9)
     quality.update(paper_share=float(share), perspective=perspective, rotation_deg=rotation, residual_skew_deg=residual,
                    skew_lines=float(n_lines), square_lines_before=float(lines.aligned_before),
                    square_lines_after=float(lines.aligned_after), squared=float(lines.applied),
-                   squared_by_grid_tiles=float(lines.applied and lines.evidence == "grid tiles"))
+                   squared_by_grid_tiles=float(lines.applied and lines.evidence == "grid tiles"),
+                   levelled_by_ink_rows=float(not lines.applied and by_profile))
     return Sheet(np.ascontiguousarray(rgb), dark, scale, corners, rotation, quality, fallback)
