@@ -248,3 +248,34 @@ def test_a_grid_a_quarter_off_the_rows_gives_way_to_the_rows():
     assert reading.px_per_mm == pytest.approx(_image_px_per_mm(truth), rel=0.05)
     assert "scale from the rows' length" in reading.stages["grid"]["fallback"]
     assert reading.layout == "3x4"
+
+
+def test_two_strong_periods_that_disagree_are_no_grid():
+    """Tuning truth page 0 of seed 6 (a plain 3x4 print without grid): its beats and rows make
+    strong periods along both axes, 1.09x the rows' scale one way and otherwise the other. Two
+    periods that disagree are no printed millimetre, so the rows' length sets the scale."""
+    from core.synth.truth import render_truth_page, truth_page_seed
+
+    image, truth = render_truth_page(truth_page_seed(6, 0), layout="3x4", effect="clean")
+    reading = read_page(image)
+    assert reading.stages["grid"]["quality"]["axes_seen"] == 1.0
+    assert reading.px_per_mm == pytest.approx(_image_px_per_mm(truth), rel=0.02)
+    ii = reading.leads["II"]
+    assert lead_snr(truth.leads["II"].mv, ii.mv)[0] > 10.0
+
+
+def test_a_scan_with_dashed_rules_and_no_long_line_is_levelled_by_its_ink_profile():
+    """Tuning truth page 14 of seed 5 (a black-and-white 3x4+3 scan turned 2.1 deg): its grid was
+    thresholded away and its rules are dashed, so Hough finds no long line to level it by; the ink's
+    row profile does, and the rule under the traces is no seventh row."""
+    from core.synth.truth import render_truth_page, truth_page_seed
+
+    image, truth = render_truth_page(truth_page_seed(5, 14), layout="3x4+3", effect="scan_bw")
+    reading = read_page(image)
+    h = truth.homography
+    turn = np.degrees(np.arctan2(h[1, 0], h[0, 0]))
+    assert reading.stages["sheet"]["quality"]["skew_lines"] < 3
+    assert reading.stages["sheet"]["quality"]["levelled_by_ink_rows"] == 1.0
+    assert reading.stages["sheet"]["quality"]["rotation_deg"] == pytest.approx(turn, abs=0.2)
+    assert reading.layout == "3x4+3"
+    assert reading.px_per_mm == pytest.approx(_image_px_per_mm(truth), rel=0.03)

@@ -228,3 +228,32 @@ def test_snr_with_unread_samples_as_a_flat_line_counts_what_was_missed():
     strict, _ = lead_snr(ref, half, unread_as_flat=True)
     # The unread half is all error: about its share of the lead's energy, 10·log10(2) ≈ 3 dB.
     assert 1.5 < strict < 4.5
+
+
+@pytest.mark.parametrize("ratio, contrast, axes, rule", [
+    (1.17, (300.0, 300.0), 2.0, "grid"),      # a clear grid; the rows run long, as a GE sheet's
+    (1.25, (300.0, 300.0), 2.0, "rows"),      # a 5/4 harmonic
+    (1.10, (300.0, 10.0), 2.0, "rows"),       # far stronger along one axis: a texture
+    (1.09, (456.0, 676.0), 1.0, "both"),      # two periods that disagree, finer than the rows
+    (0.85, (104.0, 177.0), 1.0, "both"),      # ... coarser (a GE photo's faint grid was right)
+    (0.80, (104.0, 177.0), 1.0, "both"),      # ... even beyond a fifth
+    (1.04, (104.0, 177.0), 1.0, "grid"),
+])
+def test_the_rows_replace_or_are_read_beside_a_grid_by_how_far_and_how_clearly(ratio, contrast, axes, rule):
+    from core.ecg.reader.grid import Grid
+    from core.ecg.reader.reading import _rows_rule
+
+    grid = Grid(5.0 * ratio, 5.0 * ratio, True, {"contrast_x": contrast[0], "contrast_y": contrast[1],
+                                                  "axes_seen": axes})
+    assert _rows_rule(grid, 5.0, cut=False) == rule
+
+
+@pytest.mark.parametrize("ratio, rule", [(0.77, "both"), (1.3, "grid"), (0.97, "grid")])
+def test_rows_cut_by_the_image_edge_only_bound_the_scale_from_below(ratio, rule):
+    """A 6x2 scan cropped through its right column: its rows say at least 4.6 px/mm; a clear grid
+    of 3.5 px/mm (0.77x) is read beside them (its page would be 350 mm wide), a finer one is kept."""
+    from core.ecg.reader.grid import Grid
+    from core.ecg.reader.reading import _rows_rule
+
+    grid = Grid(5.0 * ratio, 5.0 * ratio, True, {"contrast_x": 300.0, "contrast_y": 300.0, "axes_seen": 2.0})
+    assert _rows_rule(grid, 5.0, cut=True) == rule

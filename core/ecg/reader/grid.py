@@ -139,11 +139,13 @@ def find_grid(rgb: np.ndarray, dark_background: bool, row_px_per_mm: float | Non
     ok_x = np.isfinite(x_mm) and x_contrast >= _MIN_CONTRAST
     ok_y = np.isfinite(y_mm) and y_contrast >= _MIN_CONTRAST
     if ok_x and ok_y and abs(np.log(x_mm / y_mm)) < 0.15:
-        quality.update(px_per_mm_x=x_mm, px_per_mm_y=y_mm)
+        quality.update(px_per_mm_x=x_mm, px_per_mm_y=y_mm, axes_seen=2.0)
         return Grid(x_mm, y_mm, True, quality)
     if ok_x or ok_y:
+        # Two strong periods that disagree are not one printed millimetre: the stronger is kept, as
+        # along one axis only (a plain page's beats and rows can make both).
         one = x_mm if (ok_x and (not ok_y or x_contrast >= y_contrast)) else y_mm
-        quality.update(px_per_mm_x=one, px_per_mm_y=one)
+        quality.update(px_per_mm_x=one, px_per_mm_y=one, axes_seen=1.0)
         return Grid(one, one, True, quality, "grid seen along one axis only: same scale used for both")
-    quality.update(px_per_mm_x=prior, px_per_mm_y=prior)
+    quality.update(px_per_mm_x=prior, px_per_mm_y=prior, axes_seen=0.0)
     return Grid(prior, prior, False, quality, f"no millimetre grid visible: scale from {source}")

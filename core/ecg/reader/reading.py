@@ -26,6 +26,7 @@ _EDGE_SHARE = 0.01            # a row this close to the sheet's side is cut by t
 _HARMONIC = 1.4               # grid and rows this far apart: the grid locked onto a harmonic
 _SAME_SCALE = 0.01            # without a grid, the rows' scale replaces the page width beyond 1 %
 _ROW_TRUST = 1.08             # a lopsided grid's scale this far from the rows' (uncut) gives way to theirs
+_ROW_DOUBT = 1.05             # ... and a grid seen on one axis only this far makes the page read at both scales
 _ROW_RULES = 1.2              # ... and any grid's this far: a GE sheet's rows run 17 % long, a 5/4 harmonic 25 %
 _MIN_PX_PER_MM = 1.0          # coarser, a 2 mm QRS is two pixels: upscaled noise passes for beats
 _LOPSIDED = 20.0              # contrast along one axis this many times the other's: no printed grid
@@ -115,9 +116,10 @@ def _row_scale(layout: Layout, fx: float, sheet_width: int) -> tuple[float | Non
     """(sheet px per mm from the trace rows' median length, whether rows run into the sheet's edge).
 
     Every standard row spans ``ROW_SPAN_MM`` (10 s at 25 mm/s, 5 s at 50 mm/s), whatever the
-    layout; a row cut by the image edge (a close-up) only gives a lower bound. None under 3 rows.
+    layout; a row cut by the image edge (a close-up) only gives a lower bound. None under 3 rows or
+    when the layout placed the rows' start a full row before their end (their span is the scale's).
     """
-    if len(layout.rows) < 3:
+    if len(layout.rows) < 3 or layout.quality.get("span_set_by_scale"):
         return None, False
     spans = np.array([r.x1 - r.x0 for r in layout.rows], float)
     edge = _EDGE_SHARE * sheet_width * fx
@@ -129,6 +131,29 @@ def _lopsided(grid: Grid) -> bool:
     """Whether the grid was seen along one axis only or is far stronger along one than the other."""
     x, y = grid.quality.get("contrast_x", 0.0), grid.quality.get("contrast_y", 0.0)
     return min(x, y) <= 0 or max(x, y) / min(x, y) > _LOPSIDED
+
+
+def _rows_rule(grid: Grid, row_scale: float, cut: bool) -> str:
+    """Whether the rows' scale replaces the grid's ("rows"), is read beside it ("both") or not ("grid").
+
+    A standard row is about 250 mm long. A "grid" far stronger along one axis than the other is
+    the traces' own rhythm or a texture, not a printed millimetre: beyond 8 % off, the rows' scale
+    is the better ruler (on 54 truth pages it is within 5 % on 80 % of them). A grid clear on both
+    axes is kept while the rows disagree by less than a fifth (a GE sheet's rows run 17 % long);
+    further off, it is a spurious period the search near the rows settled on. A period seen on one
+    axis only, or two that disagree, over 5 % off the rows is either: plain prints' beats made such
+    periods (0.93x, 1.09x and 1.16x the rows'), and so did a moire photo (0.82x), while a GE photo's
+    faint grid was right at 0.82x (its rows run long). The page is read at both scales then. Rows cut
+    by the image edge only say the scale is at least theirs: a grid coarser is read beside them.
+    """
+    if cut:
+        return "both" if grid.px_per_mm < row_scale / _ROW_DOUBT else "grid"
+    off = abs(np.log(grid.px_per_mm / row_scale))
+    if _lopsided(grid) and off > np.log(_ROW_TRUST):
+        return "rows"
+    if grid.quality.get("axes_seen", 2.0) < 2 and off > np.log(_ROW_DOUBT):
+        return "both"
+    return "rows" if off > np.log(_ROW_RULES) else "grid"
 
 
 def _rows_disagree(grid: Grid, row_scale: float, cut: bool) -> bool:
@@ -213,20 +238,35 @@ def _read_sheet(sheet: Sheet, keep_stages: bool) -> PageReading:
             grid = dataclasses.replace(checked, fallback=note if checked.fallback is None
                                        else f"{note}; {checked.fallback}")
             read = again
-    if (row_scale is not None and not cut
-            and abs(np.log(grid.px_per_mm / row_scale)) > np.log(_ROW_TRUST if _lopsided(grid) else _ROW_RULES)):
-        # A standard row is about 250 mm long. A "grid" far stronger along one axis than the other is
-        # the traces' own rhythm or a texture, not a printed millimetre: the rows' scale is the better
-        # ruler then (on 54 truth pages it is within 5 % on 80 % of them). A grid clear on both axes
-        # is kept while the rows disagree by less than a fifth: some printers' rows run longer (a GE
-        # sheet's by 17 %); further off, it is a spurious period the search near the rows settled on.
-        note = (f"grid period {grid.px_per_mm:.2f} px/mm is {grid.px_per_mm / row_scale:.2f}x the trace rows' "
-                f"scale: scale from the rows' length ({row_scale:.2f} px/mm)")
+            # Rows found at a harmonic's scale can be misread (merged, started late): measured
+            # again as read at the nearer scale, unless that scale placed them.
+            again_scale, again_cut = _row_scale(read[2], WORK_PX_PER_MM / grid.px_per_mm_x, sheet.rgb.shape[1])
+            if again_scale is not None:
+                row_scale, cut = again_scale, again_cut
+    candidates = [(grid, read)]
+    rule = "grid" if row_scale is None else _rows_rule(grid, row_scale, cut)
+    if rule != "grid":
+        off = f"grid period {grid.px_per_mm:.2f} px/mm is {grid.px_per_mm / row_scale:.2f}x the trace rows' scale"
+        both = ": read at both scales, this one's reading the better" if rule == "both" else ""
         by_rows = Grid(row_scale, row_scale, False,
-                       {**grid.quality, "px_per_mm_x": row_scale, "px_per_mm_y": row_scale}, note)
+                       {**grid.quality, "px_per_mm_x": row_scale, "px_per_mm_y": row_scale},
+                       f"{off}: scale from the rows' length ({row_scale:.2f} px/mm){both}")
         again = _read_rows(sheet, by_rows)
         if again is not None and len(again[2].rows) >= min(3, len(read[2].rows)):
-            grid, read = by_rows, again
+            kept = f"{off}{both}"
+            candidates = [(by_rows, again)] + (
+                [(dataclasses.replace(grid, fallback=kept if grid.fallback is None else f"{kept}; {grid.fallback}"),
+                  read)] if rule == "both" else [])
+    readings = [_read_signals(sheet, stages, grid, read, row_scale, keep_stages) for grid, read in candidates]
+    # The limb-lead residual does not tell scales apart (every lead stretches alike): on a tie
+    # in readability, layout and leads, the first, the rows' reading, is kept.
+    return max(readings, key=lambda reading: _rank(reading)[:3])
+
+
+def _read_signals(sheet: Sheet, stages: dict, grid: Grid, read: tuple[np.ndarray, Traces, Layout],
+                  row_scale: float | None, keep_stages: bool) -> PageReading:
+    """Signals and quality of a sheet read at the grid's scale into ``read`` (work image, traces, layout)."""
+    stages = dict(stages)
     stages["grid"] = _stage(grid)
     stages["grid"]["quality"]["row_px_per_mm"] = row_scale if row_scale is not None else np.nan
     px_per_mm_input = grid.px_per_mm / sheet.scale
