@@ -237,14 +237,14 @@ def _rows_with_pulse_heights(heights_px: list[int | None]) -> list[Row]:
 
 def test_rows_above_the_first_pulse_are_header_text_when_the_pulses_share_a_height():
     rows = _rows_with_pulse_heights([None, None, 50, 50, 51, 49, None])
-    kept, _ = _drop_text_rows(rows, [[]] * len(rows))
+    kept, _ = _drop_text_rows(np.zeros((800, 1300), bool), rows, [[]] * len(rows), PX)
     assert [r.y for r in kept] == [300, 400, 500, 600, 700]
 
 
 def test_lead_letters_of_differing_heights_are_no_pulses_to_drop_rows_by():
     """A photo's "II", "aVR", "aVL", "aVF" touching the trace: 6.2, 9.4, 4.2 and 4.6 mm at 5 px/mm."""
     rows = _rows_with_pulse_heights([None, None, 31, 47, 21, 23, None])
-    kept, _ = _drop_text_rows(rows, [[]] * len(rows))
+    kept, _ = _drop_text_rows(np.zeros((800, 1300), bool), rows, [[]] * len(rows), PX)
     assert len(kept) == 7
 
 
@@ -274,3 +274,16 @@ def test_a_dashed_rule_under_the_rows_is_no_trace_row():
     layout = find_layout(mask.astype(bool), PX)
     assert layout.name == "3x4"
     assert [row.y for row in layout.rows] == pytest.approx([SPACING_MM * PX * k for k in (1, 2, 3)], abs=3)
+
+
+def test_a_first_row_whose_pulse_was_lost_stays_when_its_ink_is_one_long_stroke():
+    """Header text is short strokes; a trace is one long one: a clean 12x1 page whose lead I pulse
+    was cut by the grid's border line kept its row I only by that."""
+    rows = _rows_with_pulse_heights([None, None, 50, 50, 51, 49])
+    mask = np.zeros((800, 1300), np.uint8)
+    x = np.arange(40, 1290)
+    cv2.polylines(mask, [np.c_[x, 200 + 20 * np.sin(x / 30)].astype(np.int32)], False, 1, 2)   # row 2: a trace
+    for x0 in range(40, 1290, 40):                                                          # row 1: words
+        cv2.line(mask, (x0, 100), (x0 + 25, 100), 1, 2)
+    kept, _ = _drop_text_rows(mask.astype(bool), rows, [[]] * len(rows), PX)
+    assert [r.y for r in kept] == [200, 300, 400, 500, 600]

@@ -23,6 +23,7 @@ SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
 _3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 _RHYTHM = {"3x4": (), "3x4+1": ("II",), "3x4+3": ("V1", "II", "V5")}
+_QRS_MM = 3.0                # a trace row's stroke is at least this tall somewhere
 _MIN_ROW_MM = 40.0           # the longest ink stretch a trace row must have
 _BRIDGE_MM = 1.0
 ROW_SPAN_MM = 250.0         # a standard row's trace on paper: 10 s at 25 mm/s, 5 s at 50 mm/s
@@ -329,7 +330,7 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
         rows.append(Row(y, top, bottom, x0, x1, tuple(row_pulses)))
         row_stretches.append(long)
     if paper:                               # a monitor draws no pulse per channel: no header test by pulses
-        rows, row_stretches = _drop_text_rows(rows, row_stretches)
+        rows, row_stretches = _drop_text_rows(mask, rows, row_stretches, px_per_mm)
         rows, row_stretches = _drop_rules(mask, rows, row_stretches, px_per_mm)
     pulses = [p for row in rows for p in row.pulses]
     gain, gain_note = _gain(pulses, stroke_px, px_per_mm)
@@ -384,22 +385,36 @@ def find_layout(mask: np.ndarray, px_per_mm: float, stroke_px: float = 2.0,
     return Layout(name, tuple(rows), tuple(segments), gain, quality, "; ".join(notes) or None)
 
 
-def _drop_text_rows(rows: list[Row], stretches: list) -> tuple[list[Row], list]:
-    """Without the top rows that have no calibration pulse when at least 3 rows have one of the
-    pulses' common height.
+def _drop_text_rows(mask: np.ndarray, rows: list[Row], stretches: list, px_per_mm: float
+                    ) -> tuple[list[Row], list]:
+    """Without the top rows that have no calibration pulse and no long stroke when at least 3 rows
+    have a pulse of the pulses' common height.
 
     A printer puts a pulse at the start of every trace row; a header line (text over a rule) can
-    pass for a row by its ink, but has none. The bottom row keeps its place: a tall pulse there
-    may run off a cropped page. Lead labels touching the trace's start can pass for pulses too,
-    but letters differ in height where a printer's pulses do not (a photo's "II", "aVR", "aVL" and
-    "aVF" stood 4 to 9 mm tall and took rows I and II off its page).
+    pass for a row by its ink, but has none, and its letters are short strokes (the rule goes with
+    the long lines). A trace is one long stroke: a first row whose pulse was cut by the grid's
+    border line stays (a clean 12x1 page lost its lead I). The bottom row keeps its place: a tall
+    pulse there may run off a cropped page. Lead labels touching the trace's start can pass for
+    pulses too, but letters differ in height where a printer's pulses do not (a photo's "II",
+    "aVR", "aVL" and "aVF" stood 4 to 9 mm tall and took rows I and II off its page).
     """
     heights = [[p[3] - p[1] for p in r.pulses] for r in rows if r.pulses]
     common = np.median([h for row in heights for h in row]) if heights else 0.0
     if sum(any(abs(h / common - 1) <= _SAME_PULSE for h in row) for row in heights) < 3:
         return rows, stretches
     first = next(i for i, r in enumerate(rows) if r.pulses)
-    return rows[first:], stretches[first:]
+    kept = [i for i in range(len(rows)) if i >= first or _has_trace_stroke(mask, rows[i], px_per_mm)]
+    return [rows[i] for i in kept], [stretches[i] for i in kept]
+
+
+def _has_trace_stroke(mask: np.ndarray, row: Row, px_per_mm: float) -> bool:
+    """Whether the row's band holds one stroke (one-pixel breaks joined) as long as a trace row and
+    as tall as a QRS: a dashed rule joined into one stroke is long but flat."""
+    band = cv2.dilate(mask[row.top:row.bottom].astype(np.uint8), np.ones((3, 3), np.uint8))
+    _, _, stats, _ = cv2.connectedComponentsWithStats(band)
+    strokes = stats[1:]
+    return bool(np.any((strokes[:, cv2.CC_STAT_WIDTH] >= _MIN_ROW_MM * px_per_mm)
+                       & (strokes[:, cv2.CC_STAT_HEIGHT] >= _QRS_MM * px_per_mm)))
 
 
 def _drop_rules(mask: np.ndarray, rows: list[Row], stretches: list, px_per_mm: float) -> tuple[list[Row], list]:
