@@ -61,6 +61,9 @@ def _subject(name: str) -> str:
     return f"'{name}'" if name else "This file"
 
 
+_IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
+
+
 def _looks_like(head: bytes) -> str | None:
     """Name the kind of non-image file from its first bytes, or None when it is unrecognisable."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -95,6 +98,8 @@ def _open(data: bytes, name: str) -> Image.Image:
             f"{_subject(name)} is above the {_LIMIT} limit ({error}); scale it down and try again."
         ) from error
     except UnidentifiedImageError as error:
+        if data.startswith(_IMAGE_SIGNATURES):      # an image's first bytes, the rest cut off or damaged
+            raise _truncated(name) from error
         kind = _looks_like(data[:2048])
         what = f"it looks like {kind}" if kind else "its content is not a format we can read"
         raise ImageLoadError(f"{_subject(name)} is not an image ({what}); {_SAVE_AS}.") from error

@@ -68,6 +68,8 @@ def make_bad_files(folder: str | Path) -> dict[str, str | None]:
         "truncated_header.jpg": (jpeg[: len(jpeg) // 2], "is truncated or corrupt"),
         "truncated_header.png": (png[: len(png) // 2], "is truncated or corrupt"),
         "truncated_pixels.jpg": (jpeg[:-64], "is truncated or corrupt"),  # header intact, scan data cut
+        "first_bytes_only.jpg": (jpeg[:20], "is truncated or corrupt"),    # too little for PIL to name it
+        "first_bytes_only.png": (png[:12], "is truncated or corrupt"),
         "notes.jpg": (b"Patient list\nID 1234, 65 bpm\n", "it looks like text"),
         "saved_page.jpg": (b"<!DOCTYPE html><html><body>Sign in</body></html>", "it looks like an HTML web page"),
         "drawing.png": (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "it looks like an SVG drawing"),
