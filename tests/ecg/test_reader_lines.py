@@ -4,6 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.ecg.reader.grid import grid_darkness
 from core.ecg.reader.orientation import MIN_CLARITY, TILE, tile_directions
@@ -120,3 +122,18 @@ def test_a_faint_photographed_grid_is_squared_by_its_tiles():
     assert fit.applied and fit.evidence == "grid tiles", fit.fallback
     assert _level_spread(camera) > 20
     assert _level_spread(fit.matrix @ camera) < 3
+
+
+@settings(max_examples=20, deadline=None)
+@given(turn=st.floats(-6.0, 6.0), spacing=st.integers(60, 140), dash=st.integers(8, 30), phase=st.integers(0, 29))
+def test_a_page_of_dashed_rules_is_levelled_by_its_ink_rows(turn, spacing, dash, phase):
+    """Only dashes (a thresholded scan's rules and grid): no long line for Hough, yet the ink's row
+    profile gives the turn to a tenth of a degree, whatever the spacing and the dashes."""
+    from core.ecg.reader.sheet import _profile_skew_deg, _rotated
+
+    page = np.full((800, 1100, 3), 255, np.uint8)
+    for y in range(80, 760, spacing):
+        for x in range(30 + phase, 1070, dash + 12):
+            cv2.line(page, (x, y), (x + dash, y), (0, 0, 0), 2)
+    turned = cv2.cvtColor(_rotated(page, turn), cv2.COLOR_RGB2GRAY)
+    assert _profile_skew_deg(turned) == pytest.approx(-turn, abs=0.1)
