@@ -142,7 +142,7 @@ def _rows_rule(grid: Grid, row_scale: float, cut: bool) -> str:
     axes is kept while the rows disagree by less than a fifth (a GE sheet's rows run 17 % long);
     further off, it is a spurious period the search near the rows settled on. A period seen on one
     axis only, or two that disagree, over 5 % off the rows is either: plain prints' beats made such
-    periods (0.93x, 1.09x and 1.16x the rows'), and so did a moire photo (0.82x), while a GE photo's
+    periods (0.93x, 1.09x and 1.16x the rows'), and so did a synthetic photo (0.82x), while a GE photo's
     faint grid was right at 0.82x (its rows run long). The page is read at both scales then. Rows cut
     by the image edge only say the scale is at least theirs: a grid coarser is read beside them.
     """
