@@ -259,6 +259,8 @@ def test_two_strong_periods_that_disagree_are_no_grid():
     image, truth = render_truth_page(truth_page_seed(6, 0), layout="3x4", effect="clean")
     reading = read_page(image)
     assert reading.stages["grid"]["quality"]["axes_seen"] == 1.0
+    assert "scale from the rows' length" in reading.stages["grid"]["fallback"]
+    assert "read at both scales and this one read better" in reading.stages["grid"]["fallback"]
     assert reading.px_per_mm == pytest.approx(_image_px_per_mm(truth), rel=0.02)
     ii = reading.leads["II"]
     assert lead_snr(truth.leads["II"].mv, ii.mv)[0] > 10.0

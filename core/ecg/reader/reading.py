@@ -247,13 +247,13 @@ def _read_sheet(sheet: Sheet, keep_stages: bool) -> PageReading:
     rule = "grid" if row_scale is None else _rows_rule(grid, row_scale, cut)
     if rule != "grid":
         off = f"grid period {grid.px_per_mm:.2f} px/mm is {grid.px_per_mm / row_scale:.2f}x the trace rows' scale"
-        both = ": read at both scales, this one's reading the better" if rule == "both" else ""
+        both = " (the page was read at both scales and this one read better)" if rule == "both" else ""
         by_rows = Grid(row_scale, row_scale, False,
                        {**grid.quality, "px_per_mm_x": row_scale, "px_per_mm_y": row_scale},
                        f"{off}: scale from the rows' length ({row_scale:.2f} px/mm){both}")
         again = _read_rows(sheet, by_rows)
         if again is not None and len(again[2].rows) >= min(3, len(read[2].rows)):
-            kept = f"{off}{both}"
+            kept = f"{off}: the grid's scale kept{both}"
             candidates = [(by_rows, again)] + (
                 [(dataclasses.replace(grid, fallback=kept if grid.fallback is None else f"{kept}; {grid.fallback}"),
                   read)] if rule == "both" else [])
