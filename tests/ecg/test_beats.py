@@ -63,3 +63,30 @@ def test_leads_printed_over_the_same_seconds_find_the_same_rate(seed):
         rates = [rate for name in LEADS
                  if (rate := lead_rate(LeadSignal(name, 2.5 * column, FS, ecg.lead(name)[window].copy()))) is not None]
         assert len(rates) >= 10 and max(rates) - min(rates) <= 5, (column, np.round(rates))
+
+
+def _beats(rr_s: float, waves: list[tuple[float, float, float]], seconds: float = 2.5) -> LeadSignal:
+    """A regular rhythm of beats made of Gaussian waves (offset from the beat in s, width in s, mV)."""
+    t = np.arange(int(seconds * FS)) / FS
+    mv = np.zeros_like(t)
+    for beat in np.arange(0.2, seconds, rr_s):
+        for offset, width, height in waves:
+            mv += height * np.exp(-0.5 * ((t - beat - offset) / width) ** 2)
+    return LeadSignal("V3", 0.0, FS, mv)
+
+
+def test_a_lead_whose_r_and_s_are_alike_is_timed_on_the_same_wave_every_beat():
+    """R 1.0 mV and S -0.98 to -1.02 mV, 40 ms apart: R in one beat and S in the next would move the
+    RR intervals by 40 ms (a 2.5 s window's rate at 105 bpm by 7 bpm)."""
+    lead = _beats(0.57, [(0.0, 0.008, 1.0), (0.04, 0.008, -1.0)])
+    rng = np.random.default_rng(0)
+    lead = LeadSignal(lead.name, 0.0, FS, lead.mv * (1 + rng.normal(0, 0.02, len(lead.mv))))
+    intervals = np.diff(r_peaks(lead)) / FS
+    assert len(intervals) >= 3 and np.ptp(intervals) <= 0.006, intervals
+    assert abs(lead_rate(lead) - 60 / 0.57) <= 2
+
+
+def test_a_tall_broad_t_wave_is_no_qrs():
+    """Hyperacute T waves (MI) twice the QRS's height and 0.2 s wide: one beat each, not two."""
+    lead = _beats(0.8, [(0.0, 0.01, 1.0), (0.3, 0.05, 2.0)], seconds=5.0)
+    assert abs(lead_rate(lead) - 75) <= 2, lead_rate(lead)

@@ -18,6 +18,7 @@ from core.ecg.reader.signals import LeadSignal
 BEFORE_S, AFTER_S = 0.2, 0.4     # a beat: from before the QRS to the end of the T wave at normal rates
 _MIN_READ = 0.6                  # share of a lead that must be read to look for beats in it
 _SMOOTH_S = 0.02                 # the pen's jitter, smoothed before the slope is taken
+_BROAD_S = 0.06                  # waves broader than this (T, P, baseline) are taken out of the slope
 _QRS_S = 0.08                    # a QRS's width: the slope is averaged over it
 _QRS_SHARE = 0.6                 # of the second-strongest complex's slope, to count as a QRS
 _ABOVE_REST = 2.5                # times the lead's median slope: a heart rests between beats
@@ -30,31 +31,43 @@ def r_peaks(signal: LeadSignal) -> np.ndarray | None:
 
     A QRS is where the trace is steepest for a few tens of ms: the peaks of its slope, averaged
     over a QRS's width, that reach 60 % of the second-strongest (one stray stroke, a label glyph,
-    sets no bar) and 2.5 times the lead's median slope (between beats a heart's trace rests; a
-    line of text is steep everywhere: 1.6 times), 0.3 s apart (200 bpm); each is placed at the
-    sample farthest from the lead's median level within 50 ms. NeuroKit2's detector, used before,
-    is the library's choice for long records, but on a printed lead's 2.5 s it is blind to the
-    first 0.3 s by construction and its 0.75 s moving threshold lets T waves through: on the 337
-    Mendeley pages, leads printed over the same seconds agreed within 5 bpm on 52 % of pages with
-    it, 78 % with this.
+    sets no bar) and 2.5 times the lead's median slope (between beats a heart rests; a line of
+    text is steep everywhere: 1.6 times), 0.3 s apart (200 bpm). The slope is taken after waves
+    broader than 60 ms are removed (Pan-Tompkins' 5 Hz high-pass), so a tall T wave's steep flank
+    does not pass for a QRS. Each complex is placed at its sample farthest from the lead's median
+    level on the lead's own side (up where its complexes point up mostly, down where down): a lead
+    whose R and S are alike otherwise takes R in one beat and S in the next, 40 ms apart, which at
+    100 bpm moves a 2.5 s window's rate by several bpm.
+
+    NeuroKit2's detector, used before, is the library's choice for long records, but on a printed
+    lead's 2.5 s it is blind to the first 0.3 s by construction and its 0.75 s moving threshold lets
+    T waves through: on the 337 Mendeley pages, leads printed over the same seconds agreed within
+    5 bpm on 52 % of pages with it, 82.5 % with the first version of this, 87.8 % with the
+    high-pass and the lead's side.
     """
     fs = signal.fs
     mv = filled(signal.mv)
     if mv is None or len(mv) < fs or np.ptp(mv) < 0.05:
         return None
-    slope = np.abs(np.gradient(uniform_filter1d(mv, max(1, int(_SMOOTH_S * fs)))))
-    energy = uniform_filter1d(slope, max(1, int(_QRS_S * fs)))
+    smooth = uniform_filter1d(mv, max(1, int(_SMOOTH_S * fs)))
+    sharp = smooth - uniform_filter1d(smooth, max(1, int(_BROAD_S * fs)), mode="nearest")
+    energy = uniform_filter1d(np.abs(np.gradient(sharp)), max(1, int(_QRS_S * fs)))
     peaks, _ = find_peaks(energy, distance=int(_MIN_RR_S * fs))
     if len(peaks) == 0:
         return None
     strongest = np.sort(energy[peaks])[::-1]
     bar = max(_QRS_SHARE * (strongest[1] if len(strongest) > 2 else strongest[0]),
               _ABOVE_REST * np.median(energy))
-    level, reach = np.median(mv), int(_PEAK_REACH_S * fs)
+    complexes = peaks[energy[peaks] >= bar]
+    if len(complexes) == 0:
+        return np.zeros(0, dtype=int)
+    reach = int(_PEAK_REACH_S * fs)
+    deflection = mv - np.median(mv)
+    windows = [deflection[max(0, p - reach):p + reach + 1] for p in complexes]
+    side = 1.0 if np.median([w.max() + w.min() for w in windows]) >= 0 else -1.0
     placed: list[int] = []
-    for p in peaks[energy[peaks] >= bar]:
-        lo = max(0, p - reach)
-        r = lo + int(np.argmax(np.abs(mv[lo:p + reach + 1] - level)))
+    for p, window in zip(complexes, windows):
+        r = max(0, p - reach) + int(np.argmax(side * window))
         if not placed or r - placed[-1] >= _MIN_RR_S * fs:
             placed.append(r)
     return np.asarray(placed, dtype=int)
