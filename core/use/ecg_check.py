@@ -221,8 +221,11 @@ def _rate_evidence(summary: dict[str, Any]) -> list[Evidence]:
         rate = Evidence("heart_rate", 1.0 if ok else 0.0,
                         f"heart rate {hr:.0f} bpm" + ("" if ok else f" (not physiological: {low:.0f}-{high:.0f})"))
     mad = _finite(qc.get("hr_mad_bpm"))
+    # Rates that agree count as far as the leads take part: 4 of 12 rows of a seismic plot agreeing
+    # within 6 bpm is no page-wide rhythm (the check scored it 0.55 on that alone).
     agree = (Evidence("rate_agreement", 0.0, "no rate to compare between leads") if mad is None or n_rate < 2 else
-             Evidence("rate_agreement", _ramp(mad, 15.0, 3.0), f"leads' rates differ by {mad:.0f} bpm (median)"))
+             Evidence("rate_agreement", min(_ramp(mad, 15.0, 3.0), leads.strength),
+                      f"leads' rates differ by {mad:.0f} bpm (median) in {n_rate} of {n_leads} leads"))
     return [leads, rate, agree]
 
 

@@ -138,6 +138,16 @@ def test_a_summary_with_nothing_measured_gives_zero_evidence_not_an_error():
     assert check_outcome(evidence).outcome == NOT_ECG
 
 
+@pytest.mark.parametrize("with_rate,strength", [(4, 0.07), (12, 1.0)])
+def test_rates_agree_only_as_far_as_the_leads_take_part(with_rate, strength):
+    """Four of twelve rows of a seismic plot agreeing within 3 bpm are no page-wide rhythm."""
+    summary = {"layout": "6x2", "heart_rate_bpm": 70.0, "leads": {f"row{i}": {"coverage": 1.0} for i in range(12)},
+               "qc": {"leads_with_rate": float(with_rate), "hr_mad_bpm": 3.0}, "stages": {}, "pen_rows": {}}
+    agreement = evidence_from_summary(summary).item("rate_agreement")
+    assert agreement.strength == pytest.approx(strength, abs=0.01)
+    assert f"in {with_rate} of 12 leads" in agreement.detail
+
+
 def test_all_nan_leads_give_reasons_not_warnings():
     # A page of straight, perfectly flat lines: rows are found but no lead has a QRS.
     page = np.full((786, 1106, 3), 255, np.uint8)
