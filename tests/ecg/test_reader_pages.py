@@ -281,18 +281,3 @@ def test_a_scan_with_dashed_rules_and_no_long_line_is_levelled_by_its_ink_profil
     assert reading.stages["sheet"]["quality"]["rotation_deg"] == pytest.approx(turn, abs=0.2)
     assert reading.layout == "3x4+3"
     assert reading.px_per_mm == pytest.approx(_image_px_per_mm(truth), rel=0.03)
-
-
-def test_steep_strokes_are_read_without_the_peak_the_pen_smears_into_them(monkeypatch):
-    """A clean 3x4 render: beside an R peak a 0.6 mm pen puts the peak's ink into the next columns,
-    and reading their middles pulled the strokes towards the tips (median lead SNR 16.6 dB then)."""
-    import core.ecg.reader.signals as signals
-    from core.bench.digitize import score_reading
-    from core.synth.truth import render_truth_page
-
-    image, truth = render_truth_page(1998771064, effect="clean")
-    assert truth.layout == "3x4"
-    median_snr = lambda: float(np.nanmedian([row["snr_db"] for row in score_reading(read_page(image), truth)]))
-    corrected = median_snr()
-    monkeypatch.setattr(signals, "_UNSMEAR", 0.0)
-    assert corrected >= 18.0 and corrected - median_snr() >= 1.5

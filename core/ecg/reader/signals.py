@@ -21,8 +21,6 @@ FS = 500
 _REACQUIRE_COLS = 5
 _TWICE_LAG = 5            # samples a rhythm strip may be shifted against its lead's short segment
 _LABEL_MM = 6.0          # lead labels are printed within this distance of a segment's start
-_UNSMEAR = 0.5           # share of a steep stroke's curvature taken back out (see _unsmeared)
-_SHARP_PEN_PX = 3.0      # ... on strokes this thin: blurred ones (photos, moire) lost 0.1-0.2 dB with it
 
 
 @dataclass(frozen=True)
@@ -102,29 +100,10 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
     far_up = (baseline_y - top) >= (bottom - baseline_y)
     peak = tall & up & (~down | far_up)
     trough = tall & down & ~peak
-    # Peaks and troughs keep their ink's end; the middles of steep strokes are bracketed by the pen
-    # and pulled back from the peak the pen's width smears into them.
-    stroke = _unsmeared(_within_pen_envelope(middle, top, bottom), tall & (stroke_px <= _SHARP_PEN_PX))
-    value = np.where(peak, top, np.where(trough, bottom, stroke))
+    # Peaks and troughs keep their ink's end; the middles of steep strokes are bracketed by the pen.
+    value = np.where(peak, top, np.where(trough, bottom, _within_pen_envelope(middle, top, bottom)))
     value[:_label_end(tall, label_cols, stroke_px)] = np.nan
     return value
-
-
-def _unsmeared(middle: np.ndarray, tall: np.ndarray) -> np.ndarray:
-    """Steep strokes' middles with the curvature the pen's width adds taken back out.
-
-    A pen ``w`` px wide leaves a column's ink from the stroke ``w/2`` px either side of it, so a
-    run's middle is the mean of the signal at two times around the column's: beside an R peak that
-    is pulled towards the peak (on a clean page a column of an R wave's down-stroke read 13 px too
-    near its tip). For a smooth stroke the mean of two samples ``a`` apart is the signal plus
-    ``a²/2`` times its curvature; half a second difference of the middles is taken off, less than
-    that because the middles' own curvature is noisier (clean truth pages +0.6 dB median SNR, scans
-    +0.3; the full correction lost 5 dB). Only on sharp strokes (``_SHARP_PEN_PX``): the curvature
-    of a blurred photo's strokes is mostly noise.
-    """
-    padded = np.concatenate([[np.nan], middle, [np.nan]])
-    curvature = padded[:-2] - 2 * padded[1:-1] + padded[2:]
-    return np.where(tall & np.isfinite(curvature), middle - _UNSMEAR * curvature, middle)
 
 
 def _within_pen_envelope(value: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
