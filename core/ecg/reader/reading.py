@@ -144,7 +144,8 @@ def _rows_rule(grid: Grid, row_scale: float, cut: bool) -> str:
     axis only, or two that disagree, over 5 % off the rows is either: plain prints' beats made such
     periods (0.93x, 1.09x and 1.16x the rows'), and so did a synthetic photo (0.82x), while a GE photo's
     faint grid was right at 0.82x (its rows run long). The page is read at both scales then. Rows cut
-    by the image edge only say the scale is at least theirs: a grid coarser is read beside them.
+    by the image edge only say the scale is at least theirs (px per mm): a grid giving more is kept,
+    one giving over 5 % fewer is read beside them.
     """
     if cut:
         return "both" if grid.px_per_mm < row_scale / _ROW_DOUBT else "grid"

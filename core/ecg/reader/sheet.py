@@ -156,10 +156,11 @@ def _deskewed(rgb: np.ndarray, dark: bool, scanned: bool) -> tuple[np.ndarray, f
     row profile may level it (on a photo, shadows and the table would sway the profile).
     """
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    rotation, n_lines = _skew_deg(255 - grey if dark else grey)
+    ink_dark = 255 - grey if dark else grey           # ink darker than paper, as both searches expect
+    rotation, n_lines = _skew_deg(ink_dark)
     by_profile = n_lines < 3 and scanned
     if by_profile:
-        rotation = _profile_skew_deg(255 - grey if dark else grey)
+        rotation = _profile_skew_deg(ink_dark)
     residual = 0.0
     if abs(rotation) > 0.15:
         turned = _rotated(rgb, rotation)
