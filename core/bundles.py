@@ -406,6 +406,15 @@ def read_metadata(path_or_name: str | os.PathLike) -> BundleMetadata:
         raise BundleError(f"{METADATA_FILE} of model {path.name!r} is invalid: {exc}") from exc
 
 
+def update_metadata(path_or_name: str | os.PathLike, changes: Mapping[str, Any]) -> BundleMetadata:
+    """Set top-level ``metadata.json`` keys of a saved bundle (the model file untouched), atomically;
+    returns the new metadata. Raises :class:`BundleError` when the result is invalid."""
+    path = _resolve(path_or_name)
+    meta = BundleMetadata.from_dict({**read_metadata(path).to_dict(), **changes})
+    _replace_file(path / METADATA_FILE, _metadata_bytes(meta))
+    return meta
+
+
 def _load_error_message(name: str, exc: Exception) -> str:
     text = str(exc)
     if "safe_mode" in text:

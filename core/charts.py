@@ -210,6 +210,28 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
         height=max(120, 40 * len(data)))
 
 
+def vote_chart(votes: pd.DataFrame, *, highlight: str | None = None) -> alt.Chart:
+    """Each class's probability from the image network, the page's measurements and the two
+    combined (``votes``: ``class``, ``part``, ``probability``), as grouped horizontal bars."""
+    parts = list(dict.fromkeys(votes["part"]))
+    classes = list(dict.fromkeys(votes["class"]))
+    data = votes.assign(label=votes["class"].where(votes["class"] != highlight, votes["class"] + " ◀"))
+    return (
+        alt.Chart(data, title="How the network and the measurements voted")
+        .mark_bar()
+        .encode(
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
+            y=alt.Y("label:N", sort=[c if c != highlight else c + " ◀" for c in classes], title=None,
+                    axis=alt.Axis(labelLimit=240, labelFontSize=12)),
+            yOffset=alt.YOffset("part:N", sort=parts),
+            color=alt.Color("part:N", sort=parts, title=None, legend=alt.Legend(orient="bottom"),
+                            scale=alt.Scale(domain=parts, range=["#9ecae9", "#fdae6b", "#d62728"][:len(parts)])),
+            tooltip=["class", "part", alt.Tooltip("probability:Q", format=".1%")],
+        )
+        .properties(height=max(160, 22 * len(data)))
+    )
+
+
 def lead_share_chart(shares: pd.DataFrame) -> alt.Chart:
     """Bars of each lead's share of the saliency (``shares`` from :func:`core.ecg.leads.lead_shares`),
     largest first, coloured by the territory the lead faces."""

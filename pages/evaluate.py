@@ -14,6 +14,7 @@ from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_cha
 from core.data import thumbnail
 from core.errors import USER_ERRORS
 from core.evaluate import evaluation
+from core.learn import READ_SECONDS_PER_PAGE
 from pages.choosers import dataset_picker, load_current, model_selectbox, usable_bundles
 from pages.common import escape, require_app_navigation, stop_on_error
 
@@ -220,7 +221,7 @@ def curves_tab(ev: evaluation.Evaluation) -> None:
                "guessing there scores the class's share of the images.")
 
 
-def calibration_tab(ev: evaluation.Evaluation) -> None:
+def calibration_tab(ev: evaluation.Evaluation, fused: bool) -> None:
     chart, text = st.columns([3, 2], gap="large")
     chart.altair_chart(reliability_chart(evaluation.calibration_frame(ev)), width="stretch")
     with text:
@@ -238,6 +239,9 @@ def calibration_tab(ev: evaluation.Evaluation) -> None:
         )
         st.caption("Dots below the diagonal: over-confident; above: under-confident. Dot size is the "
                    "number of predictions in the bin.")
+        if fused:
+            st.caption("This model also averages in a second opinion, a model of the page's measurements, after "
+                       "the temperature: its \"after\" includes that vote, which can change the class.")
 
 
 def mistakes_tab(ev: evaluation.Evaluation, bundle_path: str, stamp: float) -> None:
@@ -339,6 +343,11 @@ split = choose_split(chosen["name"], data, metadata.dataset.get("fingerprint") o
 data_key = (data.source.kind, data.source.path, seed)
 stamp = _stamp(chosen["path"])
 with stop_on_error(f"evaluating the model {chosen['name']}", "Cannot evaluate this model on these images"):
+    unread = evaluation.pages_to_read(metadata, evaluation.evaluation_index(data.index, split))
+    if unread:
+        st.info(f"This model reads the ECG on every page (its signals and measurements): {unread} pages are not "
+                f"read yet on this machine, about {max(1, round(unread * READ_SECONDS_PER_PAGE / 60))} min once; "
+                "afterwards they come from the cache.", icon=":material/hourglass_top:")
     ev = _evaluate(chosen["path"], stamp, data_key, split, data)
 if ev.n_images == 0:
     st.warning("None of these images could be used for this model.")
@@ -354,7 +363,7 @@ with tabs[1]:
 with tabs[2]:
     curves_tab(ev)
 with tabs[3]:
-    calibration_tab(ev)
+    calibration_tab(ev, fused=evaluation.is_fused(metadata))
 with tabs[4]:
     mistakes_tab(ev, chosen["path"], stamp)
 with tabs[5]:

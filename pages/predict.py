@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.charts import lead_share_chart, probability_chart, signal_saliency_chart
+from core.charts import lead_share_chart, probability_chart, signal_saliency_chart, vote_chart
 from core.classes import NON_ECG
 from core.ecg import DEFAULT_LAYOUT, LAYOUTS, name_territory
 from core.errors import USER_ERRORS
@@ -104,6 +104,27 @@ def show_verdict(result) -> None:
         st.error("**No ECG found on this page** — " + "; ".join(map(escape, d.reasons)) + ".",
                  icon=":material/block:")
     st.altair_chart(probability_chart(result.probability_table(), highlight=d.predicted), width="stretch")
+    show_votes(result)
+
+
+def show_votes(result) -> None:
+    """For a model fused with the page's measurements: both votes and the measurements behind them."""
+    votes = result.vote_table()
+    if votes is None:
+        return
+    with st.expander("Two readers: the image network and the page's measurements", icon=":material/balance:"):
+        st.caption("This model combines two opinions: the network looking at the page, and a logistic regression "
+                   "on what a cardiologist measures in the digitised leads (rate, intervals, Q, R, S, ST and T per "
+                   "lead). The probabilities above are their average over the four ECG classes.")
+        st.altair_chart(vote_chart(votes, highlight=result.diagnosis.predicted), width="stretch")
+        predicted = result.diagnosis.predicted
+        if predicted in result.measured.classes:
+            drivers = result.measured.drivers(predicted)
+            st.markdown(f"**The measurements that moved *{escape(predicted)}* most** "
+                        "(push > 0: towards it, < 0: away from it)")
+            st.dataframe(drivers[["measurement", "value", "push"]], hide_index=True, width="stretch",
+                         column_config={"value": st.column_config.NumberColumn(format="%.3f"),
+                                        "push": st.column_config.NumberColumn(format="%+.2f")})
 
 
 def saliency_controls(result) -> dict:

@@ -5,6 +5,7 @@ fusion; the same duplicate-safe CV and held-out pages as the shipped image model
     python scripts/train_signal_model.py cv --model cnn    # 5-fold CV (also: logistic, boosting, cnn-real)
     python scripts/train_signal_model.py fuse              # CV of probability averages of the CV'd models
     python scripts/train_signal_model.py ship              # final models, held-out pages, bundle, card
+    python scripts/train_signal_model.py attach            # the measurement model into mendeley-leadnet
     python scripts/train_signal_model.py card              # rewrite MODEL_CARD.md from metadata.json
 
 The held-out pages are those of ``scripts/train_real_model.py`` (20 % of the duplicate groups,
@@ -44,7 +45,12 @@ RECIPES = {
     "cnn-synth0.2": replace(SignalRecipe(), synthetic_weight=0.2),   # synthetic signals count less
 }
 FEATURE_MODELS = ("logistic", "boosting")
-FUSIONS = {"cnn+logistic": ("cnn", "logistic"), "cnn+boosting": ("cnn", "boosting")}
+FUSIONS = {"cnn+logistic": ("cnn", "logistic"), "cnn+boosting": ("cnn", "boosting"),
+           "image+logistic": ("image", "logistic"), "image+cnn": ("image", "cnn"),
+           "image+logistic+cnn": ("image", "logistic", "cnn")}
+IMAGE_BUNDLE = "mendeley-leadnet"   # the shipped image model: ``attach`` adds the measurement model to it
+IMAGE_OOF = cache_dir() / "leadnet" / "cv-folds-leadnet_hr.csv"    # scripts/train_real_model.py cv
+CARD_SECTION = "## Fused with the clinical measurements"
 
 
 def log(event: dict) -> None:
@@ -76,19 +82,12 @@ def synthetic_pool() -> tuple[dict[str, np.ndarray], np.ndarray]:
 
 
 def features(pages: pd.DataFrame) -> pd.DataFrame:
-    """NeuroKit2 features of ``pages`` (rows in order), cached per reader version by sha1."""
-    from core.learn.features import page_features
+    """NeuroKit2 measurements of ``pages`` (rows in order; all NaN for a page the reader could not
+    read), cached per page (``core.learn.signal_cache.page_measurements``)."""
+    from core.learn.signal_cache import page_measurements
 
-    path = signals_dir() / "features.csv"
-    known = pd.read_csv(path, index_col="sha1") if path.exists() else pd.DataFrame()
-    missing = [s for s in dict.fromkeys(pages["sha1"]) if s not in known.index]
-    if missing:
-        x = tensors(pages.drop_duplicates("sha1").set_index("sha1").loc[missing].reset_index())
-        new = pd.DataFrame([page_features({k: v[i] for k, v in x.items()})
-                            for i in range(len(missing))], index=pd.Index(missing, name="sha1"))
-        known = pd.concat([known, new])
-        known.to_csv(path)
-    return known.loc[pages["sha1"]].reset_index(drop=True)
+    rows = [page_measurements(path, sha1)[1] or {} for path, sha1 in zip(pages["path"], pages["sha1"])]
+    return pd.DataFrame(rows, index=range(len(rows)), dtype=float)
 
 
 def cnn_fit_predict(recipe: SignalRecipe, x: dict, y: np.ndarray, synthetic):
@@ -156,10 +155,19 @@ def cmd_cv(args) -> None:
 
 
 def calibrated_oof(name: str) -> tuple[pd.DataFrame, float]:
-    """A model's out-of-fold table and the temperature fitted on it."""
+    """A model's out-of-fold table and the temperature fitted on it; ``image`` is the shipped image
+    model's CV (its Non-ECG share spread over the ECG classes in proportion, as in :func:`fused_ecg`)."""
     from core.learn import out_of_fold_temperature
+    from core.learn.training import raw_probability_column
 
-    table = pd.read_csv(WORK / f"cv-{name}.csv")
+    if name == "image":
+        if not IMAGE_OOF.exists():
+            raise SystemExit(f"run `python scripts/train_real_model.py cv` first ({IMAGE_OOF} is missing)")
+        table = pd.read_csv(IMAGE_OOF).drop_duplicates("path", keep="last")
+        columns = [raw_probability_column(c) for c in ECG_CLASSES]
+        table[columns] = table[columns].to_numpy() / table[columns].to_numpy().sum(axis=1, keepdims=True)
+    else:
+        table = pd.read_csv(WORK / f"cv-{name}.csv")
     return table, out_of_fold_temperature(table, ECG_CLASSES)
 
 
@@ -173,7 +181,7 @@ def fused(parts: list[tuple[np.ndarray, float]]) -> np.ndarray:
 def cmd_fuse(args) -> None:
     for name, members in FUSIONS.items():
         tables = [calibrated_oof(m) for m in members]
-        base = tables[0][0]
+        base = tables[[m != "image" for m in members].index(True)][0]     # one with the pages' hashes
         aligned = [(t.set_index("path").loc[base["path"]].reset_index(), temp) for t, temp in tables]
         probs = fused([(probabilities(t), temp) for t, temp in aligned])
         save_cv(name, prediction_table(base.rename(columns={"true": "class"}), probs).assign(fold=base["fold"]))
@@ -371,6 +379,87 @@ def cv_results() -> dict:
             for name in (*RECIPES, *FEATURE_MODELS, *FUSIONS) if (WORK / f"cv-{name}.json").exists()}
 
 
+def cmd_attach(args) -> None:
+    """Fit the logistic measurement model on every development page and add it to the shipped image
+    model's metadata (``core.learn.fusion``); score the fused model's CV and held-out pages; card."""
+    from core.bundles import load_bundle, update_metadata
+    from core.learn import apply_temperature
+    from core.learn.feature_model import LinearFeatureModel
+    from core.learn.features import build_feature_model
+    from core.learn.fusion import METADATA_KEY, fused_probabilities, measured_probabilities
+    from core.learn.inference import predict_files
+    from core.learn.signal_cache import page_signals
+    from core.paths import models_dir
+
+    dev, holdout = real_pages()
+    table = features(dev)
+    _, temperature = calibrated_oof("logistic")
+    pipeline = build_feature_model("logistic").fit(table, labels(dev))
+    layouts = sorted({page_signals(p, h).layout for p, h in zip(dev["path"], dev["sha1"])})   # the pages' own
+    measurement = LinearFeatureModel.from_pipeline(pipeline, list(table.columns), ECG_CLASSES, temperature, layouts)
+    path = models_dir() / IMAGE_BUNDLE
+    bundle = load_bundle(path)
+    classes = bundle.metadata.classes
+    image = predict_files(bundle, holdout["path"].tolist(), hashes=holdout["sha1"].tolist())
+    if len(image.kept) != len(holdout):
+        raise SystemExit(f"{len(holdout) - len(image.kept)} held-out pages could not be read: {image.errors}")
+    measured = measured_probabilities(measurement, holdout["path"].tolist(), hashes=holdout["sha1"].tolist())
+    held = {}
+    for name, probs in (("image", image.probs), ("image+logistic",
+                                                 fused_probabilities(image.probs, classes, measured, measurement.classes))):
+        table_h = prediction_table(holdout, probs, classes)
+        held[name] = {**summarise(table_h), "confusion": confusion(table_h)}
+        print(format_summary(held[name], f"held-out pages ({name})"))
+    cv = {name: json.loads((WORK / f"cv-{name}.json").read_text()) for name in ("logistic", "image+logistic")}
+    image_cv = calibrated_oof("image")[0]
+    cv["image"] = {**summarise(image_cv), "confusion": confusion(image_cv)}
+    report = {"cross_validation": cv, "holdout": held, "unmeasured_holdout_pages": int(np.isnan(measured).any(1).sum()),
+              "reader_version": reader_version(), "fitted_on": f"{len(dev)} development pages"}
+    update_metadata(path, {METADATA_KEY: measurement.to_dict(), "signal_features_evaluation": report})
+    card = (path / "MODEL_CARD.md").read_text()
+    section = fusion_card(report, measurement)
+    if CARD_SECTION in card:
+        head, _, rest = card.partition(CARD_SECTION)
+        card = head + section + ("\n## " + rest.split("\n## ", 1)[1] if "\n## " in rest else "")
+    else:
+        head, _, rest = card.partition("## Grad-CAM")
+        card = head + section + "\n## Grad-CAM" + rest
+    (path / "MODEL_CARD.md").write_text(card)
+    print(f"updated {path} (metadata and MODEL_CARD.md)")
+
+
+def fusion_card(report: dict, measurement) -> str:
+    """The image model card's section on the measurement model fused into it."""
+    header = ("| model | macro-F1 (95 % CI) | " + " | ".join(f"recall {c}" for c in ECG_CLASSES) + " |\n|---|---|"
+              + "---|" * len(ECG_CLASSES))
+    cv = "\n".join([header, *(_row(n, report["cross_validation"][n]) for n in ("image", "logistic", "image+logistic"))])
+    held = "\n".join([header, *(_row(n, s) for n, s in report["holdout"].items())])
+    return f"""{CARD_SECTION}
+
+Since 2026-12-07 this bundle also carries a **measurement model** (`metadata.json` →
+`signal_features`, plain numbers, no code): a class-balanced logistic regression on the NeuroKit2
+measurements of the digitised leads (`core.learn.features`: rate, RR variability, intervals, and per
+lead R, S, Q, ST 60 ms after J and T in mV; {len(measurement.features)} measurements), fitted on the
+{report["fitted_on"]}, temperature {measurement.temperature:.2f} from its out-of-fold CV. On a page the
+reader reads in the layout it was fitted on ({", ".join(measurement.layouts)}), Predict, Evaluate and
+`python -m core predict` average its probabilities with the network's over the four ECG classes (the
+network keeps its own Non-ECG share; `core.learn.fusion`); on any other page the network decides alone. Predict shows the measurements that moved the
+verdict.
+
+Duplicate-safe 5-fold CV (the same folds, run again on 2026-12-07 for the out-of-fold tables the fusion needs, so the image row differs a little from the run above; each part temperature-scaled on its own CV):
+
+{cv}
+
+Held-out pages (the same {report["holdout"]["image"]["pages"]} pages as above, scored once; {report["unmeasured_holdout_pages"]} could not be measured):
+
+{held}
+
+Reader version `{report["reader_version"]}`. Reproduce: `python scripts/train_real_model.py cv`, then
+`python scripts/train_signal_model.py digitise`, `cv --model logistic`, `fuse`, `attach`.
+
+"""
+
+
 def cmd_card(args) -> None:
     """Refresh the bundle's CV numbers (from later ``cv``/``fuse`` runs) and rewrite MODEL_CARD.md (no training)."""
     from core.paths import models_dir
@@ -388,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func in (("digitise", cmd_digitise), ("cv", cmd_cv), ("fuse", cmd_fuse), ("ship", cmd_ship),
-                       ("card", cmd_card)):
+                       ("attach", cmd_attach), ("card", cmd_card)):
         command = sub.add_parser(name)
         command.set_defaults(func=func)
         if name == "cv":

@@ -3,7 +3,9 @@
     python -m core predict --model models/NAME IMAGE... [--cam OUT_DIR] [--method gradcam] [--json]
 
 Each image gives one line (one JSON object with ``--json``): ``file``, ``predicted``,
-``confidence``, ``probabilities``, ``status``, ``risk`` and, with ``--cam``, the path of the
+``confidence``, ``probabilities``, ``status``, ``risk``, ``readable``, ``ecg_check``; for a model
+fused with the page's measurements, ``votes`` (the network's and the measurements' probabilities)
+and ``measurement_drivers`` (what moved the verdict); and, with ``--cam``, the path of the
 saliency overlay PNG written to ``OUT_DIR``. A file that cannot be read gives
 ``{"file": ..., "error": ...}`` and the others still run. Exit code: 0 when every file was
 predicted, 1 when any failed, 2 when the model itself cannot be used.
@@ -27,6 +29,11 @@ def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
         row["reasons"] = list(d.reasons)
     row["readable"] = result.reading.readable
     row["ecg_check"] = result.ecg_check.to_json()
+    votes = result.vote_table()
+    if votes is not None:
+        row["votes"] = {part: {r["class"]: round(r["probability"], 4) for _, r in rows.iterrows()}
+                        for part, rows in votes[votes["part"] != "combined"].groupby("part", sort=False)}
+        row["measurement_drivers"] = result.measured.drivers(d.predicted, 3).round(4).to_dict("records")
     if args.cam:
         saliency = explain_image(bundle, result, args.method)
         picture = overlay(result.view.image, page_heat(result, saliency), opacity=args.opacity,

@@ -106,12 +106,16 @@ class Evaluation:
     @classmethod
     def from_probabilities(cls, classes: Sequence[str], y_true: Sequence[int], raw_probs: np.ndarray, *,
                            temperature: float = 1.0, paths: Sequence[str] | None = None,
-                           sha1: Sequence[str] | None = None, **extra) -> "Evaluation":
-        """An evaluation of network outputs ``raw_probs`` (temperature 1) against ``y_true``."""
+                           sha1: Sequence[str] | None = None, calibrated: np.ndarray | None = None,
+                           **extra) -> "Evaluation":
+        """An evaluation of network outputs ``raw_probs`` (temperature 1) against ``y_true``;
+        ``calibrated`` replaces their temperature-scaled form (a network fused with measurements)."""
         classes = list(classes)
         y_true = np.asarray(y_true, dtype=int)
         raw = np.asarray(raw_probs, dtype=float).reshape(len(y_true), len(classes))
         probs = apply_temperature(raw, temperature) if temperature != 1.0 and len(raw) else raw
+        if calibrated is not None:
+            probs = np.asarray(calibrated, dtype=float).reshape(raw.shape)
         y_pred = probs.argmax(axis=1) if len(probs) else np.zeros(0, int)
         predictions = pd.DataFrame({
             "path": list(paths) if paths is not None else [f"image-{i}" for i in range(len(y_true))],
@@ -159,6 +163,26 @@ class Evaluation:
 Progress = Callable[[int, int], None]
 
 
+def is_fused(metadata) -> bool:
+    """Whether a bundle's network is fused with a measurement model (``core.learn.fusion``)."""
+    from core.learn.fusion import METADATA_KEY
+
+    return METADATA_KEY in (getattr(metadata, "extra", {}) or {})
+
+
+def pages_to_read(metadata, index: pd.DataFrame) -> int:
+    """How many distinct pages of ``index`` the page reader must read before a model that uses the
+    digitised ECG (a signal model, or one fused with measurements) can be evaluated on them (the rest
+    are cached); 0 for a model that only looks at the image, or an index without content hashes."""
+    from core.bundles import reads_signals
+    from core.learn.signal_cache import cached_pages
+
+    if not (reads_signals(metadata) or is_fused(metadata)) or "sha1" not in index.columns:
+        return 0
+    hashes = index["sha1"].dropna()
+    return int(hashes.nunique() - cached_pages(hashes))
+
+
 def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | None = None,
                     skipped: pd.DataFrame | None = None, progress: Progress | None = None) -> Evaluation:
     """Predict the images of ``index`` (``path``, ``class``, ideally ``sha1``/``phash``) with ``bundle``.
@@ -191,6 +215,7 @@ def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | No
         inputs, predict = prepared.images, predict_arrays
     rows = known.iloc[prepared.kept].reset_index(drop=True)
     raw, ms = _timed_predict(bundle.model, inputs, predict)
+    calibrated = _fused_with_measurements(bundle, raw, rows, progress)
     y_true = rows["class"].map(match.mapping).to_numpy(dtype=int)
     unreadable = pd.DataFrame({"path": list(prepared.errors), "reason": list(prepared.errors.values())})
     all_skipped = _concat([df[["path", "reason"]] for df in (skipped, unreadable)
@@ -198,11 +223,28 @@ def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | No
     return Evaluation.from_probabilities(
         classes, y_true, raw, temperature=temperature_of(bundle.metadata),
         paths=rows["path"].astype(str).tolist(),
-        sha1=rows["sha1"].tolist() if "sha1" in rows.columns else None,
+        sha1=rows["sha1"].tolist() if "sha1" in rows.columns else None, calibrated=calibrated,
         unknown_classes=unknown_counts, skipped=all_skipped,
         leakage=leakage_check(rows, bundle.metadata.dataset.get("fingerprint") or [], reference=reference),
         params=int(bundle.model.count_params()), ms_per_image=ms,
     )
+
+
+def _fused_with_measurements(bundle, raw: np.ndarray, rows: pd.DataFrame,
+                              progress: Progress | None) -> np.ndarray | None:
+    """The calibrated probabilities of a bundle that carries a measurement model (as Predict gives
+    them: ``core.learn.fusion``), or None for a bundle without one. Every page is read (cached)."""
+    from core.learn import apply_temperature, temperature_of
+    from core.learn.fusion import bundle_feature_model, fused_probabilities, measured_probabilities
+
+    model = bundle_feature_model(bundle.metadata)
+    if model is None or not len(rows):
+        return None
+    measured = measured_probabilities(model, rows["path"].astype(str).tolist(),
+                                      hashes=rows["sha1"].tolist() if "sha1" in rows.columns else None,
+                                      progress=progress)
+    return fused_probabilities(apply_temperature(raw, temperature_of(bundle.metadata)), bundle.metadata.classes,
+                               measured, model.classes)
 
 
 def outcome_evaluation(outcome) -> Evaluation:

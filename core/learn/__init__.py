@@ -1,4 +1,4 @@
-"""Learning: architectures, model builders, signal models and features, the input pipeline, augmentation, training, jobs, runs, cross-validation, tuning, calibration, batch inference and model import."""
+"""Learning: architectures, model builders, signal models, features and their fusion with an image model, the input pipeline, augmentation, training, jobs, runs, cross-validation, tuning, calibration, batch inference and model import."""
 from core._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
@@ -24,13 +24,16 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "inference": ("bundle_preprocessing", "temperature_of", "predict_arrays", "BatchPrediction", "predict_files",
                   "PreparedSignals", "prepare_signal_pages", "prepare_for_bundle",),
     "signal_cache": ("READ_SECONDS_PER_PAGE", "PageSignals", "reader_version", "signals_dir", "cached_pages",
-                     "page_signals", "digitise",),
+                     "page_signals", "page_measurements", "digitise",),
     "signal_data": ("SIGNAL_SPEC", "SEGMENT_N", "window_start", "page_tensor", "stack", "layout_leads", "augment",
                     "synthetic_batch",),
     "signal_models": ("SIGNAL_ARCH", "RHYTHM_LAST_CONV", "build_signalnet",),
     "signal_training": ("SignalRecipe", "train_signalnet", "predict_signalnet", "out_of_fold",),
     "signal_job": ("signal_pages", "train_on_pages", "signal_metadata", "SignalTrainingJob",),
-    "features": ("page_features", "feature_table", "build_feature_model",),
+    "features": ("page_features", "feature_table", "build_feature_model", "describe_feature",),
+    "feature_model": ("NOT_MEASURED", "FeatureModelError", "LinearFeatureModel",),
+    "fusion": ("bundle_feature_model", "fused_probabilities", "MeasuredVote", "measured_vote",
+               "measured_probabilities",),
     "importing": ("MODEL_SUFFIXES", "INPUT_SCALES", "DEFAULT_SIZE", "ORIGINAL_CLASS_ORDERS", "ModelImportError",
                   "ModelInfo", "default_class_names", "parse_class_names", "check_class_names", "read_model_config",
                   "check_config_safe", "load_model_file", "describe_model", "inspect_model_file",

@@ -162,3 +162,21 @@ def build_feature_model(kind: str = "logistic", seed: int = 0):
     else:
         raise ValueError(f"unknown feature model {kind!r}; expected 'logistic' or 'boosting'")
     return make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler(), classifier)
+
+
+_WAVES = {"r_mv": "R wave (mV)", "s_mv": "S wave (mV)", "q_mv": "Q wave (mV)",
+          "st60_mv": "ST level 60 ms after J (mV)", "t_mv": "T wave (mV)",
+          "st_max": "highest ST level (mV)", "q_min": "deepest Q wave (mV)", "t_min": "lowest T wave (mV)"}
+_RHYTHM = {"rate_bpm": "heart rate (bpm)", "rr_cv": "RR variability (SD / mean)",
+           "rr_range": "longest / shortest RR", "pr_s": "PR interval (s)", "qrs_s": "QRS width (s)",
+           "qt_s": "QT interval (s)", "qtc_s": "QTc, Bazett (s)"}
+
+
+def describe_feature(name: str) -> str:
+    """A feature's name in words: ``"V2:st60_mv"`` → ``"V2: ST level 60 ms after J (mV)"``; a
+    measurement's "(not measured)" flag keeps its suffix."""
+    flagged = name.endswith(" (not measured)")      # core.learn.feature_model.NOT_MEASURED
+    base, flag = (name[:-len(" (not measured)")], " not measured") if flagged else (name, "")
+    where, _, what = base.rpartition(":")
+    words = _WAVES.get(what) or _RHYTHM.get(what) or what
+    return f"{where}: {words}{flag}" if where else f"{words}{flag}"

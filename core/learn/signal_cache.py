@@ -22,6 +22,7 @@ from core.ecg.reader import FS, LeadSignal
 from core.paths import cache_dir
 
 _READER_DIR = Path(__file__).resolve().parent.parent / "ecg" / "reader"
+_FEATURES_FILE = Path(__file__).resolve().parent / "features.py"
 # Reading one full-size page on 2 cores shared with other work, as a page quotes it before a first run:
 # the built-in set's 1200 ECG pages took 790 s (2026-12-06).
 READ_SECONDS_PER_PAGE = 0.66
@@ -98,6 +99,37 @@ def page_signals(path: str | Path, sha1: str) -> PageSignals:
     page = PageSignals.from_reading(read_page(str(path)))
     save_signals(page, cached)
     return page
+
+
+@lru_cache(maxsize=1)
+def _features_version() -> str:
+    return hashlib.sha1(_FEATURES_FILE.read_bytes()).hexdigest()[:12]
+
+
+def page_measurements(path: str | Path, sha1: str) -> tuple[str, dict[str, float] | None]:
+    """(layout the reader found, clinical measurements) of a page: ``core.learn.features.page_features``
+    (NaN where not measurable) of a page the reader found readable, else None; cached beside its
+    signals (per reader and feature code)."""
+    from core.learn.features import page_features
+    from core.learn.signal_data import page_tensor
+
+    cached = signals_dir() / f"features-{_features_version()}" / f"{sha1}.json"
+    stored = None
+    if cached.exists():
+        try:
+            stored = json.loads(cached.read_text())
+        except (OSError, ValueError):
+            pass  # a damaged entry: measure again
+    if not isinstance(stored, dict) or "layout" not in stored:
+        page = page_signals(path, sha1)
+        stored = {"layout": page.layout, "features": None}
+        if page.readable:   # JSON has no NaN: unmeasured features are kept as null
+            stored["features"] = {k: (float(v) if np.isfinite(v) else None)
+                                  for k, v in page_features(page_tensor(page.leads)).items()}
+        write_cache_file(cached, lambda tmp: tmp.write_text(json.dumps(stored)))
+    features = stored.get("features")
+    return str(stored["layout"]), (None if features is None
+                                   else {k: (np.nan if v is None else float(v)) for k, v in features.items()})
 
 
 def cached_pages(hashes: Iterable[str]) -> int:

@@ -25,6 +25,7 @@ from core.ecg.reader.sheet import looks_dark
 from core.errors import USER_ERRORS
 from core.ecg import Preprocessing
 from core.learn import apply_temperature, bundle_preprocessing, probabilities_to_logits, temperature_of
+from core.learn.fusion import MeasuredVote, bundle_feature_model, fused_probabilities, measured_vote
 from core.use.diagnosis import Diagnosis, Thresholds, diagnose
 from core.use.explain import PageView, Saliency, explainer_for, heatmap_on_page, read_source, view_page
 from core.use.ecg_check import CheckOutcome, check_outcome, ecg_evidence, model_domain
@@ -51,6 +52,10 @@ class ImageResult:
     diagnosis: Diagnosis
     reading: PageReading | None = None     # what the page reader found (signals, quality)
     ecg_check: CheckOutcome | None = None  # the ECG check on the reader's evidence
+    # A bundle that carries a measurement model (core.learn.fusion): its vote on this page and the
+    # image network's own probabilities before the two were averaged.
+    measured: MeasuredVote | None = None
+    image_probabilities: np.ndarray | None = None
 
     @property
     def class_index(self) -> int:
@@ -59,6 +64,17 @@ class ImageResult:
     def probability_table(self) -> pd.DataFrame:
         """``class``, ``probability`` in the model's class order (for the bar chart)."""
         return pd.DataFrame({"class": self.classes, "probability": self.probabilities.astype(float)})
+
+    def vote_table(self) -> pd.DataFrame | None:
+        """For a network fused with measurements: ``class``, ``part`` ("network", "measurements",
+        "combined") and ``probability`` (the measurements vote only on the ECG classes); else None."""
+        if self.measured is None or self.image_probabilities is None:
+            return None
+        parts = [("network", self.classes, self.image_probabilities),
+                 ("measurements", self.measured.classes, self.measured.probabilities),
+                 ("combined", self.classes, self.probabilities)]
+        return pd.DataFrame([{"class": c, "part": part, "probability": float(p)}
+                             for part, classes, probs in parts for c, p in zip(classes, probs)])
 
 
 def gradcam_layer_of(bundle) -> str | None:
@@ -99,11 +115,24 @@ def analyse_image(bundle, source, *, name: str = "image") -> ImageResult:
     # With a Non-ECG class the model answers "not an ECG" itself; without one, its features do.
     not_ecg = None if NON_ECG in metadata.classes else float(check.probability(features)[0])
     probabilities = softmax(logits / temperature)
+    image_probabilities, measured = probabilities, _measured_vote(metadata, reading)
+    if measured is not None:
+        probabilities = fused_probabilities(probabilities, metadata.classes, measured.probabilities,
+                                            measured.classes)[0]
     diagnosis = diagnose(probabilities, metadata.classes,
                          logits=logits if explainer.has_logits else None, not_ecg_probability=not_ecg,
                          thresholds=Thresholds.for_metadata(metadata, reference_energy=check.energy_threshold),
                          page_check=evidence)
-    return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis, reading, evidence)
+    return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis, reading, evidence,
+                       measured, image_probabilities if measured is not None else None)
+
+
+def _measured_vote(metadata, reading: PageReading) -> MeasuredVote | None:
+    """The bundle's measurement model's vote on a page the reader read, or None (no such model, or
+    a page it does not measure: unreadable leads, another layout; the network then decides alone)."""
+    model = bundle_feature_model(metadata)
+    return (measured_vote(model, reading.leads)
+            if model is not None and model.measures(reading.readable, reading.layout) else None)
 
 
 def explain_image(bundle, result: ImageResult, method: str = "gradcam", *,

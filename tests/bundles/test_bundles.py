@@ -115,6 +115,18 @@ def test_save_and_load_round_trip(models_root, model, batch):
     assert leftovers(models_root) == []
 
 
+def test_update_metadata_sets_keys_and_keeps_the_model(models_root, model):
+    path = bundles.save_bundle(model, meta(), "cnn")
+    model_bytes = (path / "model.keras").read_bytes()
+    updated = bundles.update_metadata("cnn", {"signal_features": {"kind": "logistic"}, "architecture": "tiny2"})
+    assert updated.extra["signal_features"] == {"kind": "logistic"} and updated.architecture == "tiny2"
+    assert bundles.read_metadata("cnn").extra["signal_features"] == {"kind": "logistic"}
+    with pytest.raises(BundleError, match="'classes' must be unique"):
+        bundles.update_metadata("cnn", {"classes": ["a", "a"]})
+    assert bundles.read_metadata("cnn").classes == CLASSES          # the invalid change was not written
+    assert (path / "model.keras").read_bytes() == model_bytes and leftovers(models_root) == []
+
+
 def test_save_to_explicit_path(tmp_path, model):
     path = bundles.save_bundle(model, meta(), tmp_path / "elsewhere" / "cnn")
     assert bundles.load_bundle(path).metadata.name == "cnn"

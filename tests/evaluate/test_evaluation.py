@@ -383,3 +383,26 @@ def test_a_signal_model_is_evaluated_on_the_pages_as_the_reader_digitised_them(s
     assert evaluation.raw_probs.shape == (2, 4) and np.allclose(evaluation.raw_probs.sum(axis=1), 1, atol=1e-5)
     assert list(evaluation.skipped["path"]) == [str(tmp_path / "broken.jpg")]
     assert evaluation.ms_per_image > 0
+
+
+def test_a_model_that_reads_the_ecg_counts_the_pages_still_to_read(tmp_path) -> None:
+    """The Evaluate page warns before a first, slow evaluation: only a model fused with measurements
+    (or a signal model) reads pages, and a page read once is not counted again."""
+    from types import SimpleNamespace
+
+    from core.evaluate.evaluation import pages_to_read
+    from core.learn.signal_cache import page_measurements
+    from core.synth.dataset import render_example
+
+    paths = []
+    for i in range(2):
+        paths.append(tmp_path / f"page{i}.png")
+        render_example("Normal", seed=i)[0].save(paths[-1])
+    index = pd.DataFrame({"path": [str(p) for p in paths] * 2, "sha1": ["a" * 40, "b" * 40] * 2})
+    fused = SimpleNamespace(classes=["x"], extra={"signal_features": {}})
+    assert pages_to_read(SimpleNamespace(classes=["x"], extra={}), index) == 0
+    assert pages_to_read(fused, index) == 2
+    layout, features = page_measurements(paths[0], "a" * 40)          # read and measured once
+    assert layout.startswith("3x4") and features["rate_bpm"] > 30
+    assert page_measurements(paths[0], "a" * 40)[1] == features       # from the cache
+    assert pages_to_read(fused, index) == 1

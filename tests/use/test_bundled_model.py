@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.bundles import default_bundle, load_bundle
@@ -80,3 +81,27 @@ def test_gradcam_heat_lies_on_the_traces(bundle, example) -> None:
     result = analyse_image(bundle, example.path, name=example.name)
     share = heat_on_traces(result, explain_image(bundle, result, "gradcam"))
     assert share.heat > 2 * share.area, share
+
+
+def test_the_shipped_model_votes_with_the_pages_measurements(bundle) -> None:
+    """The bundle carries the measurement model (core.learn.fusion); on a real page the reader reads,
+    the verdict is the average of the two votes, and Evaluate gives exactly Predict's probabilities."""
+    from core.evaluate import evaluate_bundle
+
+    real = [e for e in CHECKED if e.true_class != NON_ECG]
+    results = [analyse_image(bundle, e.path, name=e.name) for e in real]
+    for result in results:
+        assert result.reading.readable and result.measured is not None
+        votes = result.vote_table()
+        assert set(votes["part"]) == {"network", "measurements", "combined"}
+        combined = votes[votes["part"] == "combined"].set_index("class")["probability"]
+        network = votes[votes["part"] == "network"].set_index("class")["probability"]
+        measured = votes[votes["part"] == "measurements"].set_index("class")["probability"]
+        share = 1 - network[NON_ECG]
+        for c in measured.index:
+            assert combined[c] == pytest.approx(share * (network[c] / share + measured[c]) / 2, abs=1e-6)
+        drivers = result.measured.drivers(result.diagnosis.predicted, 3)
+        assert len(drivers) == 3 and drivers["push"].abs().is_monotonic_decreasing
+    index = pd.DataFrame({"path": [str(e.path) for e in real], "class": [e.true_class for e in real]})
+    evaluation = evaluate_bundle(bundle, index)
+    np.testing.assert_allclose(evaluation.probs, np.array([r.probabilities for r in results]), atol=1e-5)
