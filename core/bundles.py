@@ -40,6 +40,10 @@ MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 DEFAULT_FILE = "DEFAULT"
 BUNDLE_FILES = (MODEL_FILE, METADATA_FILE)
+# Optional second networks a bundle may carry beside its own, loaded (safe mode) into
+# ``Bundle.companions`` by file stem: a signal CNN that votes with an image model (core.learn.fusion).
+SIGNAL_COMPANION = "signal_model.keras"
+COMPANION_FILES = (SIGNAL_COMPANION,)
 
 # Must accept what core.ecg.preprocess / core.learn.training write ("ink" is a one-channel mode; "in-model"
 # means the network rescales its own input).
@@ -56,7 +60,7 @@ LIST_COLUMNS = ("name", "path", "classes", "architecture", "created", *KEY_METRI
 
 # Uncompressed size caps for an uploaded zip; the reader enforces them too, so a lying header
 # or a zip bomb cannot fill the disk.
-MAX_IMPORT_BYTES = {MODEL_FILE: 512 * 2**20, METADATA_FILE: 16 * 2**20}
+MAX_IMPORT_BYTES = {MODEL_FILE: 512 * 2**20, METADATA_FILE: 16 * 2**20, SIGNAL_COMPANION: 64 * 2**20}
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _SCRATCH_RE = re.compile(r"\.(?P<name>.+)\.(?P<kind>tmp|old|del)-(?P<pid>\d+)-[0-9a-f]{8}")
@@ -165,11 +169,12 @@ class BundleMetadata:
 
 @dataclass
 class Bundle:
-    """A loaded bundle: its folder, the Keras model and its metadata."""
+    """A loaded bundle: its folder, the Keras model, its metadata and any companion networks."""
 
     path: Path
     model: Any
     metadata: BundleMetadata
+    companions: dict[str, Any] = field(default_factory=dict)     # {"signal_model": keras model}
 
 
 # --- locating bundles -------------------------------------------------------------------------
@@ -415,7 +420,7 @@ def update_metadata(path_or_name: str | os.PathLike, changes: Mapping[str, Any])
     return meta
 
 
-def _load_error_message(name: str, exc: Exception) -> str:
+def _load_error_message(name: str, exc: Exception, file: str = MODEL_FILE) -> str:
     text = str(exc)
     if "safe_mode" in text:
         return (f"refused to load model {name!r}: it contains a Lambda layer or other Python code, "
@@ -425,7 +430,7 @@ def _load_error_message(name: str, exc: Exception) -> str:
         return (f"refused to load model {name!r}: it uses the unknown custom object "
                 f"{unknown[1]!r}; only built-in Keras layers are allowed")
     first_line = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
-    return f"{MODEL_FILE} of model {name!r} is corrupt or not a Keras model ({first_line})"
+    return f"{file} of model {name!r} is corrupt or not a Keras model ({first_line})"
 
 
 def load_bundle(path_or_name: str | os.PathLike) -> Bundle:
@@ -441,16 +446,43 @@ def _load(path: Path, name: str) -> Bundle:
     model_file = path / MODEL_FILE
     if not model_file.is_file():
         raise BundleError(f"model {name!r} has no {MODEL_FILE}")
-    if not zipfile.is_zipfile(model_file):
-        raise BundleError(f"{MODEL_FILE} of model {name!r} is corrupt (not a .keras zip archive)")
+    model = _load_keras(model_file, name)
+    _check_model(model, metadata, name)
+    companions = {file.removesuffix(".keras"): _load_keras(path / file, name)
+                  for file in COMPANION_FILES if (path / file).exists()}
+    return Bundle(path=path, model=model, metadata=metadata, companions=companions)
+
+
+def _load_keras(file: Path, name: str) -> Any:
+    """A ``.keras`` file of bundle ``name`` loaded in safe mode, uncompiled; BundleError when it is not one."""
+    if not zipfile.is_zipfile(file):
+        raise BundleError(f"{file.name} of model {name!r} is corrupt (not a .keras zip archive)")
     import keras
 
     try:
-        model = keras.saving.load_model(model_file, safe_mode=True, compile=False)
+        return keras.saving.load_model(file, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises ValueError, TypeError, OSError, KeyError... for bad files
-        raise BundleError(_load_error_message(name, exc)) from exc
-    _check_model(model, metadata, name)
-    return Bundle(path=path, model=model, metadata=metadata)
+        raise BundleError(_load_error_message(name, exc, file.name)) from exc
+
+
+def save_companion(path_or_name: str | os.PathLike, model: Any, file: str = SIGNAL_COMPANION) -> Path:
+    """Save a companion network into a saved bundle, atomically (a failed write keeps the old one)."""
+    if file not in COMPANION_FILES:
+        raise BundleError(f"{file!r} is not a companion file; expected one of {', '.join(COMPANION_FILES)}")
+    path = _resolve(path_or_name)
+    read_metadata(path)                          # an existing, valid bundle
+    scratch = _scratch(path, file, "tmp")
+    tmp = scratch.with_name(f"{scratch.name}.keras")          # Keras saves only to a .keras name
+    try:
+        model.save(tmp)
+        _fsync_file(tmp)
+        os.replace(tmp, path / file)
+        _fsync_dir(path)
+    except OSError as exc:
+        raise BundleError(f"could not save {file} into model {path.name!r}: {write_failure(exc, path)}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path / file
 
 
 # --- listing and managing ---------------------------------------------------------------------
@@ -565,7 +597,7 @@ def set_default(name: str, *, root: Path | None = None) -> Path:
 # --- zip export and import --------------------------------------------------------------------
 
 def bundle_to_zip_bytes(name: str, *, root: Path | None = None) -> bytes:
-    """A zip with ``<name>/model.keras`` and ``<name>/metadata.json``, for download."""
+    """A zip with ``<name>/model.keras``, ``<name>/metadata.json`` and any companion network, for download."""
     path = _existing(name, root)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -573,11 +605,14 @@ def bundle_to_zip_bytes(name: str, *, root: Path | None = None) -> bytes:
             if not (path / file).is_file():
                 raise BundleError(f"model {name!r} has no {file}")
             archive.write(path / file, f"{path.name}/{file}")
+        for file in COMPANION_FILES:
+            if (path / file).is_file():
+                archive.write(path / file, f"{path.name}/{file}")
     return buffer.getvalue()
 
 
 def _bundle_members(archive: zipfile.ZipFile) -> tuple[dict[str, zipfile.ZipInfo], str]:
-    """The two bundle files of a zip and their common top folder ('' when at the root)."""
+    """The bundle files of a zip (its two own, any companions) and their common top folder ('' when at the root)."""
     members: dict[str, zipfile.ZipInfo] = {}
     tops = set()
     for info in archive.infolist():
@@ -587,9 +622,9 @@ def _bundle_members(archive: zipfile.ZipFile) -> tuple[dict[str, zipfile.ZipInfo
             raise BundleError(f"unsafe path {info.filename!r} in zip")
         if info.is_dir() or _ZIP_JUNK.search(info.filename):
             continue
-        if len(parts) > 2 or parts[-1] not in BUNDLE_FILES:
+        if len(parts) > 2 or parts[-1] not in (*BUNDLE_FILES, *COMPANION_FILES):
             raise BundleError(f"unexpected file {info.filename!r} in zip: a model bundle holds "
-                              f"only {MODEL_FILE} and {METADATA_FILE}")
+                              f"only {MODEL_FILE} and {METADATA_FILE} (and {', '.join(COMPANION_FILES)})")
         if parts[-1] in members:
             raise BundleError(f"zip contains more than one {parts[-1]}")
         if info.flag_bits & 0x1:
@@ -602,7 +637,7 @@ def _bundle_members(archive: zipfile.ZipFile) -> tuple[dict[str, zipfile.ZipInfo
     if missing:
         raise BundleError(f"zip has no {' and no '.join(missing)}")
     if len(tops) > 1:
-        raise BundleError(f"{MODEL_FILE} and {METADATA_FILE} must be in the same folder of the zip")
+        raise BundleError(f"a bundle's files ({MODEL_FILE}, {METADATA_FILE}…) must be in the same folder of the zip")
     return members, tops.pop()
 
 
@@ -654,10 +689,11 @@ def import_bundle_zip(
             tmp = _scratch(root, final, "tmp")
             try:
                 tmp.mkdir()
-                with open(tmp / MODEL_FILE, "wb") as out:
-                    _copy_member(archive, members[MODEL_FILE], out)
-                    out.flush()
-                    os.fsync(out.fileno())
+                for file in (MODEL_FILE, *(f for f in COMPANION_FILES if f in members)):
+                    with open(tmp / file, "wb") as out:
+                        _copy_member(archive, members[file], out)
+                        out.flush()
+                        os.fsync(out.fileno())
                 _write_file(tmp / METADATA_FILE, _metadata_bytes(meta))
                 _load(tmp, final)
                 _fsync_dir(tmp)

@@ -210,14 +210,17 @@ def probability_chart(probs: pd.DataFrame, *, highlight: str | None = None) -> a
         height=max(120, 40 * len(data)))
 
 
+VOTE_COLORS = {"network": "#9ecae9", "measurements": "#fdae6b", "signal CNN": "#a1d99b", "combined": "#d62728"}
+
+
 def vote_chart(votes: pd.DataFrame, *, highlight: str | None = None) -> alt.Chart:
-    """Each class's probability from the image network, the page's measurements and the two
-    combined (``votes``: ``class``, ``part``, ``probability``), as grouped horizontal bars."""
+    """Each class's probability from the image network, each vote beside it (the page's measurements,
+    a signal CNN) and all combined (``votes``: ``class``, ``part``, ``probability``), as grouped bars."""
     parts = list(dict.fromkeys(votes["part"]))
     classes = list(dict.fromkeys(votes["class"]))
     data = votes.assign(label=votes["class"].where(votes["class"] != highlight, votes["class"] + " ◀"))
     return (
-        alt.Chart(data, title="How the network and the measurements voted")
+        alt.Chart(data, title="How each reader voted")
         .mark_bar()
         .encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
@@ -225,7 +228,7 @@ def vote_chart(votes: pd.DataFrame, *, highlight: str | None = None) -> alt.Char
                     axis=alt.Axis(labelLimit=240, labelFontSize=12)),
             yOffset=alt.YOffset("part:N", sort=parts),
             color=alt.Color("part:N", sort=parts, title=None, legend=alt.Legend(orient="bottom"),
-                            scale=alt.Scale(domain=parts, range=["#9ecae9", "#fdae6b", "#d62728"][:len(parts)])),
+                            scale=alt.Scale(domain=parts, range=[VOTE_COLORS.get(p, "#bdbdbd") for p in parts])),
             tooltip=["class", "part", alt.Tooltip("probability:Q", format=".1%")],
         )
         .properties(height=max(160, 22 * len(data)))

@@ -112,13 +112,17 @@ def show_votes(result) -> None:
     votes = result.vote_table()
     if votes is None:
         return
-    with st.expander("Two readers: the image network and the page's measurements", icon=":material/balance:"):
-        st.caption("This model combines two opinions: the network looking at the page, and a logistic regression "
-                   "on what a cardiologist measures in the digitised leads (rate, intervals, Q, R, S, ST and T per "
-                   "lead). The probabilities above are their average over the four ECG classes.")
+    readers = {"measurements": "a logistic regression on what a cardiologist measures in the digitised leads "
+                               "(rate, intervals, Q, R, S, ST and T per lead)",
+               "signal CNN": "a 1-D network reading the digitised leads themselves"}
+    others = [readers[name] for name in result.votes if name in readers]
+    with st.expander(f"{len(others) + 1} readers: the image network and what was read from the page",
+                     icon=":material/balance:"):
+        st.caption("This model combines several opinions: the network looking at the page, "
+                   + ", and ".join(others) + ". The probabilities above are their average over the four ECG classes.")
         st.altair_chart(vote_chart(votes, highlight=result.diagnosis.predicted), width="stretch")
         predicted = result.diagnosis.predicted
-        if predicted in result.measured.classes:
+        if result.measured is not None and predicted in result.measured.classes:
             drivers = result.measured.drivers(predicted)
             st.markdown(f"**The measurements that moved *{escape(predicted)}* most** "
                         "(push > 0: towards it, < 0: away from it)")

@@ -3,9 +3,10 @@
     python -m core predict --model models/NAME IMAGE... [--cam OUT_DIR] [--method gradcam] [--json]
 
 Each image gives one line (one JSON object with ``--json``): ``file``, ``predicted``,
-``confidence``, ``probabilities``, ``status``, ``risk``, ``readable``, ``ecg_check``; for a model
-fused with the page's measurements, ``votes`` (the network's and the measurements' probabilities)
-and ``measurement_drivers`` (what moved the verdict); and, with ``--cam``, the path of the
+``confidence``, ``probabilities``, ``status``, ``risk``, ``readable``, ``ecg_check``; for a network
+that votes with what the reader digitised, ``votes`` (the network's, the measurements' and the
+signal CNN's probabilities) and ``measurement_drivers`` (what moved the verdict); and, with
+``--cam``, the path of the
 saliency overlay PNG written to ``OUT_DIR``. A file that cannot be read gives
 ``{"file": ..., "error": ...}`` and the others still run. Exit code: 0 when every file was
 predicted, 1 when any failed, 2 when the model itself cannot be used.
@@ -33,7 +34,8 @@ def _predict_one(bundle, image: str, args, used: set[str]) -> dict:
     if votes is not None:
         row["votes"] = {part: {r["class"]: round(r["probability"], 4) for _, r in rows.iterrows()}
                         for part, rows in votes[votes["part"] != "combined"].groupby("part", sort=False)}
-        row["measurement_drivers"] = result.measured.drivers(d.predicted, 3).round(4).to_dict("records")
+        if result.measured is not None:
+            row["measurement_drivers"] = result.measured.drivers(d.predicted, 3).round(4).to_dict("records")
     if args.cam:
         saliency = explain_image(bundle, result, args.method)
         picture = overlay(result.view.image, page_heat(result, saliency), opacity=args.opacity,

@@ -164,10 +164,11 @@ Progress = Callable[[int, int], None]
 
 
 def is_fused(metadata) -> bool:
-    """Whether a bundle's network is fused with a measurement model (``core.learn.fusion``)."""
-    from core.learn.fusion import METADATA_KEY
+    """Whether a bundle's network votes with what the reader digitised (``core.learn.fusion``)."""
+    from core.learn.fusion import METADATA_KEY, SIGNAL_NETWORK_KEY
 
-    return METADATA_KEY in (getattr(metadata, "extra", {}) or {})
+    extra = getattr(metadata, "extra", {}) or {}
+    return METADATA_KEY in extra or SIGNAL_NETWORK_KEY in extra
 
 
 def pages_to_read(metadata, index: pd.DataFrame) -> int:
@@ -232,19 +233,20 @@ def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | No
 
 def _fused_with_measurements(bundle, raw: np.ndarray, rows: pd.DataFrame,
                               progress: Progress | None) -> np.ndarray | None:
-    """The calibrated probabilities of a bundle that carries a measurement model (as Predict gives
-    them: ``core.learn.fusion``), or None for a bundle without one. Every page is read (cached)."""
+    """The calibrated probabilities of a bundle whose network votes with what the reader digitised
+    (measurements, a signal CNN: ``core.learn.fusion``), as Predict gives them; None for a bundle
+    without such votes. Every page is read (cached)."""
     from core.learn import apply_temperature, temperature_of
-    from core.learn.fusion import bundle_feature_model, fused_probabilities, measured_probabilities
+    from core.learn.fusion import bundle_feature_model, bundle_signal_network, fused_probabilities, page_votes
 
-    model = bundle_feature_model(bundle.metadata)
-    if model is None or not len(rows):
+    measurement, network = bundle_feature_model(bundle.metadata), bundle_signal_network(bundle)
+    if (measurement is None and network is None) or not len(rows):
         return None
-    measured = measured_probabilities(model, rows["path"].astype(str).tolist(),
-                                      hashes=rows["sha1"].tolist() if "sha1" in rows.columns else None,
-                                      progress=progress)
+    votes = page_votes(measurement, network, rows["path"].astype(str).tolist(),
+                       hashes=rows["sha1"].tolist() if "sha1" in rows.columns else None, progress=progress)
+    classes = (measurement or network).classes
     return fused_probabilities(apply_temperature(raw, temperature_of(bundle.metadata)), bundle.metadata.classes,
-                               measured, model.classes)
+                               list(votes.values()), classes)
 
 
 def outcome_evaluation(outcome) -> Evaluation:

@@ -19,6 +19,12 @@ from scipy.special import softmax
 NOT_MEASURED = " (not measured)"      # the name of a measurement's missing-value flag: "pr_s (not measured)"
 
 
+def covers(layouts: Sequence[str], readable: bool, layout: str) -> bool:
+    """Whether a model fitted on pages of ``layouts`` (empty: any) may vote on a page: one the reader
+    read, in such a layout (another printer's page is an ECG outside its domain)."""
+    return readable and (not layouts or layout in layouts)
+
+
 class FeatureModelError(ValueError):
     """A stored feature model that does not fit together."""
 
@@ -53,9 +59,8 @@ class LinearFeatureModel:
             raise FeatureModelError(f"feature model temperature must be positive; got {self.temperature!r}")
 
     def measures(self, readable: bool, layout: str) -> bool:
-        """Whether it may vote on a page: one the reader read, in a layout it was fitted on (another
-        printer's page is an ECG outside its domain: its leads' measurements were never learned)."""
-        return readable and (not self.layouts or layout in self.layouts)
+        """Whether it may vote on a page (:func:`covers`)."""
+        return covers(self.layouts, readable, layout)
 
     @classmethod
     def from_pipeline(cls, pipeline, features: Sequence[str], classes: Sequence[str],

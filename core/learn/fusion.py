@@ -1,11 +1,13 @@
-"""An image model and the clinical measurements of the same page, voting together.
+"""An image model and what the page reader digitised from the same page, voting together.
 
-On the Mendeley pages' duplicate-safe CV the image network and a logistic regression on NeuroKit2
-measurements of the digitised leads (``core.learn.features``) make different mistakes: their mean
-scores macro-F1 0.83 where either alone scores 0.77–0.79. A bundle carries the measurement model in
-its metadata (``extra["signal_features"]``, :class:`~core.learn.feature_model.LinearFeatureModel`);
-the image model keeps its own "not an ECG" share, and the ECG classes' share is split by the mean
-of the two models' answers over those classes.
+On the Mendeley pages' duplicate-safe CV the image network, a logistic regression on NeuroKit2
+measurements of the digitised leads (``core.learn.features``) and a 1-D CNN on the leads themselves
+make different mistakes: the image network and the measurements average to macro-F1 0.82 where
+either alone scores 0.77–0.79, all three to 0.88. A bundle carries the measurement model in its
+metadata (``extra["signal_features"]``, :class:`~core.learn.feature_model.LinearFeatureModel`) and
+the signal CNN as a companion network (``signal_model.keras``, described by ``extra["signal_network"]``).
+The image model keeps its own "not an ECG" share; the ECG classes' share is split by the mean of
+the models' answers over those classes, each vote counted on the pages it can read.
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.learn.feature_model import NOT_MEASURED, FeatureModelError, LinearFeatureModel
+from core.learn.feature_model import NOT_MEASURED, FeatureModelError, LinearFeatureModel, covers
 
 METADATA_KEY = "signal_features"
+SIGNAL_NETWORK_KEY = "signal_network"
 
 
 def bundle_feature_model(metadata: Any) -> LinearFeatureModel | None:
@@ -39,21 +42,70 @@ def bundle_feature_model(metadata: Any) -> LinearFeatureModel | None:
     return model
 
 
-def fused_probabilities(image: np.ndarray, classes: Sequence[str], measured: np.ndarray,
-                        measured_classes: Sequence[str]) -> np.ndarray:
-    """Rows of the image model's probabilities over ``classes`` with the measurement model's over
-    ``measured_classes`` (a subset) averaged in: the classes outside the subset keep the image's
-    probability, the subset's total share is split by the mean of the two conditional answers.
-    Rows of ``measured`` that are all NaN (a page that could not be measured) keep the image's."""
+@dataclass(frozen=True)
+class SignalNetwork:
+    """A bundle's companion signal CNN (``core.learn.signal_models``) and how it votes."""
+
+    model: Any
+    classes: tuple[str, ...]
+    temperature: float
+    layouts: tuple[str, ...] = ()
+
+    def measures(self, readable: bool, layout: str) -> bool:
+        """Whether it may vote on a page (:func:`core.learn.feature_model.covers`)."""
+        return covers(self.layouts, readable, layout)
+
+    def probabilities(self, tensors: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Calibrated class probabilities of page tensors (``core.learn.signal_data.page_tensor``)."""
+        from core.learn.calibration import apply_temperature
+        from core.learn.signal_training import predict_signalnet
+
+        return apply_temperature(predict_signalnet(self.model, tensors), self.temperature)
+
+
+def bundle_signal_network(bundle) -> SignalNetwork | None:
+    """The signal CNN a bundle carries beside its image network, or None; raises
+    :class:`core.bundles.BundleError` when its file and its description do not go together."""
+    from core.bundles import SIGNAL_COMPANION, BundleError
+    from core.learn.signal_data import SIGNAL_SPEC
+
+    model = bundle.companions.get(SIGNAL_COMPANION.removesuffix(".keras"))
+    stored = (bundle.metadata.extra or {}).get(SIGNAL_NETWORK_KEY)
+    if model is None and stored is None:
+        return None
+    name = bundle.metadata.name
+    if model is None or not isinstance(stored, Mapping):
+        missing = f"no {SIGNAL_COMPANION}" if model is None else f"no '{SIGNAL_NETWORK_KEY}' description in its metadata"
+        raise BundleError(f"model {name!r} carries half a signal network: {missing}")
+    classes = tuple(str(c) for c in stored.get("classes", ()))
+    shapes = {t.name.split(":")[0]: list(t.shape[1:]) for t in model.inputs}
+    wanted = {k: list(v) for k, v in SIGNAL_SPEC["tensors"].items() if k in shapes}
+    if (not classes or any(c not in bundle.metadata.classes for c in classes)
+            or model.outputs[0].shape[-1] != len(classes) or not shapes or shapes != wanted):
+        raise BundleError(f"{SIGNAL_COMPANION} of model {name!r} does not match its description: inputs {shapes}, "
+                          f"{model.outputs[0].shape[-1]} outputs for classes {list(classes)}")
+    temperature = float(stored.get("temperature", 1.0))
+    if not np.isfinite(temperature) or temperature <= 0:
+        raise BundleError(f"the signal network of model {name!r} has an invalid temperature {temperature!r}")
+    return SignalNetwork(model, classes, temperature, tuple(str(x) for x in stored.get("layouts", ())))
+
+
+def fused_probabilities(image: np.ndarray, classes: Sequence[str], votes: Sequence[np.ndarray],
+                        vote_classes: Sequence[str]) -> np.ndarray:
+    """Rows of the image model's probabilities over ``classes`` with each vote's (over
+    ``vote_classes``, a subset) averaged in: the classes outside the subset keep the image's
+    probability, the subset's total share is split by the mean of the image's conditional answer and
+    the votes. A vote's all-NaN row (a page it could not read) is left out of that row's mean."""
     image = np.atleast_2d(np.asarray(image, float))
-    measured = np.atleast_2d(np.asarray(measured, float))
-    columns = [list(classes).index(c) for c in measured_classes]
+    columns = [list(classes).index(c) for c in vote_classes]
     share = image[:, columns].sum(axis=1, keepdims=True)
-    conditional = image[:, columns] / np.maximum(share, 1e-12)
-    mean = (conditional + measured) / 2
+    total, count = image[:, columns] / np.maximum(share, 1e-12), np.ones((len(image), 1))
+    for vote in votes:
+        vote = np.atleast_2d(np.asarray(vote, float))
+        usable = np.isfinite(vote).all(axis=1, keepdims=True)
+        total, count = total + np.where(usable, vote, 0.0), count + usable
     out = image.copy()
-    usable = np.isfinite(measured).all(axis=1)
-    out[np.ix_(usable, columns)] = (share * mean)[usable]
+    out[:, columns] = share * total / count
     return out
 
 
@@ -92,23 +144,41 @@ def measured_vote(model: LinearFeatureModel, leads: Mapping[str, Any]) -> Measur
     return MeasuredVote(features, model.classes, probabilities, model)
 
 
-def measured_probabilities(model: LinearFeatureModel, paths: Sequence[str], *, hashes: Sequence[str] | None = None,
-                           progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """The measurement model's probabilities for each page file (rows × its classes), from the
-    cached measurements (``core.learn.signal_cache.page_measurements``); NaN rows for pages the
-    reader could not read or read in a layout the model was not fitted on, which
-    :func:`fused_probabilities` leaves to the network."""
-    from core.data import content_hash
-    from core.learn.signal_cache import page_measurements
+MEASUREMENTS, SIGNAL_CNN = "measurements", "signal CNN"     # the votes' names, as Predict shows them
 
-    rows = []
+
+def page_votes(measurement: LinearFeatureModel | None, network: SignalNetwork | None, paths: Sequence[str], *,
+               hashes: Sequence[str] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Each vote's calibrated probabilities for each page file (``{name: rows × its classes}``),
+    from the reader's cached signals and measurements (``core.learn.signal_cache``); NaN rows where
+    a vote may not vote (unreadable page, a layout it was not fitted on), which
+    :func:`fused_probabilities` leaves out."""
+    from core.data import content_hash
+    from core.learn.signal_cache import page_measurements, page_signals
+    from core.learn.signal_data import page_tensor, stack
+
+    measured_rows, tensors, covered = [], [], []
     for i, path in enumerate(paths):
-        layout, features = page_measurements(path, hashes[i] if hashes is not None else content_hash(path))
-        rows.append(features if model.measures(features is not None, layout) else None)
+        sha1 = hashes[i] if hashes is not None else content_hash(path)
+        if measurement is not None:
+            layout, features = page_measurements(path, sha1)
+            measured_rows.append(features if measurement.measures(features is not None, layout) else None)
+        if network is not None:
+            page = page_signals(path, sha1)
+            if network.measures(page.readable, page.layout):
+                tensors.append(page_tensor(page.leads))
+                covered.append(i)
         if progress is not None:
             progress(i + 1, len(paths))
-    out = np.full((len(rows), len(model.classes)), np.nan)
-    measured = [i for i, row in enumerate(rows) if row is not None]
-    if measured:
-        out[measured] = model.probabilities(pd.DataFrame([rows[i] for i in measured]))
-    return out
+    votes = {}
+    if measurement is not None:
+        votes[MEASUREMENTS] = np.full((len(paths), len(measurement.classes)), np.nan)
+        rows = [i for i, row in enumerate(measured_rows) if row is not None]
+        if rows:
+            votes[MEASUREMENTS][rows] = measurement.probabilities(pd.DataFrame([measured_rows[i] for i in rows]))
+    if network is not None:
+        votes[SIGNAL_CNN] = np.full((len(paths), len(network.classes)), np.nan)
+        if covered:
+            votes[SIGNAL_CNN][covered] = network.probabilities(stack(tensors))
+    return votes

@@ -11,7 +11,7 @@ import io
 import os
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import numpy as np
@@ -25,7 +25,9 @@ from core.ecg.reader.sheet import looks_dark
 from core.errors import USER_ERRORS
 from core.ecg import Preprocessing
 from core.learn import apply_temperature, bundle_preprocessing, probabilities_to_logits, temperature_of
-from core.learn.fusion import MeasuredVote, bundle_feature_model, fused_probabilities, measured_vote
+from core.learn.fusion import (MEASUREMENTS, SIGNAL_CNN, MeasuredVote, bundle_feature_model, bundle_signal_network,
+                               fused_probabilities, measured_vote)
+from core.learn.signal_data import page_tensor, stack
 from core.use.diagnosis import Diagnosis, Thresholds, diagnose
 from core.use.explain import PageView, Saliency, explainer_for, heatmap_on_page, read_source, view_page
 from core.use.ecg_check import CheckOutcome, check_outcome, ecg_evidence, model_domain
@@ -52,8 +54,10 @@ class ImageResult:
     diagnosis: Diagnosis
     reading: PageReading | None = None     # what the page reader found (signals, quality)
     ecg_check: CheckOutcome | None = None  # the ECG check on the reader's evidence
-    # A bundle that carries a measurement model (core.learn.fusion): its vote on this page and the
-    # image network's own probabilities before the two were averaged.
+    # A network that votes with what the reader digitised (core.learn.fusion): each vote on this page
+    # over the ECG classes (``votes``), the measurements behind one, and the network's own probabilities.
+    votes: dict[str, np.ndarray] = field(default_factory=dict)
+    vote_classes: tuple[str, ...] = ()
     measured: MeasuredVote | None = None
     image_probabilities: np.ndarray | None = None
 
@@ -66,12 +70,12 @@ class ImageResult:
         return pd.DataFrame({"class": self.classes, "probability": self.probabilities.astype(float)})
 
     def vote_table(self) -> pd.DataFrame | None:
-        """For a network fused with measurements: ``class``, ``part`` ("network", "measurements",
-        "combined") and ``probability`` (the measurements vote only on the ECG classes); else None."""
-        if self.measured is None or self.image_probabilities is None:
+        """For a network that voted with others: ``class``, ``part`` ("network", each vote,
+        "combined") and ``probability`` (the votes cover the ECG classes only); else None."""
+        if not self.votes or self.image_probabilities is None:
             return None
         parts = [("network", self.classes, self.image_probabilities),
-                 ("measurements", self.measured.classes, self.measured.probabilities),
+                 *((name, self.vote_classes, probs) for name, probs in self.votes.items()),
                  ("combined", self.classes, self.probabilities)]
         return pd.DataFrame([{"class": c, "part": part, "probability": float(p)}
                              for part, classes, probs in parts for c, p in zip(classes, probs)])
@@ -115,24 +119,30 @@ def analyse_image(bundle, source, *, name: str = "image") -> ImageResult:
     # With a Non-ECG class the model answers "not an ECG" itself; without one, its features do.
     not_ecg = None if NON_ECG in metadata.classes else float(check.probability(features)[0])
     probabilities = softmax(logits / temperature)
-    image_probabilities, measured = probabilities, _measured_vote(metadata, reading)
-    if measured is not None:
-        probabilities = fused_probabilities(probabilities, metadata.classes, measured.probabilities,
-                                            measured.classes)[0]
+    image_probabilities = probabilities
+    measured, votes, vote_classes = _votes(bundle, reading)
+    if votes:
+        probabilities = fused_probabilities(probabilities, metadata.classes, list(votes.values()), vote_classes)[0]
     diagnosis = diagnose(probabilities, metadata.classes,
                          logits=logits if explainer.has_logits else None, not_ecg_probability=not_ecg,
                          thresholds=Thresholds.for_metadata(metadata, reference_energy=check.energy_threshold),
                          page_check=evidence)
     return ImageResult(name, view, list(metadata.classes), logits, probabilities, diagnosis, reading, evidence,
-                       measured, image_probabilities if measured is not None else None)
+                       votes, vote_classes, measured, image_probabilities if votes else None)
 
 
-def _measured_vote(metadata, reading: PageReading) -> MeasuredVote | None:
-    """The bundle's measurement model's vote on a page the reader read, or None (no such model, or
-    a page it does not measure: unreadable leads, another layout; the network then decides alone)."""
-    model = bundle_feature_model(metadata)
-    return (measured_vote(model, reading.leads)
-            if model is not None and model.measures(reading.readable, reading.layout) else None)
+def _votes(bundle, reading: PageReading) -> tuple[MeasuredVote | None, dict[str, np.ndarray], tuple[str, ...]]:
+    """What the bundle's measurement model and signal CNN say of a page they may read (readable, a
+    layout they were fitted on): (the measured vote, ``{name: probabilities}``, their classes). None
+    of them on other pages: the network then decides alone."""
+    measurement, network = bundle_feature_model(bundle.metadata), bundle_signal_network(bundle)
+    measured, votes = None, {}
+    if measurement is not None and measurement.measures(reading.readable, reading.layout):
+        measured = measured_vote(measurement, reading.leads)
+        votes[MEASUREMENTS] = measured.probabilities
+    if network is not None and network.measures(reading.readable, reading.layout):
+        votes[SIGNAL_CNN] = network.probabilities(stack([page_tensor(reading.leads)]))[0]
+    return measured, votes, (measurement or network).classes if votes else ()
 
 
 def explain_image(bundle, result: ImageResult, method: str = "gradcam", *,

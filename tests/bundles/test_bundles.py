@@ -317,6 +317,28 @@ def test_zip_export_and_import(models_root, model, batch):
     assert leftovers(models_root) == []
 
 
+def test_a_companion_network_travels_with_its_bundle(models_root, model, batch):
+    """A second network (core.bundles.COMPANION_FILES) is saved into a bundle atomically, loaded
+    beside its model, exported in its zip and imported again; a damaged one is named."""
+    bundles.save_bundle(model, meta(), "cnn")
+    companion = tiny_model(4)
+    bundles.save_companion("cnn", companion)
+    assert leftovers(models_root / "cnn") == []
+    loaded = bundles.load_bundle("cnn")
+    np.testing.assert_allclose(loaded.companions["signal_model"].predict(batch, verbose=0),
+                               companion.predict(batch, verbose=0), rtol=1e-6)
+    data = bundles.bundle_to_zip_bytes("cnn")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert sorted(archive.namelist()) == ["cnn/metadata.json", "cnn/model.keras", "cnn/signal_model.keras"]
+    copy = bundles.load_bundle(bundles.import_bundle_zip(data, name="copy"))
+    assert copy.companions["signal_model"].output_shape[-1] == 4
+    (models_root / "copy" / "signal_model.keras").write_bytes(b"junk")
+    with pytest.raises(BundleError, match="signal_model.keras of model 'copy' is corrupt"):
+        bundles.load_bundle("copy")
+    with pytest.raises(BundleError, match="'notes.keras' is not a companion file"):
+        bundles.save_companion("cnn", companion, "notes.keras")
+
+
 def _zip(entries: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -101,7 +101,7 @@ def test_fusion_keeps_the_networks_non_ecg_share_and_averages_the_rest() -> None
                       [0.0, 0.5, 0.5, 0.0, 0.0]])
     measured = np.array([[0.7, 0.1, 0.1, 0.1],
                          [np.nan] * 4])               # a page that could not be measured
-    out = fused_probabilities(image, classes, measured, ECG_CLASSES)
+    out = fused_probabilities(image, classes, [measured], ECG_CLASSES)
     np.testing.assert_allclose(out.sum(axis=1), 1.0)
     assert out[0, 4] == pytest.approx(0.2)
     # ECG share 0.8, split by the mean of (0.125, 0.125, 0.25, 0.5) and (0.7, 0.1, 0.1, 0.1).
@@ -110,8 +110,43 @@ def test_fusion_keeps_the_networks_non_ecg_share_and_averages_the_rest() -> None
     assert out[0].argmax() == 0 and image[0].argmax() == 3     # the measurements changed the verdict
 
 
+def test_each_vote_counts_only_on_the_pages_it_could_read() -> None:
+    classes = [*ECG_CLASSES, NON_ECG]
+    image = np.array([[0.25, 0.25, 0.25, 0.25, 0.0]] * 2)
+    measured = np.array([[1.0, 0.0, 0.0, 0.0], [np.nan] * 4])
+    signal = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
+    out = fused_probabilities(image, classes, [measured, signal], ECG_CLASSES)
+    np.testing.assert_allclose(out[0, :4], [0.25 / 3 + 1 / 3, 0.25 / 3 + 1 / 3, 0.25 / 3, 0.25 / 3])
+    np.testing.assert_allclose(out[1, :4], [0.125, 0.125, 0.625, 0.125])     # image and signal only
+    np.testing.assert_allclose(fused_probabilities(image, classes, [], ECG_CLASSES), image)
+
+
 def test_measurements_are_named_in_words() -> None:
     assert describe_feature("V2:st60_mv") == "V2: ST level 60 ms after J (mV)"
     assert describe_feature("inferior:q_min") == "inferior: deepest Q wave (mV)"
     assert describe_feature("qtc_s") == "QTc, Bazett (s)"
     assert describe_feature("pr_s (not measured)") == "PR interval (s) not measured"
+
+
+def test_a_signal_network_must_come_with_its_description_and_fit_it() -> None:
+    from core.bundles import BundleError
+    from core.learn import build_signalnet
+    from core.learn.fusion import SIGNAL_NETWORK_KEY, bundle_signal_network
+
+    network = build_signalnet(len(ECG_CLASSES))
+    described = {"classes": list(ECG_CLASSES), "temperature": 1.3, "layouts": ["3x4+1"]}
+
+    def bundle(companions, extra):
+        return SimpleNamespace(companions=companions,
+                               metadata=SimpleNamespace(name="fused", classes=[*ECG_CLASSES, NON_ECG], extra=extra))
+
+    voter = bundle_signal_network(bundle({"signal_model": network}, {SIGNAL_NETWORK_KEY: described}))
+    assert voter.temperature == 1.3 and voter.measures(True, "3x4+1") and not voter.measures(True, "6x2")
+    assert bundle_signal_network(bundle({}, {})) is None
+    with pytest.raises(BundleError, match="half a signal network: no signal_model.keras"):
+        bundle_signal_network(bundle({}, {SIGNAL_NETWORK_KEY: described}))
+    with pytest.raises(BundleError, match="half a signal network: no 'signal_network' description"):
+        bundle_signal_network(bundle({"signal_model": network}, {}))
+    with pytest.raises(BundleError, match="does not match its description"):
+        bundle_signal_network(bundle({"signal_model": network},
+                                     {SIGNAL_NETWORK_KEY: {**described, "classes": list(ECG_CLASSES[:3])}}))

@@ -83,9 +83,10 @@ def test_gradcam_heat_lies_on_the_traces(bundle, example) -> None:
     assert share.heat > 2 * share.area, share
 
 
-def test_the_shipped_model_votes_with_the_pages_measurements(bundle) -> None:
-    """The bundle carries the measurement model (core.learn.fusion); on a real page the reader reads,
-    the verdict is the average of the two votes, and Evaluate gives exactly Predict's probabilities."""
+def test_the_shipped_model_votes_with_the_pages_measurements_and_signals(bundle) -> None:
+    """The bundle carries the measurement model and the signal CNN (core.learn.fusion); on a real page
+    the reader reads, the verdict is the average of the three votes, and Evaluate gives exactly
+    Predict's probabilities."""
     from core.evaluate import evaluate_bundle
 
     real = [e for e in CHECKED if e.true_class != NON_ECG]
@@ -93,13 +94,12 @@ def test_the_shipped_model_votes_with_the_pages_measurements(bundle) -> None:
     for result in results:
         assert result.reading.readable and result.measured is not None
         votes = result.vote_table()
-        assert set(votes["part"]) == {"network", "measurements", "combined"}
-        combined = votes[votes["part"] == "combined"].set_index("class")["probability"]
-        network = votes[votes["part"] == "network"].set_index("class")["probability"]
-        measured = votes[votes["part"] == "measurements"].set_index("class")["probability"]
-        share = 1 - network[NON_ECG]
-        for c in measured.index:
-            assert combined[c] == pytest.approx(share * (network[c] / share + measured[c]) / 2, abs=1e-6)
+        assert list(dict.fromkeys(votes["part"])) == ["network", "measurements", "signal CNN", "combined"]
+        part = {name: rows.set_index("class")["probability"] for name, rows in votes.groupby("part")}
+        share = 1 - part["network"][NON_ECG]
+        for c in part["measurements"].index:
+            mean = (part["network"][c] / share + part["measurements"][c] + part["signal CNN"][c]) / 3
+            assert part["combined"][c] == pytest.approx(share * mean, abs=1e-6)
         drivers = result.measured.drivers(result.diagnosis.predicted, 3)
         assert len(drivers) == 3 and drivers["push"].abs().is_monotonic_decreasing
     index = pd.DataFrame({"path": [str(e.path) for e in real], "class": [e.true_class for e in real]})
