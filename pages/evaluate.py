@@ -15,6 +15,8 @@ from core.data import thumbnail
 from core.errors import USER_ERRORS
 from core.evaluate import evaluation
 from core.learn import READ_SECONDS_PER_PAGE
+
+QUICK_READ = 100      # pages still to read that an evaluation with the votes may start on without asking (≈ 1 min)
 from pages.choosers import dataset_picker, load_current, model_selectbox, usable_bundles
 from pages.common import escape, require_app_navigation, stop_on_error
 
@@ -40,10 +42,10 @@ def _bundle(path: str, stamp: float) -> bundles.Bundle:
 
 
 @st.cache_data(show_spinner="Predicting every evaluation image…", max_entries=24)
-def _evaluate(path: str, stamp: float, data_key: tuple, split: str, _data) -> evaluation.Evaluation:
+def _evaluate(path: str, stamp: float, data_key: tuple, split: str, _data, votes: bool = True) -> evaluation.Evaluation:
     index = evaluation.evaluation_index(_data.index, split)
     return evaluation.evaluate_bundle(_bundle(path, stamp), index, reference=_data.index,
-                                      skipped=_data.skipped)
+                                      skipped=_data.skipped, votes=votes)
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
@@ -114,6 +116,27 @@ def choose_split(model: str, data, fingerprint: list[str]) -> str:
 
 
 # --- showing -----------------------------------------------------------------------------------
+
+def choose_votes(metadata, unread: int) -> bool:
+    """Whether to score a network that votes with what is read from each page as Predict does (the
+    page reader on every page: minutes for a new dataset) or alone; says what reading will cost."""
+    reading = (f"{unread} pages are not read yet on this machine: about "
+               f"{max(1, round(unread * READ_SECONDS_PER_PAGE / 60))} min once, afterwards they come from the cache")
+    if not evaluation.is_fused(metadata):
+        if unread:       # a signal model reads every page whatever happens
+            st.info(f"This model reads the ECG on every page: {reading}.", icon=":material/hourglass_top:")
+        return True
+    votes = st.toggle("With the votes of what is read from each page, as Predict does", value=unread <= QUICK_READ,
+                      key="evaluate_votes",
+                      help="This model's network votes with a model of the page's measurements and a signal CNN. "
+                           "Off: the network alone is scored, without reading the pages.")
+    if votes and unread:
+        st.info(f"Reading the ECG on every page: {reading}.", icon=":material/hourglass_top:")
+    elif not votes:
+        st.caption("Scoring the image network alone (Predict adds the votes of the page's measurements and signals)"
+                   + (f"; with them, {reading}." if unread else "."))
+    return votes
+
 
 def headline(ev: evaluation.Evaluation) -> None:
     cols = st.columns(5)
@@ -280,7 +303,7 @@ def history_tab(metadata) -> None:
         st.json(metadata.hyperparameters, expanded=False)
 
 
-def compare_tab(table: pd.DataFrame, current: str, data, data_key: tuple, split: str) -> None:
+def compare_tab(table: pd.DataFrame, current: str, data, data_key: tuple, split: str, votes: bool) -> None:
     names = st.multiselect("Models to compare", table["name"].tolist(), default=[current],
                            key="evaluate_compare")
     if len(names) < 2:
@@ -290,7 +313,7 @@ def compare_tab(table: pd.DataFrame, current: str, data, data_key: tuple, split:
     for name in names:
         path = table.loc[table["name"] == name, "path"].iloc[0]
         try:
-            results[name] = _evaluate(path, _stamp(path), data_key, split, data)
+            results[name] = _evaluate(path, _stamp(path), data_key, split, data, votes)
         except USER_ERRORS as exc:
             st.error(f"{escape(name)}: {escape(exc)}")
     if len(results) < 2:
@@ -343,12 +366,8 @@ split = choose_split(chosen["name"], data, metadata.dataset.get("fingerprint") o
 data_key = (data.source.kind, data.source.path, seed)
 stamp = _stamp(chosen["path"])
 with stop_on_error(f"evaluating the model {chosen['name']}", "Cannot evaluate this model on these images"):
-    unread = evaluation.pages_to_read(metadata, evaluation.evaluation_index(data.index, split))
-    if unread:
-        st.info(f"This model reads the ECG on every page (its signals and measurements): {unread} pages are not "
-                f"read yet on this machine, about {max(1, round(unread * READ_SECONDS_PER_PAGE / 60))} min once; "
-                "afterwards they come from the cache.", icon=":material/hourglass_top:")
-    ev = _evaluate(chosen["path"], stamp, data_key, split, data)
+    votes = choose_votes(metadata, evaluation.pages_to_read(metadata, evaluation.evaluation_index(data.index, split)))
+    ev = _evaluate(chosen["path"], stamp, data_key, split, data, votes)
 if ev.n_images == 0:
     st.warning("None of these images could be used for this model.")
     st.stop()
@@ -363,10 +382,10 @@ with tabs[1]:
 with tabs[2]:
     curves_tab(ev)
 with tabs[3]:
-    calibration_tab(ev, fused=evaluation.is_fused(metadata))
+    calibration_tab(ev, fused=votes and evaluation.is_fused(metadata))
 with tabs[4]:
     mistakes_tab(ev, chosen["path"], stamp)
 with tabs[5]:
     history_tab(metadata)
 with tabs[6]:
-    compare_tab(models, chosen["name"], data, data_key, split)
+    compare_tab(models, chosen["name"], data, data_key, split, votes)

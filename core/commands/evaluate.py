@@ -36,6 +36,8 @@ def _cmd_evaluate(args) -> int:
     from core.bundles import load_bundle, read_metadata
     from core.data import prepare_dataset
     from core.evaluate import default_split, evaluate_bundle, evaluation_index, summary
+    from core.evaluate.evaluation import is_fused, pages_to_read
+    from core.learn import READ_SECONDS_PER_PAGE
 
     bundle_path = _bundle_path(args.model)
     metadata = read_metadata(bundle_path)        # a missing model fails before TensorFlow loads
@@ -48,10 +50,15 @@ def _cmd_evaluate(args) -> int:
         which = f"test split, seed {seed}" if split == "test" else "all images"
         print(f"evaluating {metadata.name or bundle_path.name} on {len(index)} images ({which}) of "
               f"{source.label}", file=sys.stderr, flush=True)
+        unread = pages_to_read(metadata, index) if not args.network_only else 0
+        if unread:
+            print(f"reading the ECG on {unread} pages not read yet (about {unread * READ_SECONDS_PER_PAGE / 60:.0f} min once; "
+                  "--network-only skips the votes that need it)", file=sys.stderr, flush=True)
     bundle = load_bundle(bundle_path)
-    result = evaluate_bundle(bundle, index, reference=data.index, skipped=data.skipped)
+    votes = is_fused(metadata) and not args.network_only
+    result = evaluate_bundle(bundle, index, reference=data.index, skipped=data.skipped, votes=votes)
     report = {"model": str(bundle.path), "data": source.path, "split": split, "seed": seed,
-              **summary(result)}
+              **({"votes": votes} if is_fused(metadata) else {}), **summary(result)}
     if args.json:
         print_json(report)
     else:
@@ -98,5 +105,8 @@ def register(sub) -> None:
                         "'all': every image (a dataset the model never saw). Default: 'test' when the "
                         "model was trained on this dataset, else 'all'")
     p.add_argument("--seed", type=int, help="split seed (default: the one the model was trained with)")
+    p.add_argument("--network-only", action="store_true",
+                   help="for a network that votes with what is read from each page (measurements, a signal "
+                        "CNN): score the network alone, without reading the pages")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_evaluate)

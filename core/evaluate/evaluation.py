@@ -185,13 +185,15 @@ def pages_to_read(metadata, index: pd.DataFrame) -> int:
 
 
 def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | None = None,
-                    skipped: pd.DataFrame | None = None, progress: Progress | None = None) -> Evaluation:
+                    skipped: pd.DataFrame | None = None, progress: Progress | None = None,
+                    votes: bool = True) -> Evaluation:
     """Predict the images of ``index`` (``path``, ``class``, ideally ``sha1``/``phash``) with ``bundle``.
 
     Images go through the bundle's own preprocessing (cached by content hash), exactly as in
     :func:`core.learn.inference.predict_files`; the network runs once and both the raw and the
     temperature-calibrated probabilities are kept. ``reference`` is the whole dataset the images
-    come from: it lets the leakage check find near duplicates of training images.
+    come from: it lets the leakage check find near duplicates of training images. ``votes=False``
+    scores a network that votes with what is read from each page (``core.learn.fusion``) alone.
     """
     from core.bundles import reads_signals
     from core.learn import (bundle_preprocessing, predict_arrays, predict_signalnet, prepare_images,
@@ -216,7 +218,7 @@ def evaluate_bundle(bundle, index: pd.DataFrame, *, reference: pd.DataFrame | No
         inputs, predict = prepared.images, predict_arrays
     rows = known.iloc[prepared.kept].reset_index(drop=True)
     raw, ms = _timed_predict(bundle.model, inputs, predict)
-    calibrated = _fused_with_measurements(bundle, raw, rows, progress)
+    calibrated = _fused_with_measurements(bundle, raw, rows, progress) if votes else None
     y_true = rows["class"].map(match.mapping).to_numpy(dtype=int)
     unreadable = pd.DataFrame({"path": list(prepared.errors), "reason": list(prepared.errors.values())})
     all_skipped = _concat([df[["path", "reason"]] for df in (skipped, unreadable)

@@ -406,3 +406,21 @@ def test_a_model_that_reads_the_ecg_counts_the_pages_still_to_read(tmp_path) -> 
     assert layout.startswith("3x4") and features["rate_bpm"] > 30
     assert page_measurements(paths[0], "a" * 40)[1] == features       # from the cache
     assert pages_to_read(fused, index) == 1
+
+
+def test_cli_scores_the_shipped_model_with_its_votes_or_the_network_alone(tmp_path, capsys) -> None:
+    """The default model's network votes with what is read from each page; ``--network-only`` scores
+    it alone. On the real held-out examples both run and say which they did."""
+    from core.paths import ASSETS_DIR, PROJECT_ROOT
+
+    for name, cls in (("real_mi.jpg", "Myocardial Infarction"), ("real_normal.jpg", "Normal"),
+                      ("real_history_of_mi.jpg", "History of MI")):
+        (tmp_path / cls).mkdir()
+        shutil.copy(ASSETS_DIR / "examples" / name, tmp_path / cls / name)
+    model = str(PROJECT_ROOT / "models" / "mendeley-leadnet")
+    voted = cli_json(capsys, "--model", model, "--data", str(tmp_path), "--split", "all")
+    alone = cli_json(capsys, "--model", model, "--data", str(tmp_path), "--split", "all", "--network-only")
+    assert voted["votes"] is True and alone["votes"] is False
+    assert voted["n_images"] == alone["n_images"] == 3
+    confidences = [pd.DataFrame(r["predictions"]).set_index("path")["confidence"] for r in (voted, alone)]
+    assert not np.allclose(confidences[0], confidences[1].loc[confidences[0].index])   # the votes moved them

@@ -156,3 +156,25 @@ def test_a_signal_model_is_evaluated_like_an_image_model(app_test, signal_bundle
     assert metric(at, "Images") == "24"          # the 24 ECG pages (it has no Non-ECG class), all read
     assert charts_titled(at, "Confusion")
     assert not [e for e in at.error if "Something went wrong" in e.value]
+
+
+def test_the_default_model_is_scored_with_its_votes_or_alone(app_test, models_root: Path,
+                                                               tiny_dataset: Path) -> None:
+    """The shipped model's network votes with what is read from each page: on a small dataset the page
+    reads them and scores it as Predict does (saying what the reading costs); switched off, the network
+    alone, without reading."""
+    from core.paths import PROJECT_ROOT
+
+    shutil.copytree(PROJECT_ROOT / "models" / "mendeley-leadnet", models_root / "mendeley-leadnet")
+    at = open_evaluate(app_test, tiny_dataset, split="all")
+    toggle = at.toggle(key="evaluate_votes")
+    assert toggle.value is True
+    assert any("Reading the ECG on every page" in i.value and "pages are not read yet" in i.value for i in at.info)
+    assert any("averages in a second opinion" in c.value for c in at.caption)
+    scored = metric(at, "Images")
+    toggle.set_value(False).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Scoring the image network alone" in c.value for c in at.caption)
+    assert not any("averages in a second opinion" in c.value for c in at.caption)
+    assert not any("Reading the ECG on every page" in i.value for i in at.info)
+    assert metric(at, "Images") == scored == "30"           # the same pages, scored by the network alone
