@@ -239,14 +239,13 @@ def _fused_with_measurements(bundle, raw: np.ndarray, rows: pd.DataFrame,
     (measurements, a signal CNN: ``core.learn.fusion``), as Predict gives them; None for a bundle
     without such votes. Every page is read (cached)."""
     from core.learn import apply_temperature, temperature_of
-    from core.learn.fusion import bundle_feature_model, bundle_signal_network, fused_probabilities, page_votes
+    from core.learn.fusion import bundle_votes, fused_probabilities, page_votes
 
-    measurement, network = bundle_feature_model(bundle.metadata), bundle_signal_network(bundle)
-    if (measurement is None and network is None) or not len(rows):
+    measurement, network, classes = bundle_votes(bundle)
+    if not classes or not len(rows):
         return None
     votes = page_votes(measurement, network, rows["path"].astype(str).tolist(),
                        hashes=rows["sha1"].tolist() if "sha1" in rows.columns else None, progress=progress)
-    classes = (measurement or network).classes
     return fused_probabilities(apply_temperature(raw, temperature_of(bundle.metadata)), bundle.metadata.classes,
                                list(votes.values()), classes)
 

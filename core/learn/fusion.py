@@ -90,6 +90,18 @@ def bundle_signal_network(bundle) -> SignalNetwork | None:
     return SignalNetwork(model, classes, temperature, tuple(str(x) for x in stored.get("layouts", ())))
 
 
+def bundle_votes(bundle) -> tuple[LinearFeatureModel | None, SignalNetwork | None, tuple[str, ...]]:
+    """A bundle's measurement model and signal network (either may be None) and the classes they
+    vote on; raises :class:`core.bundles.BundleError` when the two vote on different classes."""
+    from core.bundles import BundleError
+
+    measurement, network = bundle_feature_model(bundle.metadata), bundle_signal_network(bundle)
+    if measurement is not None and network is not None and measurement.classes != network.classes:
+        raise BundleError(f"model {bundle.metadata.name!r}: its measurement model votes on {list(measurement.classes)} "
+                          f"but its signal network on {list(network.classes)}")
+    return measurement, network, (measurement or network).classes if (measurement or network) else ()
+
+
 def fused_probabilities(image: np.ndarray, classes: Sequence[str], votes: Sequence[np.ndarray],
                         vote_classes: Sequence[str]) -> np.ndarray:
     """Rows of the image model's probabilities over ``classes`` with each vote's (over

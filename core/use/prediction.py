@@ -25,8 +25,7 @@ from core.ecg.reader.sheet import looks_dark
 from core.errors import USER_ERRORS
 from core.ecg import Preprocessing
 from core.learn import apply_temperature, bundle_preprocessing, probabilities_to_logits, temperature_of
-from core.learn.fusion import (MEASUREMENTS, SIGNAL_CNN, MeasuredVote, bundle_feature_model, bundle_signal_network,
-                               fused_probabilities, measured_vote)
+from core.learn.fusion import MEASUREMENTS, SIGNAL_CNN, MeasuredVote, bundle_votes, fused_probabilities, measured_vote
 from core.learn.signal_data import page_tensor, stack
 from core.use.diagnosis import Diagnosis, Thresholds, diagnose
 from core.use.explain import PageView, Saliency, explainer_for, heatmap_on_page, read_source, view_page
@@ -135,14 +134,14 @@ def _votes(bundle, reading: PageReading) -> tuple[MeasuredVote | None, dict[str,
     """What the bundle's measurement model and signal CNN say of a page they may read (readable, a
     layout they were fitted on): (the measured vote, ``{name: probabilities}``, their classes). None
     of them on other pages: the network then decides alone."""
-    measurement, network = bundle_feature_model(bundle.metadata), bundle_signal_network(bundle)
+    measurement, network, classes = bundle_votes(bundle)
     measured, votes = None, {}
     if measurement is not None and measurement.measures(reading.readable, reading.layout):
         measured = measured_vote(measurement, reading.leads)
         votes[MEASUREMENTS] = measured.probabilities
     if network is not None and network.measures(reading.readable, reading.layout):
         votes[SIGNAL_CNN] = network.probabilities(stack([page_tensor(reading.leads)]))[0]
-    return measured, votes, (measurement or network).classes if votes else ()
+    return measured, votes, classes if votes else ()
 
 
 def explain_image(bundle, result: ImageResult, method: str = "gradcam", *,

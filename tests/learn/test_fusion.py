@@ -150,3 +150,19 @@ def test_a_signal_network_must_come_with_its_description_and_fit_it() -> None:
     with pytest.raises(BundleError, match="does not match its description"):
         bundle_signal_network(bundle({"signal_model": network},
                                      {SIGNAL_NETWORK_KEY: {**described, "classes": list(ECG_CLASSES[:3])}}))
+
+
+def test_the_two_votes_must_be_on_the_same_classes(fitted) -> None:
+    from core.bundles import BundleError
+    from core.learn import build_signalnet
+    from core.learn.fusion import SIGNAL_NETWORK_KEY, bundle_votes
+
+    stored = LinearFeatureModel.from_pipeline(fitted[0], FEATURES, list(reversed(ECG_CLASSES))).to_dict()
+    described = {"classes": list(ECG_CLASSES), "temperature": 1.0}
+    metadata = SimpleNamespace(name="mixed", classes=[*ECG_CLASSES, NON_ECG],
+                               extra={METADATA_KEY: stored, SIGNAL_NETWORK_KEY: described})
+    bundle = SimpleNamespace(companions={"signal_model": build_signalnet(len(ECG_CLASSES))}, metadata=metadata)
+    with pytest.raises(BundleError, match="model 'mixed': its measurement model votes on"):
+        bundle_votes(bundle)
+    assert bundle_votes(SimpleNamespace(companions={}, metadata=SimpleNamespace(
+        name="plain", classes=list(ECG_CLASSES), extra={}))) == (None, None, ())
