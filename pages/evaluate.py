@@ -14,7 +14,7 @@ from core.charts import (CELL_SELECTION, comparison_chart, confusion_heatmap_cha
 from core.data import thumbnail
 from core.errors import USER_ERRORS
 from core.evaluate import evaluation
-from core.learn import READ_SECONDS_PER_PAGE
+from core.learn import READ_SECONDS_PER_PAGE, vote_names
 
 QUICK_READ = 100      # pages still to read that an evaluation with the votes may start on without asking (≈ 1 min)
 from pages.choosers import dataset_picker, load_current, model_selectbox, usable_bundles
@@ -90,9 +90,11 @@ def describe_model(metadata) -> None:
     trained_on = metadata.dataset.get("name") or metadata.dataset.get("source") or "an unknown dataset"
     accuracy = metadata.metrics.get("test_accuracy")
     at_training = f" · test accuracy when trained: {accuracy:.3f}" if isinstance(accuracy, float) else ""
+    votes = vote_names(metadata)
+    voting = f" · its network votes with: {', '.join(votes)} (read from each page)" if votes else ""
     st.caption(f"{escape(metadata.architecture or 'model')} · {len(metadata.classes)} classes: "
                f"{escape(', '.join(metadata.classes))} · trained on {escape(trained_on)} with split seed "
-               f"{metadata.split.get('seed', 0)}{at_training}")
+               f"{metadata.split.get('seed', 0)}{at_training}{voting}")
 
 
 def choose_split(model: str, data, fingerprint: list[str]) -> str:

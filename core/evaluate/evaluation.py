@@ -165,10 +165,9 @@ Progress = Callable[[int, int], None]
 
 def is_fused(metadata) -> bool:
     """Whether a bundle's network votes with what the reader digitised (``core.learn.fusion``)."""
-    from core.learn.fusion import METADATA_KEY, SIGNAL_NETWORK_KEY
+    from core.learn.fusion import vote_names
 
-    extra = getattr(metadata, "extra", {}) or {}
-    return METADATA_KEY in extra or SIGNAL_NETWORK_KEY in extra
+    return bool(vote_names(metadata))
 
 
 def pages_to_read(metadata, index: pd.DataFrame) -> int:

@@ -32,7 +32,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "signal_job": ("signal_pages", "train_on_pages", "signal_metadata", "SignalTrainingJob",),
     "features": ("page_features", "feature_table", "build_feature_model", "describe_feature",),
     "feature_model": ("NOT_MEASURED", "FeatureModelError", "LinearFeatureModel",),
-    "fusion": ("SignalNetwork", "bundle_feature_model", "bundle_signal_network", "bundle_votes", "fused_probabilities",
+    "fusion": ("SignalNetwork", "bundle_feature_model", "bundle_signal_network", "bundle_votes", "vote_names", "fused_probabilities",
                "MeasuredVote", "measured_vote", "page_votes",),
     "importing": ("MODEL_SUFFIXES", "INPUT_SCALES", "DEFAULT_SIZE", "ORIGINAL_CLASS_ORDERS", "ModelImportError",
                   "ModelInfo", "default_class_names", "parse_class_names", "check_class_names", "read_model_config",

@@ -22,6 +22,7 @@ from core.learn.feature_model import NOT_MEASURED, FeatureModelError, LinearFeat
 
 METADATA_KEY = "signal_features"
 SIGNAL_NETWORK_KEY = "signal_network"
+MEASUREMENTS, SIGNAL_CNN = "measurements", "signal CNN"     # the votes' names, as Predict shows them
 
 
 def bundle_feature_model(metadata: Any) -> LinearFeatureModel | None:
@@ -90,6 +91,12 @@ def bundle_signal_network(bundle) -> SignalNetwork | None:
     return SignalNetwork(model, classes, temperature, tuple(str(x) for x in stored.get("layouts", ())))
 
 
+def vote_names(metadata: Any) -> list[str]:
+    """The names of the votes a bundle's metadata announces (``measurements``, ``signal CNN``)."""
+    extra = getattr(metadata, "extra", {}) or {}
+    return [name for name, key in ((MEASUREMENTS, METADATA_KEY), (SIGNAL_CNN, SIGNAL_NETWORK_KEY)) if key in extra]
+
+
 def bundle_votes(bundle) -> tuple[LinearFeatureModel | None, SignalNetwork | None, tuple[str, ...]]:
     """A bundle's measurement model and signal network (either may be None) and the classes they
     vote on; raises :class:`core.bundles.BundleError` when the two vote on different classes."""
@@ -154,9 +161,6 @@ def measured_vote(model: LinearFeatureModel, leads: Mapping[str, Any]) -> Measur
     features = page_features(page_tensor(leads))
     probabilities = model.probabilities(pd.DataFrame([features]))[0]
     return MeasuredVote(features, model.classes, probabilities, model)
-
-
-MEASUREMENTS, SIGNAL_CNN = "measurements", "signal CNN"     # the votes' names, as Predict shows them
 
 
 def page_votes(measurement: LinearFeatureModel | None, network: SignalNetwork | None, paths: Sequence[str], *,

@@ -171,6 +171,7 @@ def test_the_default_model_is_scored_with_its_votes_or_alone(app_test, models_ro
     assert toggle.value is True
     assert any("Reading the ECG on every page" in i.value and "pages are not read yet" in i.value for i in at.info)
     assert any("averages in a second opinion" in c.value for c in at.caption)
+    assert any("its network votes with: measurements, signal CNN" in c.value for c in at.caption)
     scored = metric(at, "Images")
     toggle.set_value(False).run()
     assert not at.exception, [e.value for e in at.exception]
