@@ -53,6 +53,9 @@ class LinearFeatureModel:
             if got != want:
                 raise FeatureModelError(f"feature model {name!r} has shape {got}, expected {want} "
                                         f"for {len(self.features)} features and {len(self.classes)} classes")
+        if not all(np.isfinite(a).all() for a in (self.medians, self.mean, self.scale, self.coef, self.intercept)) \
+                or (self.scale <= 0).any():
+            raise FeatureModelError("feature model numbers must be finite, its scales positive")
         if len(self.flagged) and not (0 <= self.flagged.min() and self.flagged.max() < len(self.features)):
             raise FeatureModelError("feature model flags a feature it does not have")
         if not np.isfinite(self.temperature) or self.temperature <= 0:

@@ -78,6 +78,8 @@ def test_contributions_add_up_to_the_score(fitted) -> None:
     (lambda d: d.pop("intercept"), "incomplete"),
     (lambda d: d.update(kind="forest"), "kind 'logistic'"),
     (lambda d: d.update(temperature=0), "temperature must be positive"),
+    (lambda d: d.update(scale=[0.0] * 5), "scales positive"),
+    (lambda d: d.update(intercept=[float("nan")] * 4), "must be finite"),
 ])
 def test_a_damaged_stored_model_says_what_is_wrong(fitted, damage, words) -> None:
     data = LinearFeatureModel.from_pipeline(fitted[0], FEATURES, ECG_CLASSES).to_dict()
