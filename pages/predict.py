@@ -12,7 +12,7 @@ from core.ecg import DEFAULT_LAYOUT, LAYOUTS, name_territory
 from core.errors import USER_ERRORS
 from core.priority import interactive
 from core.use import (COLORMAPS, CONFIDENT, IMAGE_TYPES, METHODS, NOT_AN_ECG, UNCERTAIN, ReportInput, analyse_image,
-                      bundled_examples, explain_image, guidance_for, heat_on_traces, images_from_zip, input_names,
+                      bundled_examples, explain_image, explain_signal_vote, guidance_for, heat_on_traces, images_from_zip, input_names,
                       lead_attribution, model_details, overlay, page_heat, predict_many, reads_signals, report_html,
                       saliency_frame, signal_batch, signal_lead_shares, signal_overlay)
 from pages.choosers import choose_bundle
@@ -49,6 +49,11 @@ def _analyse(model_key: tuple, digest: str, name: str, _bundle, _data: bytes):
 @st.cache_resource(max_entries=16, show_spinner="Computing the saliency map…")
 def _explain(model_key: tuple, digest: str, name: str, method: str, class_name: str, _bundle, _result):
     return explain_image(_bundle, _result, method, class_name=class_name)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Where the signal CNN looked…")
+def _explain_signal_vote(model_key: tuple, digest: str, name: str, class_name: str, _bundle, _result):
+    return explain_signal_vote(_bundle, _result, class_name)
 
 
 # --- choosing the image (the model: pages.choosers.choose_bundle) --------------------------------
@@ -104,18 +109,18 @@ def show_verdict(result) -> None:
         st.error("**No ECG found on this page** — " + "; ".join(map(escape, d.reasons)) + ".",
                  icon=":material/block:")
     st.altair_chart(probability_chart(result.probability_table(), highlight=d.predicted), width="stretch")
-    show_votes(result)
 
 
-def show_votes(result) -> None:
-    """For a model fused with the page's measurements: both votes and the measurements behind them."""
+def show_votes(key, digest, name, bundle, result) -> None:
+    """For a network that votes with what is read from the page: every vote, the measurements that
+    moved the verdict and where the signal CNN looked."""
     votes = result.vote_table()
     if votes is None:
         return
     readers = {"measurements": "a logistic regression on what a cardiologist measures in the digitised leads "
                                "(rate, intervals, Q, R, S, ST and T per lead)",
                "signal CNN": "a 1-D network reading the digitised leads themselves"}
-    others = [readers[name] for name in result.votes if name in readers]
+    others = [readers[vote] for vote in result.votes if vote in readers]
     with st.expander(f"{len(others) + 1} readers: the image network and what was read from the page",
                      icon=":material/balance:"):
         st.caption("This model combines several opinions: the network looking at the page, "
@@ -129,6 +134,17 @@ def show_votes(result) -> None:
             st.dataframe(drivers[["measurement", "value", "push"]], hide_index=True, width="stretch",
                          column_config={"value": st.column_config.NumberColumn(format="%.3f"),
                                         "push": st.column_config.NumberColumn(format="%+.2f")})
+        explained = _explain_signal_vote(key, digest, name, predicted, bundle, result)
+        if explained is not None:
+            saliency, batch = explained
+            st.markdown(f"**Where the signal CNN found *{escape(predicted)}*** (darker red: stronger evidence)")
+            st.altair_chart(signal_saliency_chart(saliency_frame(batch, saliency)), width="content")
+            if saliency.flat:
+                st.caption("Nothing in these signals raised this class's score in the signal CNN.")
+            else:
+                shares = signal_lead_shares(saliency)
+                st.altair_chart(lead_share_chart(shares), width="stretch")
+                st.markdown(name_territory(shares, predicted=predicted).sentence)
 
 
 def saliency_controls(result) -> dict:
@@ -270,6 +286,7 @@ def single_image(bundle, key, chosen) -> None:
         return
     st.markdown(f"#### Result for {escape(name)}")
     show_verdict(result)
+    show_votes(key, digest, name, bundle, result)
     st.subheader("Where the model looked")
     if reads_signals(bundle.metadata):
         controls = {"method": "gradcam"}

@@ -3,7 +3,7 @@ from core._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "prediction": ("IMAGE_TYPES", "MAX_ZIP_IMAGES", "MAX_ZIP_IMAGE_BYTES", "ATTRIBUTION_WIDTH", "ImageResult",
-                   "gradcam_layer_of", "analyse_image", "explain_image", "page_heat", "TRACE_REACH_PX",
+                   "gradcam_layer_of", "analyse_image", "explain_image", "explain_signal_vote", "page_heat", "TRACE_REACH_PX",
                    "MIN_INK_CONTRAST", "TraceShare", "heat_on_traces", "lead_attribution", "images_from_zip",
                    "result_row", "predict_many", "EXAMPLES_DIR_NAME", "Example", "bundled_examples",),
     "explain": ("METHODS", "COLORMAPS", "DISPLAY_SIDE", "SCORECAM_MAX_MAPS", "SALIENCY_BLUR_SIGMA", "PageView",

@@ -156,6 +156,16 @@ def explain_image(bundle, result: ImageResult, method: str = "gradcam", *,
     return explainer.saliency(result.view.network_input, index, method)
 
 
+def explain_signal_vote(bundle, result: ImageResult, class_name: str) -> tuple[SignalSaliency, dict] | None:
+    """For a network that voted with a signal CNN (``core.learn.fusion``): that CNN's 1-D Grad-CAM of
+    ``class_name`` on the page's leads and the batch it saw (for the chart); None when it did not vote."""
+    network = bundle_votes(bundle)[1]
+    if network is None or SIGNAL_CNN not in result.votes or class_name not in network.classes:
+        return None
+    batch = signal_batch(result.reading.leads, input_names(network.model))
+    return signal_gradcam(network.model, batch, network.classes.index(class_name), class_name), batch
+
+
 def page_heat(result: ImageResult, saliency: Saliency, *, width: int | None = None) -> np.ndarray:
     """The saliency map on the original image, at its size or ``width`` px wide."""
     w, h = result.view.image.size

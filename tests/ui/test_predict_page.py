@@ -256,3 +256,29 @@ def test_bundled_example_and_batch_with_a_zip(app_test, installed_sure_mi, mi_pa
     assert list(table["file"]) == ["pages.zip/a/page.jpg", "pages.zip/a/broken.png"]
     assert table.loc[1, "error"] and not table.loc[0, "error"]
     assert any("1 predicted, 1 could not be read" in c.value for c in at.caption)
+
+
+def test_the_default_model_shows_every_vote_and_why(app_test, models_root: Path) -> None:
+    """The shipped model's network votes with the page's measurements and a signal CNN: the page
+    shows the three votes and the combined answer, the measurements behind the verdict, and where in
+    which leads the signal CNN found it."""
+    from core.paths import ASSETS_DIR, PROJECT_ROOT
+
+    shutil.copytree(PROJECT_ROOT / "models" / "mendeley-leadnet", models_root / "mendeley-leadnet")
+    at = app_test(PAGE)
+    upload(at, "real_mi.jpg", (ASSETS_DIR / "examples" / "real_mi.jpg").read_bytes())
+    predicted = next(m.value for m in at.metric if m.label == "Predicted class")
+    assert predicted == "Myocardial Infarction"
+    assert any(e.label.startswith("3 readers") for e in at.expander)
+    (chart,) = charts_titled(at, "How each reader voted")
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    votes = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    assert list(dict.fromkeys(votes["part"])) == ["network", "measurements", "signal CNN", "combined"]
+    combined = votes[votes["part"] == "combined"].set_index("class")["probability"]
+    assert combined.idxmax() == predicted
+    drivers = at.dataframe[0].value
+    assert list(drivers.columns) == ["measurement", "value", "push"] and len(drivers) == 5
+    assert drivers["push"].abs().is_monotonic_decreasing
+    assert f"Where the signal CNN found *{predicted}*" in markdown_text(at)
+    assert len(charts_titled(at, "Share of the saliency in each lead")) == 2     # the image network's and the signal CNN's
