@@ -131,9 +131,9 @@ def show_votes(key, digest, name, bundle, result) -> None:
             drivers = result.measured.drivers(predicted)
             st.markdown(f"**The measurements that moved *{escape(predicted)}* most** "
                         "(push > 0: towards it, < 0: away from it)")
-            st.dataframe(drivers[["measurement", "value", "push"]], hide_index=True, width="stretch",
-                         column_config={"value": st.column_config.NumberColumn(format="%.3f"),
-                                        "push": st.column_config.NumberColumn(format="%+.2f")})
+            shown = drivers.assign(value=[("—" if v != v else f"{v:.3f}") for v in drivers["value"]])  # NaN: a flag
+            st.dataframe(shown[["measurement", "value", "push"]], hide_index=True, width="stretch",
+                         column_config={"push": st.column_config.NumberColumn(format="%+.2f")})
         explained = _explain_signal_vote(key, digest, name, predicted, bundle, result)
         if explained is not None:
             saliency, batch = explained
