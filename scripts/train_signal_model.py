@@ -467,7 +467,7 @@ Predict shows each vote and the measurements that moved the verdict.
 
 Duplicate-safe 5-fold CV (the same folds, run again on 2026-12-07 for the out-of-fold tables the
 fusion needs, so the image row differs a little from the run above; each part temperature-scaled on
-its own CV; the shipped average, image+logistic+cnn, was the best of the seven averages tried, so its
+its own CV; the shipped average, image+logistic+cnn, was the best of the eleven averages tried, so its
 CV row is a little flattered):
 
 {cv}
