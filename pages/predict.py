@@ -142,6 +142,10 @@ def show_votes(key, digest, name, bundle, result) -> None:
             if saliency.flat:
                 st.caption("Nothing in these signals raised this class's score in the signal CNN.")
             else:
+                picture = signal_overlay(result.reading, saliency)
+                if picture is not None:
+                    st.image(picture, caption=f"The signal CNN's heat where those windows are printed, for {predicted}",
+                             width="stretch")
                 shares = signal_lead_shares(saliency)
                 st.altair_chart(lead_share_chart(shares), width="stretch")
                 st.markdown(name_territory(shares, predicted=predicted).sentence)

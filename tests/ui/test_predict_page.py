@@ -281,4 +281,6 @@ def test_the_default_model_shows_every_vote_and_why(app_test, models_root: Path)
     assert list(drivers.columns) == ["measurement", "value", "push"] and len(drivers) == 5
     assert drivers["push"].abs().is_monotonic_decreasing
     assert f"Where the signal CNN found *{predicted}*" in markdown_text(at)
+    captions = [caption for img in at.get("image") for caption in img.captions]
+    assert f"The signal CNN's heat where those windows are printed, for {predicted}" in captions
     assert len(charts_titled(at, "Share of the saliency in each lead")) == 2     # the image network's and the signal CNN's
