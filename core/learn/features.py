@@ -175,8 +175,10 @@ _RHYTHM = {"rate_bpm": "heart rate (bpm)", "rr_cv": "RR variability (SD / mean)"
 def describe_feature(name: str) -> str:
     """A feature's name in words: ``"V2:st60_mv"`` → ``"V2: ST level 60 ms after J (mV)"``; a
     measurement's "(not measured)" flag keeps its suffix."""
-    flagged = name.endswith(" (not measured)")      # core.learn.feature_model.NOT_MEASURED
-    base, flag = (name[:-len(" (not measured)")], " not measured") if flagged else (name, "")
+    from core.learn.feature_model import NOT_MEASURED
+
+    flagged = name.endswith(NOT_MEASURED)
+    base, flag = (name[:-len(NOT_MEASURED)], " not measured") if flagged else (name, "")
     where, _, what = base.rpartition(":")
     words = _WAVES.get(what) or _RHYTHM.get(what) or what
     return f"{where}: {words}{flag}" if where else f"{words}{flag}"

@@ -153,12 +153,12 @@ class MeasuredVote:
                              "push": top[class_name].to_numpy()})
 
 
-def measured_vote(model: LinearFeatureModel, leads: Mapping[str, Any]) -> MeasuredVote:
-    """Measure a page's digitised leads (``core.learn.features``) and let ``model`` vote on them."""
+def measured_vote(model: LinearFeatureModel, tensor: Mapping[str, np.ndarray]) -> MeasuredVote:
+    """Measure a page's digitised leads (its ``core.learn.signal_data.page_tensor``, with
+    ``core.learn.features``) and let ``model`` vote on them."""
     from core.learn.features import page_features
-    from core.learn.signal_data import page_tensor
 
-    features = page_features(page_tensor(leads))
+    features = page_features(tensor)
     probabilities = model.probabilities(pd.DataFrame([features]))[0]
     return MeasuredVote(features, model.classes, probabilities, model)
 

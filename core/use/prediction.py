@@ -136,11 +136,14 @@ def _votes(bundle, reading: PageReading) -> tuple[MeasuredVote | None, dict[str,
     of them on other pages: the network then decides alone."""
     measurement, network, classes = bundle_votes(bundle)
     measured, votes = None, {}
+    if not classes or not reading.readable:
+        return measured, votes, ()
+    tensor = page_tensor(reading.leads)       # what both votes read, built once
     if measurement is not None and measurement.measures(reading.readable, reading.layout):
-        measured = measured_vote(measurement, reading.leads)
+        measured = measured_vote(measurement, tensor)
         votes[MEASUREMENTS] = measured.probabilities
     if network is not None and network.measures(reading.readable, reading.layout):
-        votes[SIGNAL_CNN] = network.probabilities(stack([page_tensor(reading.leads)]))[0]
+        votes[SIGNAL_CNN] = network.probabilities(stack([tensor]))[0]
     return measured, votes, classes if votes else ()
 
 
