@@ -29,6 +29,7 @@ _ROW_TRUST = 1.08             # a lopsided grid's scale this far from the rows' 
 _ROW_DOUBT = 1.05             # ... and a grid seen on one axis only this far makes the page read at both scales
 _ROW_RULES = 1.2              # ... and any grid's this far: a GE sheet's rows run 17 % long, a 5/4 harmonic 25 %
 _MIN_PX_PER_MM = 1.0          # coarser, a 2 mm QRS is two pixels: upscaled noise passes for beats
+_MAX_ROWS = 16              # 12x1 and rhythm strips; a page's 190 mm of grid holds no more at 10 mm/mV
 _LOPSIDED = 20.0              # contrast along one axis this many times the other's: no printed grid
 
 PageSource = Image.Image | np.ndarray | str | os.PathLike | bytes
@@ -288,5 +289,10 @@ def _read_signals(sheet: Sheet, stages: dict, grid: Grid, read: tuple[np.ndarray
     qc.update(grid_contrast=min(grid.quality["contrast_x"], grid.quality["contrast_y"]),
               rotation_deg=sheet.rotation_deg, perspective=sheet.quality["perspective"])
     kept = {"sheet": sheet, "grid": grid, "traces": traces, "layout": layout} if keep_stages else None
-    return PageReading(quality.readable, quality.reasons, layout.name, px_per_mm_input, quality.heart_rate_bpm,
+    reasons = quality.reasons
+    if len(layout.rows) > _MAX_ROWS:
+        # Lines of text repeat like rows of beats; no ECG page prints this many rows.
+        reasons += (f"{len(layout.rows)} trace rows: an ECG page prints at most {_MAX_ROWS} "
+                    f"(12 leads and rhythm strips)",)
+    return PageReading(not reasons, reasons, layout.name, px_per_mm_input, quality.heart_rate_bpm,
                        leads, qc, stages, work, paths, kept)

@@ -8,12 +8,10 @@ most frequent level of the segment (where the pen rests between beats).
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from core.ecg.reader.layout import SPEED_MM_S, Layout, Segment
 
@@ -98,31 +96,62 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
         up = ~(t[:-2] <= top) & ~(t[2:] < top)
         down = ~(b[:-2] >= bottom) & ~(b[2:] > bottom)
     far_up = (baseline_y - top) >= (bottom - baseline_y)
-    peak = tall & up & (~down | far_up)
-    trough = tall & down & ~peak
+    peak = _centred(tall & up & (~down | far_up), top, tall, stroke_px / 2)
+    trough = _centred(tall & down & ~peak, bottom, tall, stroke_px / 2) & ~peak
     # Peaks and troughs keep their ink's end; the middles of steep strokes are bracketed by the pen.
-    value = np.where(peak, top, np.where(trough, bottom, _within_pen_envelope(middle, top, bottom)))
+    value = np.where(peak, top, np.where(trough, bottom, _within_pen_envelope(middle, top, bottom, half)))
     value[:_label_end(tall, label_cols, stroke_px)] = np.nan
     return value
 
 
-def _within_pen_envelope(value: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
-    """``value`` kept between the closing and the opening of the signal that the ink's edges give.
+def _centred(extremes: np.ndarray, edge: np.ndarray, tall: np.ndarray, tolerance: float) -> np.ndarray:
+    """Each flagged extreme moved to the middle of its plateau: the tall columns beside it whose
+    ``edge`` is within ``tolerance`` px of its own.
 
-    The pen's ink in a column reaches the highest and lowest points of the trace in the columns
-    beside it: the top edge is the signal's running maximum, the bottom edge its running minimum.
-    Undoing that (a running minimum of the top, a running maximum of the bottom, over three columns)
-    brackets the signal; on a steep stroke the two meet, and a column read at its ink's middle, which
-    the pen's width drags towards the stroke's foot, is pulled back onto the stroke.
+    The pen's round tip puts a peak's top edge on the same row across a pen's width of columns; the
+    first of them (where a peak is first seen) is half a pen early, 12 ms on a 0.6 mm pen. An
+    even-width plateau's middle falls between two columns: both are kept. A level edge wider than
+    the pen is a shoulder (the trace climbing to a plateau): its first column stays the extreme.
     """
-    pad = lambda v: np.concatenate([[np.nan], v, [np.nan]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN windows stay NaN
-        # Rows grow downwards: the closing is the lower bound on the row, the opening the upper.
-        closing = np.nanmax(sliding_window_view(pad(top), 3), axis=1)
-        opening = np.nanmin(sliding_window_view(pad(bottom), 3), axis=1)
+    out = np.zeros_like(extremes)
+    n = len(edge)
+    for j in np.flatnonzero(extremes):
+        lo = hi = j
+        while lo > 0 and tall[lo - 1] and abs(edge[lo - 1] - edge[j]) <= tolerance:
+            lo -= 1
+        while hi < n - 1 and tall[hi + 1] and abs(edge[hi + 1] - edge[j]) <= tolerance:
+            hi += 1
+        if hi - lo > 2 * tolerance + 1:        # wider than the pen's tip: a shoulder, not an apex
+            lo = hi = j
+        out[(lo + hi) // 2] = out[(lo + hi + 1) // 2] = True
+    return out
+
+
+def _within_pen_envelope(value: np.ndarray, top: np.ndarray, bottom: np.ndarray, half: float) -> np.ndarray:
+    """``value`` kept within the bounds that the ink's edges put on the pen's centre.
+
+    The ink is the pen path widened by the pen's round tip (radius ``half``): the path is at least
+    ``sqrt(half² - d²)`` below the top edge ``d`` columns away and as far above the bottom edge.
+    Where the two bounds leave room (steep strokes), a column read at its ink's middle, which the
+    pen's width drags towards the stroke's foot, is pulled back onto the stroke; where pixel rounding
+    crosses them, their mean. ``top`` and ``bottom`` are the pen-centre rows a flat stroke would give.
+    """
+    reach = int(np.floor(half))
+    n = len(value)
+    lower = np.full(n, -np.inf)
+    upper = np.full(n, np.inf)
+    for d in range(-reach, reach + 1):
+        # Rows grow downwards: the top edge bounds the centre from above (a lower row bound).
+        lift = half - np.sqrt(max(half ** 2 - d ** 2, 0.0))
+        shifted_top, shifted_bottom = np.full(n, np.nan), np.full(n, np.nan)
+        lo, hi = max(0, -d), min(n, n - d)
+        shifted_top[lo:hi], shifted_bottom[lo:hi] = top[lo + d:hi + d], bottom[lo + d:hi + d]
+        with np.errstate(invalid="ignore"):
+            lower = np.where(np.isfinite(shifted_top), np.maximum(lower, shifted_top - lift), lower)
+            upper = np.where(np.isfinite(shifted_bottom), np.minimum(upper, shifted_bottom + lift), upper)
     with np.errstate(invalid="ignore"):
-        return np.where(closing <= opening, np.clip(value, closing, opening), value)
+        inside = np.clip(value, lower, upper)
+        return np.where(lower <= upper, inside, np.where(np.isfinite(lower + upper), (lower + upper) / 2, value))
 
 
 def ink_centre(dark: np.ndarray, y: np.ndarray, stroke_px: float) -> np.ndarray:
