@@ -120,6 +120,21 @@ def test_track_puts_a_peak_at_the_middle_of_the_pens_round_tip_not_where_the_tip
     assert np.nanmin(y) == pytest.approx(10, abs=0.5)
 
 
+def test_track_goes_back_to_its_own_baseline_after_a_neighbours_qrs_led_it_away():
+    # Lead B (baseline row 100) has a tall QRS at column 30 that touches lead A's trace (row 20);
+    # read for lead B, the nearest run after the spike is A's, and a pen that only follows the
+    # nearest run stays on A for the rest of the row.
+    band = np.zeros((200, 120), np.uint8)
+    band[19:22, :] = 1                       # lead A, flat
+    band[99:102, :] = 1                      # lead B, flat
+    band[19:102, 30:32] = 1                  # B's R wave reaching A's trace
+    y_nearest = track(band, 100.0, 3.0)
+    y = track(band, 100.0, 3.0, return_cols=10)
+    assert y_nearest[100] == pytest.approx(20, abs=1)        # the trap
+    assert y[100] == pytest.approx(100, abs=1)               # back on its own trace
+    assert np.all(np.abs(y[45:] - 100) <= 1)                 # within 10 columns of the spike
+
+
 def _dashed_grid_page(px_per_mm: float = 5.0) -> tuple[np.ndarray, dict[str, int]]:
     """A black-and-white page at ``px_per_mm``: vertical grid lines every 5 mm broken into dashes
     (as a scan leaves them), a flat trace with QRS spikes and a calibration pulse, all in black."""

@@ -17,6 +17,9 @@ from core.ecg.reader.layout import SPEED_MM_S, Layout, Segment
 
 FS = 500
 _REACQUIRE_COLS = 5
+_RETURN_MM = 3.0          # longer than a QRS: a pen this long off its baseline follows another lead
+_FAR_SHARE = 0.25         # of the band (two rows tall): half a row from the baseline is off it
+_NEAR_SHARE = 0.1
 _TWICE_LAG = 5            # samples a rhythm strip may be shifted against its lead's short segment
 _LABEL_MM = 6.0          # lead labels are printed within this distance of a segment's start
 
@@ -53,10 +56,14 @@ def _column_runs(band: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, ends, first
 
 
-def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int = 0) -> np.ndarray:
+def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int = 0,
+          return_cols: int = 0) -> np.ndarray:
     """The pen's row in every column of a band mask (NaN: no ink near the pen).
 
-    Each column takes the ink run nearest the pen's previous row. A run taller than the pen is a
+    Each column takes the ink run nearest the pen's previous row. Where a neighbouring lead's tall
+    QRS touches this one, the nearest run afterwards is the neighbour's: a pen that has stayed
+    beyond half the band's middle from its baseline for ``return_cols`` columns (0: never), while a
+    run lies near the baseline, goes back to that run (a QRS is narrower). A run taller than the pen is a
     steep stroke: read at its middle (where the pen is at the column's centre time) unless it
     reaches beyond both neighbouring runs, which makes it a peak (R or S): then at that end. The
     mean of the dark pixels would cut those peaks short. Glyphs of a lead label printed on the
@@ -69,7 +76,8 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
     prev = float(baseline_y)
     half = stroke_px / 2
     max_jump = 0.2 * band.shape[0]
-    missed = 0
+    missed = away = 0
+    far, near = _FAR_SHARE * band.shape[0], _NEAR_SHARE * band.shape[0]
     for j in range(n_cols):
         lo, hi = first[j], first[j + 1]
         if lo == hi:
@@ -83,6 +91,11 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
             missed += 1
             continue
         missed = 0
+        off_base = np.abs((s + e) / 2 - baseline_y)
+        home = int(np.argmin(off_base))
+        away = away + 1 if return_cols and off_base[k] > far and off_base[home] <= near else 0
+        if away > return_cols:
+            k, away = home, 0
         top[j], bottom[j] = s[k] + half - 0.5, e[k] - half + 0.5
         prev = (top[j] + bottom[j]) / 2
     top = np.minimum(top, bottom)
@@ -222,7 +235,7 @@ def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: 
     band = mask[top:bottom, segment.x0:segment.x1].astype(np.uint8)
     # Join the two edges of a thin spike (a lighter core between them reads as a hole).
     band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, np.ones((max(3, int(px_per_mm) | 1), 1), np.uint8))
-    y = track(band, row.y - top, stroke_px, int(_LABEL_MM * px_per_mm))
+    y = track(band, row.y - top, stroke_px, int(_LABEL_MM * px_per_mm), int(_RETURN_MM * px_per_mm))
     if darkness is not None:
         y = ink_centre(darkness[top:bottom, segment.x0:segment.x1], y, stroke_px)
     x = segment.x0 + np.arange(band.shape[1], dtype=float)
