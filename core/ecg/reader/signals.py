@@ -19,7 +19,7 @@ FS = 500
 _REACQUIRE_COLS = 5
 _RETURN_MM = 3.0          # longer than a QRS: a pen this long off its baseline follows another lead
 _FAR_SHARE = 0.25         # of the band (two rows tall): half a row from the baseline is off it
-_NEAR_SHARE = 0.1
+_NEAR_SHARE = 0.1         # ... and a fifth of a row from it is on it
 _TWICE_LAG = 5            # samples a rhythm strip may be shifted against its lead's short segment
 _LABEL_MM = 6.0          # lead labels are printed within this distance of a segment's start
 
@@ -61,9 +61,9 @@ def track(band: np.ndarray, baseline_y: float, stroke_px: float, label_cols: int
     """The pen's row in every column of a band mask (NaN: no ink near the pen).
 
     Each column takes the ink run nearest the pen's previous row. Where a neighbouring lead's tall
-    QRS touches this one, the nearest run afterwards is the neighbour's: a pen that has stayed
-    beyond half the band's middle from its baseline for ``return_cols`` columns (0: never), while a
-    run lies near the baseline, goes back to that run (a QRS is narrower). A run taller than the pen is a
+    QRS touches this one, the nearest run afterwards is the neighbour's: a pen that has stayed half
+    a row or more from its baseline for ``return_cols`` columns (0: never) while a run lies near the
+    baseline goes back to that run (a QRS is narrower). A run taller than the pen is a
     steep stroke: read at its middle (where the pen is at the column's centre time) unless it
     reaches beyond both neighbouring runs, which makes it a peak (R or S): then at that end. The
     mean of the dark pixels would cut those peaks short. Glyphs of a lead label printed on the
