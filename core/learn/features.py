@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.ecg.reader import FS
+from core.learn.feature_model import NOT_MEASURED
 from core.synth.waveforms import LEADS, TERRITORIES
 
 _PRE_S, _POST_S = 0.25, 0.45             # median-beat window around the R peak
@@ -175,8 +176,6 @@ _RHYTHM = {"rate_bpm": "heart rate (bpm)", "rr_cv": "RR variability (SD / mean)"
 def describe_feature(name: str) -> str:
     """A feature's name in words: ``"V2:st60_mv"`` → ``"V2: ST level 60 ms after J (mV)"``; a
     measurement's "(not measured)" flag keeps its suffix."""
-    from core.learn.feature_model import NOT_MEASURED
-
     flagged = name.endswith(NOT_MEASURED)
     base, flag = (name[:-len(NOT_MEASURED)], " not measured") if flagged else (name, "")
     where, _, what = base.rpartition(":")
