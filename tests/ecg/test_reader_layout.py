@@ -287,3 +287,17 @@ def test_a_first_row_whose_pulse_was_lost_stays_when_its_ink_is_one_long_stroke(
         cv2.line(mask, (x0, 100), (x0 + 25, 100), 1, 2)
     kept, _ = _drop_text_rows(mask.astype(bool), rows, [[]] * len(rows), PX)
     assert [r.y for r in kept] == [200, 300, 400, 500, 600]
+
+
+def test_marks_taken_for_pulses_past_the_rows_middle_do_not_collapse_the_time_axis():
+    """Tuning truth page 30 of seed 6 (a folded 3x4 page), in one of the reader's tries: a row's
+    "pulse" ended at x = 365 while the rows' median end was 280, so every row was cut to one
+    column and reading its leads raised an OpenCV error. The rows' own starts are used instead."""
+    from core.ecg.reader.layout import _common_span
+
+    rows = [Row(252, 215, 282, 35, 421, ((0, 225, 35, 281), (752, 242, 788, 260))),
+            Row(313, 290, 340, 27, 107, ((375, 252, 433, 355),)),
+            Row(400, 370, 430, 60, 139, ((389, 334, 445, 436),)),
+            Row(474, 450, 500, 365, 766, ((83, 387, 139, 510),))]
+    spanned = _common_span(rows, PX)
+    assert {(r.x0, r.x1) for r in spanned} == {(47, 280)}       # median start and end of the rows

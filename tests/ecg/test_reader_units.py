@@ -284,3 +284,17 @@ def test_rows_cut_by_the_image_edge_only_bound_the_scale_from_below(ratio, rule)
 
     grid = Grid(5.0 * ratio, 5.0 * ratio, True, {"contrast_x": 300.0, "contrast_y": 300.0, "axes_seen": 2.0})
     assert _rows_rule(grid, 5.0, cut=True) == rule
+
+
+def test_a_segment_without_columns_is_a_lead_not_read_not_an_error():
+    """A layout squeezed to a pixel's width (marks taken for pulses) gave OpenCV an empty band."""
+    from core.ecg.reader.layout import Layout, Row, Segment
+    from core.ecg.reader.signals import read_signals
+
+    mask = np.zeros((100, 400), bool)
+    mask[50, 10:390] = True
+    row = Row(50, 25, 75, 10, 390, ())
+    layout = Layout("1 rows", (row,), (Segment("I", 0, 10, 390, 0.0), Segment("II", 0, 200, 200, 0.0)), 10.0)
+    leads, paths = read_signals(mask, layout, 5.0, 2.0)
+    assert set(leads) == {"I"} and set(paths) == {"I"}
+    assert np.nanmax(np.abs(leads["I"].mv)) < 0.01

@@ -446,10 +446,14 @@ def _common_span(rows: list[Row], px_per_mm: float) -> list[Row]:
     a little paper between pulse and trace, the span is longer, and the trace's end is the better
     anchor: counting from the pulse would start the first column early and stretch every column.
     """
-    with_pulse = [r.x0 for r in rows if r.pulses]
-    x0 = int(max(with_pulse)) if with_pulse else int(np.median([r.x0 for r in rows]))
-    x1 = int(np.median([r.x1 for r in rows]))
     full = int(round(ROW_SPAN_MM * px_per_mm))
+    x1 = int(np.median([r.x1 for r in rows]))
+    with_pulse = [r.x0 for r in rows if r.pulses]
+    if with_pulse and x1 - max(with_pulse) < full / 2:
+        # Starting after every "pulse" would leave under half a row: marks on a folded or photographed
+        # sheet taken for pulses, not the printer's (the rows' own starts are the better guess).
+        with_pulse = []
+    x0 = int(max(with_pulse)) if with_pulse else int(np.median([r.x0 for r in rows]))
     gap = _PULSE_GAP_MM * px_per_mm
     if 0 < x1 - x0 - full <= gap:
         x0 = x1 - full

@@ -284,6 +284,8 @@ def read_signals(mask: np.ndarray, layout: Layout, px_per_mm: float, stroke_px: 
     paths: dict[str, list[PenPath]] = {}
     strips = []
     for segment in layout.segments:
+        if segment.x1 - segment.x0 < 2:     # a row squeezed to a pixel leaves its columns nothing to read
+            continue
         signal, path = read_segment(mask, layout, segment, px_per_mm, stroke_px, darkness)
         if segment.rhythm:
             strips.append((signal, path))
