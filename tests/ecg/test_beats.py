@@ -90,3 +90,17 @@ def test_a_tall_broad_t_wave_is_no_qrs():
     """Hyperacute T waves (MI) twice the QRS's height and 0.2 s wide: one beat each, not two."""
     lead = _beats(0.8, [(0.0, 0.01, 1.0), (0.3, 0.05, 2.0)], seconds=5.0)
     assert abs(lead_rate(lead) - 75) <= 2, lead_rate(lead)
+
+
+def test_a_beat_too_shallow_for_the_bar_is_found_in_its_rr_gap():
+    """A nearly isoelectric lead: one QRS a third as tall as the others falls under the 60 % bar and
+    leaves an RR gap twice the others; the search back finds it, T waves stay out."""
+    t = np.arange(int(5 * FS)) / FS
+    mv = np.zeros_like(t)
+    beats = np.arange(0.3, 4.9, 0.8)
+    for k, at in enumerate(beats):
+        size = 0.07 if k == 3 else 0.2
+        mv += size * np.exp(-((t - at) / 0.012) ** 2) + 0.05 * np.exp(-((t - at - 0.3) / 0.06) ** 2)
+    peaks = r_peaks(LeadSignal("aVL", 0.0, FS, mv))
+    assert np.allclose(peaks / FS, beats, atol=0.01)
+    assert lead_rate(LeadSignal("aVL", 0.0, FS, mv)) == pytest.approx(75, abs=1)

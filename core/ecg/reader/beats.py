@@ -24,6 +24,7 @@ _QRS_SHARE = 0.6                 # of the second-strongest complex's slope, to c
 _ABOVE_REST = 2.5                # times the lead's median slope: a heart rests between beats
 _MIN_RR_S = 0.3                  # 200 bpm
 _PEAK_REACH_S = 0.05             # R or S within this of the slope's peak
+_SEARCH_BACK = 1.66              # an RR gap this many times the shortest one missed a beat (Pan-Tompkins)
 
 
 def r_peaks(signal: LeadSignal) -> np.ndarray | None:
@@ -58,7 +59,7 @@ def r_peaks(signal: LeadSignal) -> np.ndarray | None:
     strongest = np.sort(energy[peaks])[::-1]
     bar = max(_QRS_SHARE * (strongest[1] if len(strongest) > 2 else strongest[0]),
               _ABOVE_REST * np.median(energy))
-    complexes = peaks[energy[peaks] >= bar]
+    complexes = _searched_back(peaks[energy[peaks] >= bar], peaks, energy, bar)
     if len(complexes) == 0:
         return np.zeros(0, dtype=int)
     reach = int(_PEAK_REACH_S * fs)
@@ -71,6 +72,22 @@ def r_peaks(signal: LeadSignal) -> np.ndarray | None:
         if not placed or r - placed[-1] >= _MIN_RR_S * fs:
             placed.append(r)
     return np.asarray(placed, dtype=int)
+
+
+def _searched_back(complexes: np.ndarray, peaks: np.ndarray, energy: np.ndarray, bar: float) -> np.ndarray:
+    """``complexes`` with the beat each too-long RR gap missed: its steepest peak at half the bar.
+
+    Pan-Tompkins' search-back: a gap of ``_SEARCH_BACK`` times the lead's shortest RR interval
+    holds a beat whose QRS was too shallow for the bar (a nearly isoelectric limb lead's small
+    complexes vary beat to beat more than the 60 % share allows).
+    """
+    if len(complexes) < 3:
+        return complexes
+    shortest = np.diff(complexes).min()
+    found = [peaks[(peaks > a) & (peaks < b) & (energy[peaks] >= bar / 2)]
+             for a, b in zip(complexes[:-1], complexes[1:]) if b - a >= _SEARCH_BACK * shortest]
+    extra = [inside[np.argmax(energy[inside])] for inside in found if len(inside)]
+    return np.sort(np.concatenate([complexes, extra]).astype(int))
 
 
 def filled(mv: np.ndarray) -> np.ndarray | None:
