@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.ecg.reader.layout import SPEED_MM_S, Layout, Segment
+from core.ecg.reader.layout import ROW_SPAN_MM, SPEED_MM_S, Layout, Row, Segment
 
 FS = 500
 _REACQUIRE_COLS = 5
@@ -225,6 +225,19 @@ def _isoelectric(y: np.ndarray, bin_px: float) -> float:
     return float(np.median(near))
 
 
+def row_px_per_s(layout: Layout, row: Row, px_per_mm: float) -> float:
+    """Working px per second along a row: its span over the 10 s a standard row prints; the grid's
+    25 mm/s on a page of generic "N rows", whose rows need not last 10 s.
+
+    The grid's period is one number for the whole sheet, and on a photographed, curved or folded
+    sheet it is 1-10 % off where the rows' ends are not: a 2 % error drifts a 2.5 s lead by 50 ms,
+    which costs most of its SNR. The leads' start times already come from the same span.
+    """
+    if layout.name.endswith("rows"):
+        return SPEED_MM_S * px_per_mm
+    return (row.x1 - row.x0) / (ROW_SPAN_MM / SPEED_MM_S)
+
+
 def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: float,
                  stroke_px: float, darkness: np.ndarray | None = None) -> tuple[LeadSignal, PenPath]:
     """One lead's signal at ``FS`` Hz from its segment of the trace mask (refined on ``darkness``)."""
@@ -241,7 +254,7 @@ def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: 
     x = segment.x0 + np.arange(band.shape[1], dtype=float)
     level = _isoelectric(y, 0.2 * px_per_mm)
     px_per_mv = layout.gain_mm_per_mv * px_per_mm
-    px_per_s = SPEED_MM_S * px_per_mm
+    px_per_s = row_px_per_s(layout, row, px_per_mm)
     n = int(round((segment.x1 - segment.x0) / px_per_s * FS))
     t = np.arange(n) / FS
     ok = np.isfinite(y)
