@@ -280,7 +280,8 @@ def _rhythm_lead(strip: LeadSignal, leads: dict[str, LeadSignal], default: str) 
         a, b = lead.mv, strip.mv[i0:i0 + len(lead.mv)]
         n = min(len(a), len(b))
         ok = np.isfinite(a[:n]) & np.isfinite(b[:n])
-        if ok.sum() < strip.fs or np.std(a[:n][ok]) == 0 or np.std(b[:n][ok]) == 0:
+        # Half a second read in both: a lead read over a third of its length still names its strip.
+        if ok.sum() < strip.fs // 2 or np.std(a[:n][ok]) == 0 or np.std(b[:n][ok]) == 0:
             continue
         r = float(np.corrcoef(a[:n][ok], b[:n][ok])[0, 1])
         if r > best_r:
