@@ -31,6 +31,7 @@ _ROW_RULES = 1.2              # ... and any grid's this far: a GE sheet's rows r
 _MIN_PX_PER_MM = 1.0          # coarser, a 2 mm QRS is two pixels: upscaled noise passes for beats
 _MAX_ROWS = 16              # 12x1 and rhythm strips; a page's 190 mm of grid holds no more at 10 mm/mV
 _LOPSIDED = 20.0              # contrast along one axis this many times the other's: no printed grid
+_UNRELATED_LEADS = 1.0        # limb-lead residual of traces with nothing in common (a good reading: under 0.3)
 
 PageSource = Image.Image | np.ndarray | str | os.PathLike | bytes
 
@@ -200,9 +201,12 @@ def _named_layout(reading: PageReading) -> bool:
 
 
 def _looks_read(reading: PageReading) -> bool:
-    """Readable, or at least a named layout with R peaks in half of its leads or more."""
+    """Readable, or at least a named layout with R peaks in half of its leads or more whose limb
+    leads are not unrelated traces (a photo's roof tiles, turned round, repeat at one "rate" too)."""
+    einthoven = reading.qc.get("einthoven_ratio")
     return reading.readable or (_named_layout(reading)
-                                and (reading.qc.get("leads_with_rate") or 0) >= len(reading.leads) / 2)
+                                and (reading.qc.get("leads_with_rate") or 0) >= len(reading.leads) / 2
+                                and (einthoven is None or einthoven < _UNRELATED_LEADS))
 
 
 def _quarter_turned(sheet: Sheet, turns: int) -> Sheet:
