@@ -313,3 +313,18 @@ def test_a_standard_rows_span_is_its_ten_seconds_whatever_the_grid_says(name, se
     segments = tuple(Segment(lead, 0, 10 + 300 * c, 10 + 300 * (c + 1), 2.5 * c) for c, lead in enumerate(("I", "aVR", "V1", "V4")))
     leads, _ = read_signals(mask, Layout(name, (row,), segments, 10.0), 5.0, 2.0)
     assert {len(s.mv) for s in leads.values()} == {int(seconds * 500)}
+
+
+def test_a_lead_read_over_a_third_of_its_length_still_names_its_rhythm_strip():
+    """A GE phone photo: lead II read over 0.8 s of its 2.5 s; aVF, which looks much like II, read
+    whole. The strip repeats II, and the part of II that was read says so."""
+    from core.ecg.reader.signals import _rhythm_lead
+    from core.synth.waveforms import synthesize_ecg
+
+    ecg = synthesize_ecg("Normal", np.random.default_rng(0))
+    strip = LeadSignal("II", 0.0, 500, ecg.lead("II")[:5000].copy())
+    ii = ecg.lead("II")[:1250].copy()
+    ii[400:] = np.nan
+    avf = strip.mv[1250:2500] + 0.3 * ecg.lead("aVF")[1250:2500]         # II-like, r > 0.9
+    leads = {"II": LeadSignal("II", 0.0, 500, ii), "aVF": LeadSignal("aVF", 2.5, 500, avf)}
+    assert _rhythm_lead(strip, leads, "V1") == "II"
