@@ -300,18 +300,21 @@ def test_a_segment_without_columns_is_a_lead_not_read_not_an_error():
     assert np.nanmax(np.abs(leads["I"].mv)) < 0.01
 
 
-@pytest.mark.parametrize(("name", "seconds"), [("3x4", 2.5), ("3 rows", 2.4)])
-def test_a_standard_rows_span_is_its_ten_seconds_whatever_the_grid_says(name, seconds):
+@pytest.mark.parametrize(("name", "row_mm", "seconds"), [("3x4", 240, 2.5), ("3 rows", 240, 2.4), ("3x4", 100, 1.0)])
+def test_a_standard_rows_span_is_its_ten_seconds_whatever_the_grid_says(name, row_mm, seconds):
     """Rows 240 mm long at the grid's 5 px/mm (a photo whose grid period reads 4 % long): a 3x4
-    page's row still prints 10 s, so each column is 2.5 s; a generic page keeps the grid's 25 mm/s."""
+    page's row still prints 10 s, so each column is 2.5 s; a generic page keeps the grid's 25 mm/s,
+    and so do rows 100 mm long, which are no 10 s rows (a crop, or a plot that is no ECG)."""
     from core.ecg.reader.layout import Layout, Row, Segment
     from core.ecg.reader.signals import read_signals
 
-    mask = np.zeros((100, 1300), bool)
-    mask[50, 10:1210] = True
-    row = Row(50, 25, 75, 10, 1210, ())
-    segments = tuple(Segment(lead, 0, 10 + 300 * c, 10 + 300 * (c + 1), 2.5 * c) for c, lead in enumerate(("I", "aVR", "V1", "V4")))
-    leads, _ = read_signals(mask, Layout(name, (row,), segments, 10.0), 5.0, 2.0)
+    x1 = 10 + row_mm * 5
+    mask = np.zeros((100, x1 + 90), bool)
+    mask[50, 10:x1] = True
+    column = (x1 - 10) // 4
+    segments = tuple(Segment(lead, 0, 10 + column * c, 10 + column * (c + 1), 2.5 * c)
+                     for c, lead in enumerate(("I", "aVR", "V1", "V4")))
+    leads, _ = read_signals(mask, Layout(name, (Row(50, 25, 75, 10, x1, ()),), segments, 10.0), 5.0, 2.0)
     assert {len(s.mv) for s in leads.values()} == {int(seconds * 500)}
 
 
