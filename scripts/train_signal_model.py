@@ -180,6 +180,10 @@ def fused(parts: list[tuple[np.ndarray, float]]) -> np.ndarray:
 
 def cmd_fuse(args) -> None:
     for name, members in FUSIONS.items():
+        missing = [m for m in members if not (IMAGE_OOF if m == "image" else WORK / f"cv-{m}.csv").exists()]
+        if missing:
+            print(f"{name}: skipped, no out-of-fold table for {', '.join(missing)} (run its `cv` first)")
+            continue
         tables = [calibrated_oof(m) for m in members]
         base = tables[[m != "image" for m in members].index(True)][0]     # one with the pages' hashes
         aligned = [(t.set_index("path").loc[base["path"]].reset_index(), temp) for t, temp in tables]
