@@ -504,6 +504,30 @@ def _split(row: Row, n_cols: int, stretches: list[tuple[int, int]]) -> list[tupl
     return list(zip(edges[:-1], edges[1:]))
 
 
+# A grid this far off the rows has locked onto a harmonic (``reading._HARMONIC``) and the reader
+# read again at the rows' scale; rows still this far off the grid's 250 mm are no 10 s rows: a
+# crop's, or a plot's that is no ECG (a membrane potential's 80 mm read as 3x4+2). A GE phone
+# photo's rows are 1.22x its faint grid's 250 mm and give its printed 78 bpm (the grid: 63).
+_SPAN_TRUST = 1.4
+
+
+def row_px_per_s(layout_name: str, row: Row, px_per_mm: float) -> float:
+    """Working px per second along a row: its span over the 10 s a standard row prints; the grid's
+    25 mm/s on a page of generic "N rows", whose rows need not last 10 s, and where the span is
+    more than ``_SPAN_TRUST`` off the grid's.
+
+    The grid's period is one number for the whole sheet, and on a photographed, curved or folded
+    sheet it is 1-10 % off where the rows' ends are not: a 2 % error drifts a 2.5 s lead by 50 ms,
+    which costs most of its SNR. The leads' start times (``_segments``) and their lengths
+    (``signals.read_segment``) both count on it.
+    """
+    by_grid = SPEED_MM_S * px_per_mm
+    by_span = (row.x1 - row.x0) / (ROW_SPAN_MM / SPEED_MM_S)
+    if layout_name.endswith("rows") or abs(np.log(by_span / by_grid)) > np.log(_SPAN_TRUST):
+        return by_grid
+    return by_span
+
+
 def _segments(name: str, rows: list[Row], stretches, px_per_mm: float) -> list[Segment]:
     base = name.split("+")[0]
     extra = int(name.split("+")[1]) if "+" in name else 0
@@ -521,7 +545,7 @@ def _segments(name: str, rows: list[Row], stretches, px_per_mm: float) -> list[S
     for i, (row, (leads, col_s)) in enumerate(zip(rows, plan)):
         # A column that starts after its break or pulse starts that much later on the row's clock.
         edges = _column_edges(row, len(leads))
-        px_per_s = (row.x1 - row.x0) / (len(leads) * col_s)
+        px_per_s = row_px_per_s(name, row, px_per_mm)
         for c, (x0, x1) in enumerate(_split(row, len(leads), stretches[i])):
             out.append(Segment(leads[c], i, x0, x1, c * col_s + (x0 - edges[c]) / px_per_s, rhythm=i >= n_main))
     return out

@@ -27,7 +27,7 @@ _HARMONIC = 1.4               # grid and rows this far apart: the grid locked on
 _SAME_SCALE = 0.01            # without a grid, the rows' scale replaces the page width beyond 1 %
 _ROW_TRUST = 1.08             # a lopsided grid's scale this far from the rows' (uncut) gives way to theirs
 _ROW_DOUBT = 1.05             # ... and a grid seen on one axis only this far makes the page read at both scales
-_ROW_RULES = 1.2              # ... and any grid's this far: a GE sheet's rows run 17 % long, a 5/4 harmonic 25 %
+_ROW_RULES = 1.2              # ... and any grid's this far: a 5/4 harmonic is 25 % off
 _MIN_PX_PER_MM = 1.0          # coarser, a 2 mm QRS is two pixels: upscaled noise passes for beats
 _MAX_ROWS = 16              # 12x1 and rhythm strips; a page's 190 mm of grid holds no more at 10 mm/mV
 _LOPSIDED = 20.0              # contrast along one axis this many times the other's: no printed grid
@@ -141,11 +141,12 @@ def _rows_rule(grid: Grid, row_scale: float, cut: bool) -> str:
     A standard row is about 250 mm long. A "grid" far stronger along one axis than the other is
     the traces' own rhythm or a texture, not a printed millimetre: beyond 8 % off, the rows' scale
     is the better ruler (on 54 truth pages it is within 5 % on 80 % of them). A grid clear on both
-    axes is kept while the rows disagree by less than a fifth (a GE sheet's rows run 17 % long);
-    further off, it is a spurious period the search near the rows settled on. A period seen on one
-    axis only, or two that disagree, over 5 % off the rows is either: plain prints' beats made such
-    periods (0.93x, 1.09x and 1.16x the rows'), and so did a synthetic photo (0.82x), while a GE photo's
-    faint grid was right at 0.82x (its rows run long). The page is read at both scales then. Rows cut
+    axes is kept while the rows disagree by less than a fifth; further off, it is a spurious period
+    the search near the rows settled on. A period seen on one axis only, or two that disagree, over
+    5 % off the rows is either: plain prints' beats made such periods (0.93x, 1.09x and 1.16x the
+    rows'), and so did a synthetic photo (0.82x); a GE photo's faint grid at 0.82x its rows was kept
+    by the better reading, though its printed rate (78 bpm) says the rows were right (their span
+    now sets the time axis, ``layout.row_px_per_s``). The page is read at both scales then. Rows cut
     by the image edge only say the scale is at least theirs (px per mm): a grid giving more is kept,
     one giving over 5 % fewer is read beside them.
     """

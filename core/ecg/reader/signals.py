@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.ecg.reader.layout import ROW_SPAN_MM, SPEED_MM_S, Layout, Row, Segment
+from core.ecg.reader.layout import Layout, Segment, row_px_per_s
 
 FS = 500
 _REACQUIRE_COLS = 5
@@ -225,29 +225,6 @@ def _isoelectric(y: np.ndarray, bin_px: float) -> float:
     return float(np.median(near))
 
 
-# A grid this far off the rows has locked onto a harmonic (``reading._HARMONIC``) and the reader
-# read again at the rows' scale; rows still this far off the grid's 250 mm are no 10 s rows: a
-# crop's, or a plot's that is no ECG (a membrane potential's 80 mm read as 3x4+2). A GE phone
-# photo's rows are 1.22x its faint grid's 250 mm and give its printed 78 bpm (the grid: 63).
-_SPAN_TRUST = 1.4
-
-
-def row_px_per_s(layout: Layout, row: Row, px_per_mm: float) -> float:
-    """Working px per second along a row: its span over the 10 s a standard row prints; the grid's
-    25 mm/s on a page of generic "N rows", whose rows need not last 10 s, and where the span is
-    more than ``_SPAN_TRUST`` off the grid's.
-
-    The grid's period is one number for the whole sheet, and on a photographed, curved or folded
-    sheet it is 1-10 % off where the rows' ends are not: a 2 % error drifts a 2.5 s lead by 50 ms,
-    which costs most of its SNR. The leads' start times already come from the same span.
-    """
-    by_grid = SPEED_MM_S * px_per_mm
-    by_span = (row.x1 - row.x0) / (ROW_SPAN_MM / SPEED_MM_S)
-    if layout.name.endswith("rows") or abs(np.log(by_span / by_grid)) > np.log(_SPAN_TRUST):
-        return by_grid
-    return by_span
-
-
 def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: float,
                  stroke_px: float, darkness: np.ndarray | None = None) -> tuple[LeadSignal, PenPath]:
     """One lead's signal at ``FS`` Hz from its segment of the trace mask (refined on ``darkness``)."""
@@ -264,7 +241,7 @@ def read_segment(mask: np.ndarray, layout: Layout, segment: Segment, px_per_mm: 
     x = segment.x0 + np.arange(band.shape[1], dtype=float)
     level = _isoelectric(y, 0.2 * px_per_mm)
     px_per_mv = layout.gain_mm_per_mv * px_per_mm
-    px_per_s = row_px_per_s(layout, row, px_per_mm)
+    px_per_s = row_px_per_s(layout.name, row, px_per_mm)
     n = int(round((segment.x1 - segment.x0) / px_per_s * FS))
     t = np.arange(n) / FS
     ok = np.isfinite(y)
